@@ -1,0 +1,138 @@
+/**
+ * Every failure the SDK reports is a {@link TaskStatusError} with one of these codes.
+ *
+ * | code | meaning | fatal |
+ * | --- | --- | --- |
+ * | `INVALID_OPTIONS` | an option or argument has a wrong value | thrown at once |
+ * | `PROTOCOL_ERROR` | the server sent a frame that is not valid JSON or fails its schema | no |
+ * | `UNKNOWN_FRAME` | a JSON frame with a `type` this client does not know | no |
+ * | `FRAME_TOO_LARGE` | a frame longer than `maxFrameBytes` was dropped | no |
+ * | `AUTH_FAILED` | the server rejected the token (error frame, or an auth close code) | yes |
+ * | `TOKEN_ERROR` | the `token` function threw or returned an empty value | no |
+ * | `HANDSHAKE_TIMEOUT` | no open socket and auth verdict within `connectTimeoutMs` | no |
+ * | `HANDSHAKE_REJECTED` | the HTTP upgrade was answered with a non-101 status | no |
+ * | `CONNECTION_ERROR` | the socket failed (refused, reset, DNS) | no |
+ * | `CONNECTION_LOST` | the server closed or dropped an open connection | no |
+ * | `HEARTBEAT_TIMEOUT` | nothing was received for `heartbeat.timeoutMs` after a ping | no |
+ * | `RECONNECT_EXHAUSTED` | `reconnect.maxAttempts` attempts failed in a row | yes |
+ * | `CONNECTION_CLOSED` | the client was closed with `close()` | yes |
+ * | `ABORTED` | an `AbortSignal` ended the operation | yes |
+ * | `BUFFER_OVERFLOW` | an iterator's buffer overflowed with `overflow: 'error'` | iterator only |
+ * | `TASK_TIMEOUT` | `waitForTask` timed out | call only |
+ */
+export type TaskStatusErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'PROTOCOL_ERROR'
+  | 'UNKNOWN_FRAME'
+  | 'FRAME_TOO_LARGE'
+  | 'AUTH_FAILED'
+  | 'TOKEN_ERROR'
+  | 'HANDSHAKE_TIMEOUT'
+  | 'HANDSHAKE_REJECTED'
+  | 'CONNECTION_ERROR'
+  | 'CONNECTION_LOST'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'RECONNECT_EXHAUSTED'
+  | 'CONNECTION_CLOSED'
+  | 'ABORTED'
+  | 'BUFFER_OVERFLOW'
+  | 'TASK_TIMEOUT';
+
+/** One problem found in a frame or an option: where, and what. */
+export interface TaskStatusIssue {
+  /** Path to the offending field, e.g. `['progress']`. Empty for the frame as a whole. */
+  readonly path: readonly (string | number)[];
+  /** What is wrong, in plain words. */
+  readonly message: string;
+}
+
+/** Extra context carried by a {@link TaskStatusError}. */
+export interface TaskStatusErrorDetails {
+  /** The underlying error, if any (never carries a token). */
+  cause?: unknown;
+  /** WebSocket close code that led to the error. */
+  closeCode?: number;
+  /** WebSocket close reason that led to the error. */
+  closeReason?: string;
+  /** Error code sent by the server in an error frame, e.g. `auth_failed`. */
+  serverCode?: string;
+  /** Message sent by the server in an error frame (or a plain-text frame). */
+  serverMessage?: string;
+  /** HTTP status of a rejected upgrade, where the platform exposes it. */
+  httpStatus?: number;
+  /** Field-level problems, for `PROTOCOL_ERROR` and `INVALID_OPTIONS`. */
+  issues?: readonly TaskStatusIssue[];
+  /** A shortened copy of the offending frame (`PROTOCOL_ERROR`, `UNKNOWN_FRAME`). */
+  frame?: string;
+}
+
+/**
+ * The one error class of the SDK. Check `code` to decide what to do.
+ *
+ * @example
+ * ```ts
+ * try { await client.connect(); }
+ * catch (error) {
+ *   if (isTaskStatusError(error, 'AUTH_FAILED')) redirectToLogin();
+ * }
+ * ```
+ */
+export class TaskStatusError extends Error {
+  override readonly name = 'TaskStatusError';
+  /** Machine-readable reason, see {@link TaskStatusErrorCode}. */
+  readonly code: TaskStatusErrorCode;
+  /** WebSocket close code that led to the error. */
+  readonly closeCode?: number;
+  /** WebSocket close reason that led to the error. */
+  readonly closeReason?: string;
+  /** Error code the server sent in its error frame. */
+  readonly serverCode?: string;
+  /** Message the server sent in its error frame. */
+  readonly serverMessage?: string;
+  /** HTTP status of a rejected upgrade. */
+  readonly httpStatus?: number;
+  /** Field-level problems. */
+  readonly issues?: readonly TaskStatusIssue[];
+  /** A shortened copy of the offending frame. */
+  readonly frame?: string;
+
+  constructor(code: TaskStatusErrorCode, message: string, details: TaskStatusErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    if (details.closeCode !== undefined) this.closeCode = details.closeCode;
+    if (details.closeReason !== undefined) this.closeReason = details.closeReason;
+    if (details.serverCode !== undefined) this.serverCode = details.serverCode;
+    if (details.serverMessage !== undefined) this.serverMessage = details.serverMessage;
+    if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
+    if (details.issues !== undefined) this.issues = details.issues;
+    if (details.frame !== undefined) this.frame = details.frame;
+  }
+
+  /** A plain object for logs and `JSON.stringify`. */
+  toJSON(): Record<string, unknown> {
+    const { name, code, message, closeCode, closeReason, serverCode, serverMessage, httpStatus } =
+      this;
+    return { name, code, message, closeCode, closeReason, serverCode, serverMessage, httpStatus };
+  }
+}
+
+/**
+ * True when `value` is a {@link TaskStatusError} (also across realms and bundle copies, by
+ * `name`), optionally with the given `code`.
+ */
+export function isTaskStatusError(
+  value: unknown,
+  code?: TaskStatusErrorCode,
+): value is TaskStatusError {
+  if (!(value instanceof TaskStatusError)) {
+    if (typeof value !== 'object' || value === null) return false;
+    const candidate = value as { name?: unknown; code?: unknown };
+    if (candidate.name !== 'TaskStatusError' || typeof candidate.code !== 'string') return false;
+  }
+  return code === undefined || (value as TaskStatusError).code === code;
+}
+
+/** Shortens `text` for an error message so a huge frame never floods a log. */
+export function truncate(text: string, max = 200): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} chars)`;
+}

@@ -1,0 +1,29 @@
+/**
+ * `task-status-client/schemas`: the zod schemas of every frame, for validation in your own
+ * code and for extending the task payload (pass the result as the client's `taskSchema`).
+ */
+export {
+  connectedFrameSchema,
+  dateTimeSchema,
+  errorFrameSchema,
+  KNOWN_TASK_STATUSES,
+  pingFrameSchema,
+  pongFrameSchema,
+  progressSchema,
+  serverFrameSchema,
+  taskIdSchema,
+  taskStatusSchema,
+  taskUpdateFrameSchema,
+  taskUpdateSchema,
+} from './protocol/schemas.js';
+export type {
+  ConnectedFrame,
+  ErrorFrame,
+  PingFrame,
+  PongFrame,
+  ServerFrame,
+  TaskId,
+  TaskStatus,
+  TaskUpdate,
+  TaskUpdateFrame,
+} from './protocol/types.js';

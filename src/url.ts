@@ -1,0 +1,174 @@
+import { TaskStatusError } from './errors.js';
+
+/** The route of the task-status socket; `{userId}` is replaced by the encoded user id. */
+export const DEFAULT_TASK_STATUS_PATH = '/api/v1/ws/tasks/{userId}';
+
+/** Input of {@link buildTaskStatusUrl}. */
+export interface TaskStatusUrlOptions {
+  /**
+   * Where the backend lives: `http(s)://` or `ws(s)://`, optionally with the sub-path the app is
+   * mounted under, optionally already ending in part of the route (`/api/v1`, `/api/v1/ws`),
+   * optionally with query parameters (kept). In a browser it may be relative (`''`, `'/'`,
+   * `'/backend'`) and is resolved against `location`.
+   */
+  baseUrl: string;
+  /** The user whose tasks to follow: a non-negative integer or a non-empty string. */
+  userId: number | string;
+  /** The JWT sent as the `token` query parameter. */
+  token: string;
+  /**
+   * Route template for servers that differ; `{userId}` (or `{user_id}`) marks the user id.
+   * @default '/api/v1/ws/tasks/{userId}'
+   */
+  path?: string;
+}
+
+const SCHEME = /^([a-z][a-z\d+.-]*):/i;
+const PLACEHOLDER = /^\{(userId|user_id)\}$/;
+const SCHEMES: Readonly<Record<string, string>> = {
+  'http:': 'ws:',
+  'https:': 'wss:',
+  'ws:': 'ws:',
+  'wss:': 'wss:',
+};
+
+/**
+ * Builds the canonical task-status URL, `ws(s)://host[/mount]/api/v1/ws/tasks/{userId}?token=…`,
+ * with the route prefix exactly once whatever form `baseUrl` takes.
+ *
+ * @throws {TaskStatusError} `INVALID_OPTIONS` naming the option and the problem.
+ * @example
+ * ```ts
+ * buildTaskStatusUrl({ baseUrl: 'https://example.com/api/v1', userId: 2, token });
+ * // 'wss://example.com/api/v1/ws/tasks/2?token=…'
+ * ```
+ */
+export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
+  const { baseUrl, userId, token, path = DEFAULT_TASK_STATUS_PATH } = options;
+  validateToken(token);
+  const userSegment = encodeURIComponent(validateUserId(userId));
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw invalid('path', 'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}"');
+  }
+  const url = resolveBase(baseUrl);
+  const route = segments(path).map((segment) =>
+    PLACEHOLDER.test(segment) ? userSegment : segment,
+  );
+  const base = stripRouteOverlap(segments(url.pathname), route);
+  url.pathname = `/${[...base, ...route].join('/')}`;
+  const query = new URLSearchParams(url.search);
+  query.delete('token');
+  const kept = query.toString();
+  url.search = `${kept ? `${kept}&` : ''}token=${encodeURIComponent(token)}`;
+  url.hash = '';
+  return url.href;
+}
+
+/**
+ * Masks the token in a URL (or any text holding one) so it can be logged.
+ *
+ * @example
+ * ```ts
+ * redactUrl('wss://h/api/v1/ws/tasks/2?token=eyJ…'); // 'wss://h/api/v1/ws/tasks/2?token=***'
+ * ```
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:access_)?token=)[^&#\s]*/gi, '$1***');
+}
+
+function validateToken(token: unknown): void {
+  if (typeof token !== 'string') {
+    throw invalid('token', `must be a string, got ${describe(token)}`);
+  }
+  if (token.trim() === '') throw invalid('token', 'must not be empty');
+}
+
+function validateUserId(userId: unknown): string {
+  if (typeof userId === 'number') {
+    if (!Number.isFinite(userId)) throw invalid('userId', `must be a finite number, got ${userId}`);
+    if (!Number.isInteger(userId)) throw invalid('userId', `must be an integer, got ${userId}`);
+    if (userId < 0) throw invalid('userId', `must not be negative, got ${userId}`);
+    if (!Number.isSafeInteger(userId)) throw invalid('userId', `is too large: ${userId}`);
+    return String(userId);
+  }
+  if (typeof userId === 'string') {
+    const trimmed = userId.trim();
+    if (trimmed === '') throw invalid('userId', 'must not be empty');
+    if (/^-\d/.test(trimmed)) throw invalid('userId', `must not be negative, got "${trimmed}"`);
+    if (/^\d*\.\d+$/.test(trimmed)) throw invalid('userId', `must be an integer, got "${trimmed}"`);
+    return trimmed;
+  }
+  throw invalid('userId', `must be a number or a string, got ${describe(userId)}`);
+}
+
+function resolveBase(baseUrl: unknown): URL {
+  if (typeof baseUrl !== 'string') {
+    throw invalid('baseUrl', `must be a string, got ${describe(baseUrl)}`);
+  }
+  const trimmed = baseUrl.trim();
+  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
+  let url: URL;
+  if (scheme === undefined) {
+    const origin = (globalThis as { location?: { origin?: unknown } }).location?.origin;
+    if (typeof origin !== 'string' || !/^https?:\/\//.test(origin)) {
+      throw invalid(
+        'baseUrl',
+        `"${trimmed}" is relative, and there is no browser location to resolve it against; pass an absolute URL such as "https://api.example.com"`,
+      );
+    }
+    url = new URL(trimmed, `${origin}/`);
+  } else {
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw invalid('baseUrl', `"${trimmed}" is not a valid URL`);
+    }
+  }
+  const protocol = SCHEMES[url.protocol];
+  if (protocol === undefined) {
+    throw invalid(
+      'baseUrl',
+      `has unsupported scheme "${url.protocol}"; use http, https, ws or wss`,
+    );
+  }
+  url.protocol = protocol;
+  return url;
+}
+
+function segments(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '');
+}
+
+/**
+ * Removes route segments the base already ends with (`/api/v1`, `/api/v1/ws`, even a doubled
+ * `/api/v1/api/v1`), so the route is appended exactly once.
+ */
+function stripRouteOverlap(base: string[], route: readonly string[]): string[] {
+  let end = base.length;
+  for (;;) {
+    const overlap = longestOverlap(base, end, route);
+    if (overlap === 0) return base.slice(0, end);
+    end -= overlap;
+  }
+}
+
+function longestOverlap(base: readonly string[], end: number, route: readonly string[]): number {
+  for (let size = Math.min(end, route.length); size > 0; size--) {
+    let matches = true;
+    for (let index = 0; index < size && matches; index++) {
+      matches = base[end - size + index] === route[index];
+    }
+    if (matches) return size;
+  }
+  return 0;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'number' ? String(value) : typeof value;
+}
+
+function invalid(option: string, problem: string): TaskStatusError {
+  return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
+}
