@@ -19,6 +19,7 @@
  * | `ABORTED` | an `AbortSignal` ended the operation | yes |
  * | `BUFFER_OVERFLOW` | an iterator's buffer overflowed with `overflow: 'error'` | iterator only |
  * | `TASK_TIMEOUT` | `waitForTask` timed out | call only |
+ * | `SERVER_ERROR` | the server sent an error frame on an open connection | no |
  */
 export type TaskStatusErrorCode =
   | 'INVALID_OPTIONS'
@@ -36,7 +37,8 @@ export type TaskStatusErrorCode =
   | 'CONNECTION_CLOSED'
   | 'ABORTED'
   | 'BUFFER_OVERFLOW'
-  | 'TASK_TIMEOUT';
+  | 'TASK_TIMEOUT'
+  | 'SERVER_ERROR';
 
 /** One problem found in a frame or an option: where, and what. */
 export interface TaskStatusIssue {

@@ -2,6 +2,32 @@
  * `task-status-client`: a typed, isomorphic client for the task-status WebSocket.
  * Every public export is named here.
  */
+export { reconnectDelay } from './client/backoff.js';
+export { createTaskStatusClient, TaskStatusClient } from './client/client.js';
+export { type CloseDecision, type CloseFacts, decideAfterClose } from './client/close-policy.js';
+export type {
+  AuthErrorInfo,
+  CloseEventInfo,
+  ConnectionState,
+  HeartbeatInfo,
+  OpenInfo,
+  ReconnectingInfo,
+  TaskStatusEvents,
+} from './client/events.js';
+export {
+  type CloseInfo,
+  CONNECT_DEFAULTS,
+  HEARTBEAT_DEFAULTS,
+  type HeartbeatOptions,
+  type JitterMode,
+  RECONNECT_DEFAULTS,
+  type ReconnectOptions,
+  type TaskStatusClientOptions,
+  type TokenContext,
+  type TokenReason,
+  type TokenSource,
+} from './client/options.js';
+export type { StandardSchemaV1 } from './client/standard-schema.js';
 export {
   isTaskStatusError,
   TaskStatusError,
@@ -28,6 +54,13 @@ export type {
   TaskUpdate,
   TaskUpdateFrame,
 } from './protocol/types.js';
+export type {
+  CloseEventLike,
+  ErrorEventLike,
+  MessageEventLike,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './transport/websocket.js';
 export {
   buildTaskStatusUrl,
   DEFAULT_TASK_STATUS_PATH,

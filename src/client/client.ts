@@ -1,0 +1,516 @@
+import { EventEmitter } from 'eventemitter3';
+import { TaskStatusError } from '../errors.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { ParsedFrame } from '../protocol/parse.js';
+import type { TaskUpdate } from '../protocol/types.js';
+import { pickWebSocket } from '../transport/websocket.js';
+import { buildTaskStatusUrl, redactUrl } from '../url.js';
+import { reconnectDelay } from './backoff.js';
+import { decideAfterClose } from './close-policy.js';
+import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
+import type { ConnectionState, TaskStatusEvents } from './events.js';
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type TaskStatusClientOptions,
+  type TokenReason,
+} from './options.js';
+import { Timer } from './timers.js';
+
+interface Pending {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: TaskStatusError) => void;
+}
+
+/**
+ * A client for the task-status WebSocket: builds the canonical URL, connects with the token,
+ * reads the server's auth verdict, keeps the link alive with heartbeats, reconnects with
+ * jittered backoff, and emits typed events.
+ *
+ * @example
+ * ```ts
+ * const client = new TaskStatusClient({ baseUrl: 'https://api.example.com', userId: 2, token: () => auth.token });
+ * client.on('task', (update) => console.log(update.taskId, update.status, update.progress));
+ * await client.connect();
+ * ```
+ */
+export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends EventEmitter<
+  TaskStatusEvents<TUpdate>
+> {
+  readonly #options: ResolvedOptions<TUpdate>;
+  readonly #retryTimer = new Timer();
+  #state: ConnectionState = 'idle';
+  #connection: Connection | undefined;
+  #pending: Pending | undefined;
+  #closing: Promise<void> | undefined;
+  #generation = 0;
+  #failures = 0;
+  #authRetried = false;
+  #everOpened = false;
+  #openedAt = 0;
+  #token = '';
+  #waitingOnline: (() => void) | undefined;
+  #signalAttached = false;
+
+  /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
+  constructor(options: TaskStatusClientOptions<TUpdate>) {
+    super();
+    this.#options = resolveOptions(options);
+    // Fail fast on a base URL, user id or path that can never work.
+    buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
+  }
+
+  /** The current state; see {@link ConnectionState}. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /**
+   * Connects and resolves once the server accepted the token. Transient failures are retried
+   * (and reported as `error` events) while this waits; it rejects only when the client gives up:
+   * `AUTH_FAILED`, `RECONNECT_EXHAUSTED`, `ABORTED`, `CONNECTION_CLOSED`, or with
+   * `reconnect: false` the first failure. Calling it while connecting returns the same promise.
+   */
+  connect(): Promise<void> {
+    if (this.#options.signal?.aborted) return Promise.reject(abortedError());
+    if (this.#state === 'open') return Promise.resolve();
+    if (this.#pending !== undefined) return this.#pending.promise;
+    const pending = deferred();
+    this.#pending = pending;
+    this.#closing = undefined;
+    this.#failures = 0;
+    this.#authRetried = false;
+    this.#attachSignal();
+    this.#setState('connecting');
+    this.#attempt('connect', undefined);
+    return pending.promise;
+  }
+
+  /**
+   * Forces a reconnect attempt now: skips a pending backoff wait, or replaces an open
+   * connection. On an idle or closed client it is `connect()`.
+   */
+  reconnect(): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'closed') return this.connect();
+    const pending = this.#pending ?? deferred();
+    this.#pending = pending;
+    if (this.#state === 'open' && this.#connection !== undefined) {
+      const connection = this.#connection;
+      this.#connection = undefined;
+      void connection.close(CloseCode.Normal, 'reconnect');
+      this.#setState('reconnecting');
+      this.#attempt('reconnect', undefined);
+    } else if (this.#retryTimer.pending || this.#waitingOnline !== undefined) {
+      this.#stopWaiting();
+      this.#attempt('reconnect', undefined);
+    }
+    return pending.promise;
+  }
+
+  /**
+   * Closes the client: no reconnect, every timer and listener cleared, a pending `connect()`
+   * rejected with `CONNECTION_CLOSED`. Idempotent; resolves when the socket has closed.
+   */
+  close(): Promise<void> {
+    return this.#shutdown(
+      new TaskStatusError('CONNECTION_CLOSED', 'The client was closed before it connected'),
+    );
+  }
+
+  /** A log-safe summary: never the token. */
+  toJSON(): { state: ConnectionState; url: string } {
+    return { state: this.#state, url: this.#safeUrl() };
+  }
+
+  override toString(): string {
+    return `TaskStatusClient(${this.#state}, ${this.#safeUrl()})`;
+  }
+
+  #urlParts() {
+    const { baseUrl, userId, path } = this.#options;
+    return { baseUrl, userId, path };
+  }
+
+  #safeUrl(): string {
+    try {
+      return redactUrl(buildTaskStatusUrl({ ...this.#urlParts(), token: 'x' }));
+    } catch {
+      return '(invalid url)';
+    }
+  }
+
+  #setState(next: ConnectionState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    this.emit('state', next, previous);
+  }
+
+  #attempt(reason: TokenReason, error: TaskStatusError | undefined): void {
+    const generation = ++this.#generation;
+    const source = this.#options.token;
+    if (typeof source === 'string') {
+      this.#open(source, generation);
+      return;
+    }
+    let result: string | Promise<string>;
+    try {
+      result = source({ reason, attempt: this.#failures, ...(error ? { error } : {}) });
+    } catch (cause) {
+      this.#tokenFailed(cause, generation);
+      return;
+    }
+    if (typeof result === 'string') this.#open(result, generation);
+    else {
+      Promise.resolve(result).then(
+        (token) => this.#open(token, generation),
+        (cause: unknown) => this.#tokenFailed(cause, generation),
+      );
+    }
+  }
+
+  #tokenFailed(cause: unknown, generation: number): void {
+    if (generation !== this.#generation) return;
+    const message = cause instanceof Error ? this.#scrub(cause.message) : 'unknown error';
+    this.#failed(
+      new TaskStatusError('TOKEN_ERROR', `The token function failed: ${message}`),
+      undefined,
+    );
+  }
+
+  #open(token: unknown, generation: number): void {
+    if (generation !== this.#generation) return;
+    if (typeof token !== 'string' || token.trim() === '') {
+      this.#failed(
+        new TaskStatusError(
+          'TOKEN_ERROR',
+          'The token function returned an empty or non-string value',
+        ),
+        undefined,
+      );
+      return;
+    }
+    this.#token = token;
+    let url: string;
+    try {
+      url = buildTaskStatusUrl({ ...this.#urlParts(), token });
+    } catch (error) {
+      this.#fail(error as TaskStatusError);
+      return;
+    }
+    const options = this.#options;
+    try {
+      const connection: Connection = new Connection(
+        {
+          url,
+          WebSocket: pickWebSocket(options.WebSocket),
+          connectTimeoutMs: options.connectTimeoutMs,
+          authGraceMs: options.authGraceMs,
+          heartbeat: options.heartbeat,
+          maxFrameBytes: options.maxFrameBytes,
+          scrub: this.#scrub,
+        },
+        this.#listenerFor(() => connection),
+      );
+      this.#connection = connection;
+    } catch (cause) {
+      const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
+      this.#failed(
+        new TaskStatusError('CONNECTION_ERROR', `Could not create the WebSocket: ${message}`),
+        undefined,
+      );
+    }
+  }
+
+  #listenerFor(current: () => Connection): ConnectionListener {
+    return {
+      accepted: () => this.#accepted(current()),
+      frame: (parsed) => this.#frame(parsed),
+      problem: (error) => this.emit('error', error),
+      roundTrip: (rttMs) => this.emit('heartbeat', { rttMs }),
+      ended: (end) => this.#ended(current(), end),
+    };
+  }
+
+  #accepted(connection: Connection): void {
+    if (connection !== this.#connection) return;
+    const reconnected = this.#everOpened;
+    this.#everOpened = true;
+    this.#openedAt = Date.now();
+    this.#authRetried = false;
+    this.#setState('open');
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.resolve();
+    this.emit('open', { url: this.#safeUrl(), reconnected });
+  }
+
+  #frame(parsed: ParsedFrame): void {
+    this.emit('message', parsed);
+    if (parsed.kind === 'task_update') this.#update(parsed.update);
+  }
+
+  #update(update: TaskUpdate): void {
+    const schema = this.#options.taskSchema;
+    if (schema === undefined) {
+      this.emit('task', update as TUpdate);
+      return;
+    }
+    const result = schema['~standard'].validate(update);
+    if (result instanceof Promise) {
+      this.emit(
+        'error',
+        new TaskStatusError(
+          'PROTOCOL_ERROR',
+          'taskSchema must validate synchronously; update dropped',
+        ),
+      );
+      return;
+    }
+    if (result.issues === undefined) {
+      this.emit('task', result.value);
+      return;
+    }
+    const issues = result.issues.map((issue) => ({
+      path: (issue.path ?? []).map((key) => String(typeof key === 'object' ? key.key : key)),
+      message: issue.message,
+    }));
+    const where = issues
+      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+      .join('; ');
+    this.emit(
+      'error',
+      new TaskStatusError(
+        'PROTOCOL_ERROR',
+        `Task ${String(update.taskId)} failed taskSchema (${where}); update dropped`,
+        { issues },
+      ),
+    );
+  }
+
+  #ended(connection: Connection, end: ConnectionEnd): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    const decision = decideAfterClose({
+      code: end.code,
+      userInitiated: false,
+      authErrorFrame: end.authError !== undefined,
+      authHttpStatus: end.httpStatus === 401 || end.httpStatus === 403,
+    });
+    if (decision === 'auth') this.#authFailed(end);
+    else this.#failed(end.error, end);
+  }
+
+  #authFailed(end: ConnectionEnd): void {
+    const server = end.authError;
+    const closeCode = end.opened ? end.code : undefined;
+    const error = new TaskStatusError(
+      'AUTH_FAILED',
+      `The server refused the token${server?.code ? ` (${server.code})` : ''}${server?.message ? `: ${server.message}` : end.httpStatus ? `: HTTP ${end.httpStatus}` : end.opened ? ` (close ${end.code}${end.reason ? ` "${end.reason}"` : ''})` : ''}`,
+      {
+        ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
+        ...(server?.code ? { serverCode: server.code } : {}),
+        ...(server?.message ? { serverMessage: server.message } : {}),
+        ...(end.httpStatus === undefined ? {} : { httpStatus: end.httpStatus }),
+      },
+    );
+    const override = this.#options.shouldReconnect;
+    if (override !== undefined && this.#options.reconnect !== false) {
+      const info = { code: end.code, reason: end.reason, wasClean: end.wasClean, error };
+      if (override(info)) {
+        this.#failed(error, end, true);
+        return;
+      }
+    }
+    const willRetry = typeof this.#options.token === 'function' && !this.#authRetried;
+    this.emit('authError', {
+      code: server?.code ?? null,
+      message: server?.message ?? null,
+      closeCode,
+      httpStatus: end.httpStatus,
+      willRetry,
+    });
+    this.#emitClose(end, willRetry);
+    if (!willRetry) {
+      this.#fail(error);
+      return;
+    }
+    this.#authRetried = true;
+    this.emit('error', error);
+    this.#attempt('auth-retry', error);
+  }
+
+  /** A transient failure: reconnect per policy, or give up. */
+  #failed(error: TaskStatusError, end: ConnectionEnd | undefined, forced = false): void {
+    const policy = this.#options.reconnect;
+    let willReconnect = policy !== false;
+    if (willReconnect && !forced && end !== undefined && this.#options.shouldReconnect) {
+      willReconnect = this.#options.shouldReconnect({
+        code: end.code,
+        reason: end.reason,
+        wasClean: end.wasClean,
+        error,
+      });
+    }
+    if (policy === false || !willReconnect) {
+      if (end !== undefined) this.#emitClose(end, false);
+      this.#fail(error);
+      return;
+    }
+    if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) this.#failures = 0;
+    this.#failures += 1;
+    if (this.#failures > policy.maxAttempts) {
+      if (end !== undefined) this.#emitClose(end, false);
+      this.emit('error', error);
+      this.#fail(
+        new TaskStatusError(
+          'RECONNECT_EXHAUSTED',
+          `Gave up after ${policy.maxAttempts} failed attempts in a row; last: ${error.message}`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    if (end !== undefined) this.#emitClose(end, true);
+    this.emit('error', error);
+    const delayMs = reconnectDelay(policy, this.#failures - 1, this.#options.random);
+    this.#setState('reconnecting');
+    this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
+    if (this.#state !== 'reconnecting') return;
+    this.#waitThenAttempt(delayMs, error);
+  }
+
+  #emitClose(end: ConnectionEnd, willReconnect: boolean): void {
+    if (!end.opened) return;
+    this.emit('close', {
+      code: end.code,
+      reason: end.reason,
+      wasClean: end.wasClean,
+      willReconnect,
+    });
+  }
+
+  /** Waits `delayMs`, or while the browser is offline until it is back; `online` cuts a wait short. */
+  #waitThenAttempt(delayMs: number, error: TaskStatusError): void {
+    const go = () => {
+      this.#stopWaiting();
+      this.#attempt('reconnect', error);
+    };
+    const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
+    if (typeof target.addEventListener === 'function') {
+      globalThis.addEventListener('online', go);
+      this.#waitingOnline = () => globalThis.removeEventListener('online', go);
+      if (target.navigator?.onLine === false) return;
+    }
+    this.#retryTimer.start(delayMs, go);
+  }
+
+  #stopWaiting(): void {
+    this.#retryTimer.clear();
+    this.#waitingOnline?.();
+    this.#waitingOnline = undefined;
+  }
+
+  /** A final failure: state `closed`, `connect()` rejected, nothing left running. */
+  #fail(error: TaskStatusError): void {
+    this.#teardown();
+    this.#setState('closed');
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(error);
+    this.emit('error', error);
+  }
+
+  #shutdown(error: TaskStatusError): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    const connection = this.#connection;
+    const wasOpen = this.#state === 'open';
+    this.#teardown();
+    this.#setState('closed');
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(error);
+    if (connection !== undefined && wasOpen) {
+      this.emit('close', {
+        code: CloseCode.Normal,
+        reason: 'client closed',
+        wasClean: true,
+        willReconnect: false,
+      });
+    }
+    this.#closing =
+      connection === undefined
+        ? Promise.resolve()
+        : connection.close(CloseCode.Normal, 'client closed');
+    return this.#closing;
+  }
+
+  #teardown(): void {
+    this.#generation++;
+    this.#stopWaiting();
+    this.#detachSignal();
+    this.#connection = undefined;
+  }
+
+  #attachSignal(): void {
+    const signal = this.#options.signal;
+    if (signal === undefined || this.#signalAttached) return;
+    signal.addEventListener('abort', this.#onAbort);
+    this.#signalAttached = true;
+  }
+
+  #detachSignal(): void {
+    if (!this.#signalAttached) return;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#signalAttached = false;
+  }
+
+  readonly #onAbort = (): void => {
+    void this.#shutdown(abortedError());
+  };
+
+  readonly #scrub = (text: string): string => {
+    const token = this.#token;
+    let safe = redactUrl(text);
+    if (token.length >= 4) {
+      safe = safe.split(token).join('***');
+      const encoded = encodeURIComponent(token);
+      if (encoded !== token) safe = safe.split(encoded).join('***');
+    }
+    return safe;
+  };
+}
+
+/**
+ * Creates a {@link TaskStatusClient}; the same as `new TaskStatusClient(options)`.
+ */
+export function createTaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate>(
+  options: TaskStatusClientOptions<TUpdate>,
+): TaskStatusClient<TUpdate> {
+  return new TaskStatusClient(options);
+}
+
+function abortedError(): TaskStatusError {
+  return new TaskStatusError('ABORTED', 'The client was closed by its AbortSignal');
+}
+
+function deferred(): Pending {
+  let resolve!: () => void;
+  let reject!: (error: TaskStatusError) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // connect() may be fired and forgotten; its failures are also `error` events.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+if (typeof Symbol.asyncDispose === 'symbol') {
+  Object.defineProperty(TaskStatusClient.prototype, Symbol.asyncDispose, {
+    value(this: TaskStatusClient) {
+      return this.close();
+    },
+  });
+}

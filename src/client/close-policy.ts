@@ -1,0 +1,37 @@
+import { AUTH_CLOSE_CODES } from '../protocol/close-codes.js';
+
+/** What the client does after a connection ends. */
+export type CloseDecision = 'stop' | 'auth' | 'reconnect';
+
+/** The facts `decideAfterClose` weighs. */
+export interface CloseFacts {
+  /** WebSocket close code. */
+  readonly code: number;
+  /** The user called `close()` (or aborted the signal). */
+  readonly userInitiated: boolean;
+  /** The server sent an auth error (error frame before the verdict, or an auth-coded one after). */
+  readonly authErrorFrame: boolean;
+  /** The HTTP upgrade was refused with 401 or 403 (visible in Node only). */
+  readonly authHttpStatus: boolean;
+}
+
+/**
+ * The close-code policy, in one pure function (the table is in `docs/connection.md`):
+ * a user close stops; an auth error frame, a 401/403 upgrade, or close code 1008, 4001, 4003,
+ * 4401, 4403 is an auth failure; every other close (a server-initiated 1000, 1001, 1005, 1006,
+ * 1011–1014, other 4xxx) reconnects.
+ */
+export function decideAfterClose(facts: CloseFacts): CloseDecision {
+  if (facts.userInitiated) return 'stop';
+  if (facts.authErrorFrame || facts.authHttpStatus || AUTH_CLOSE_CODES.has(facts.code)) {
+    return 'auth';
+  }
+  return 'reconnect';
+}
+
+const AUTH_ERROR_CODE = /auth|token|forbidden|unauthori[sz]ed|credential|permission/i;
+
+/** True for an error-frame code that speaks of credentials (`auth_failed`, `token_expired`, …). */
+export function isAuthErrorCode(code: string | null): boolean {
+  return code !== null && AUTH_ERROR_CODE.test(code);
+}

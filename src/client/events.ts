@@ -1,0 +1,80 @@
+import type { TaskStatusError } from '../errors.js';
+import type { ParsedFrame } from '../protocol/parse.js';
+import type { TaskUpdate } from '../protocol/types.js';
+
+/**
+ * Where the client is in its life:
+ * `idle → connecting → open → reconnecting → open → … → closed`.
+ */
+export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Payload of the `open` event. */
+export interface OpenInfo {
+  /** The URL connected to, token masked. */
+  readonly url: string;
+  /** True when this is not the first successful connection of this client. */
+  readonly reconnected: boolean;
+}
+
+/** Payload of the `close` event: an open socket closed. */
+export interface CloseEventInfo {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+  /** Whether the client will try again. */
+  readonly willReconnect: boolean;
+}
+
+/** Payload of the `reconnecting` event. */
+export interface ReconnectingInfo {
+  /** 1 for the first retry after a failure, 2 for the next, … */
+  readonly attempt: number;
+  /** How long the client waits before this attempt. */
+  readonly delayMs: number;
+  /** The failure that led here. */
+  readonly reason: TaskStatusError;
+}
+
+/** Payload of the `authError` event: the server refused the token. */
+export interface AuthErrorInfo {
+  /** The server's error code (`auth_failed`, `token_expired`, …) if it sent one. */
+  readonly code: string | null;
+  /** The server's message (token masked), if any. */
+  readonly message: string | null;
+  /** The close code, if the verdict came as a close. */
+  readonly closeCode: number | undefined;
+  /** HTTP status of a refused upgrade (Node only). */
+  readonly httpStatus: number | undefined;
+  /** True when the client will ask the token function for a fresh token and try once more. */
+  readonly willRetry: boolean;
+}
+
+/** Payload of the `heartbeat` event. */
+export interface HeartbeatInfo {
+  /** Time from ping to pong. */
+  readonly rttMs: number;
+}
+
+/**
+ * Every event of the client and its arguments, for eventemitter3's typed `on`/`once`/`off`.
+ */
+export interface TaskStatusEvents<TUpdate extends TaskUpdate = TaskUpdate> {
+  /** The state changed. */
+  state: [state: ConnectionState, previous: ConnectionState];
+  /** The server accepted the token; updates flow. */
+  open: [info: OpenInfo];
+  /** An open socket closed. */
+  close: [info: CloseEventInfo];
+  /** A reconnect attempt is scheduled. */
+  reconnecting: [info: ReconnectingInfo];
+  /** The server refused the token. */
+  authError: [info: AuthErrorInfo];
+  /** Any failure, fatal or not; see `TaskStatusError.code`. Unlistened errors are harmless. */
+  error: [error: TaskStatusError];
+  /** A heartbeat round trip completed. */
+  heartbeat: [info: HeartbeatInfo];
+  /** Every valid frame, heartbeats included. */
+  message: [frame: ParsedFrame];
+  /** A task update. */
+  task: [update: TUpdate];
+}

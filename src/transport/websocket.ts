@@ -1,0 +1,66 @@
+/**
+ * The one place that reaches a WebSocket implementation. Public types are structural, so no DOM
+ * or `ws` type leaks into a user's program.
+ */
+import NodeWebSocket from 'isomorphic-ws';
+
+/** The event a WebSocket passes to `onmessage`. */
+export interface MessageEventLike {
+  readonly data: unknown;
+}
+
+/** The event a WebSocket passes to `onclose`. */
+export interface CloseEventLike {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean?: boolean;
+}
+
+/** The event a WebSocket passes to `onerror` (`message` and `error` exist in Node only). */
+export interface ErrorEventLike {
+  readonly message?: string;
+  readonly error?: unknown;
+}
+
+/** The part of the WHATWG `WebSocket` (and of `ws`) the client uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: MessageEventLike) => void) | null;
+  onclose: ((event: CloseEventLike) => void) | null;
+  onerror: ((event: ErrorEventLike) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** A WebSocket constructor: the global one, `ws`'s, or a test double. */
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
+
+/** `readyState` of an open socket. */
+export const OPEN = 1;
+
+/**
+ * Picks the implementation at connect time (not at import, so msw and test doubles installed
+ * later are seen): the option, else the platform's global, else `ws` through isomorphic-ws.
+ */
+export function pickWebSocket(override: WebSocketConstructor | undefined): WebSocketConstructor {
+  if (override !== undefined) return override;
+  const global = (globalThis as { WebSocket?: unknown }).WebSocket;
+  if (typeof global === 'function') return global as WebSocketConstructor;
+  return NodeWebSocket as unknown as WebSocketConstructor;
+}
+
+/** Drops a socket at once, without a closing handshake, where the platform can (`ws`). */
+export function dropSocket(socket: WebSocketLike, code: number, reason: string): void {
+  const terminate = (socket as { terminate?: unknown }).terminate;
+  try {
+    if (typeof terminate === 'function') terminate.call(socket);
+    else socket.close(code, reason);
+  } catch {
+    // A socket that is already closing may refuse; it is being dropped either way.
+  }
+}

@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AuthErrorInfo,
+  isTaskStatusError,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+} from '../src/index.js';
+import { rejection } from './helpers/events.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+const SECRET = 'sekr3t-T0KEN+/=';
+let server: TestServer;
+const clients: TaskStatusClient[] = [];
+
+function client(options: Partial<TaskStatusClientOptions> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: SECRET,
+    heartbeat: false,
+    authGraceMs: 60_000,
+    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+/** The seed's server: accept, check the token, on failure send an error frame, then close. */
+function authServer(
+  valid: (token: string | null) => boolean,
+  reject: (ws: import('ws').WebSocket) => void,
+) {
+  server.onSocket = (ws, request) => {
+    const token = new URL(request.url ?? '', 'http://x').searchParams.get('token');
+    if (valid(token)) ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    else reject(ws);
+  };
+}
+
+function collect(c: TaskStatusClient) {
+  const authErrors: AuthErrorInfo[] = [];
+  const errors: TaskStatusError[] = [];
+  c.on('authError', (info) => authErrors.push(info));
+  c.on('error', (error) => errors.push(error));
+  return { authErrors, errors };
+}
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+describe('auth verdict after accept', () => {
+  it('treats a JSON error frame then close 1008 as a final auth failure with a static token', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify({ type: 'error', code: 'auth_failed', message: 'Invalid token' }));
+        ws.close(1008, 'auth_failed');
+      },
+    );
+    const c = client();
+    const { authErrors } = collect(c);
+    const error = await rejection(c.connect());
+    expect(isTaskStatusError(error, 'AUTH_FAILED')).toBe(true);
+    expect(error).toMatchObject({
+      serverCode: 'auth_failed',
+      serverMessage: 'Invalid token',
+      closeCode: 1008,
+    });
+    expect(authErrors).toEqual([
+      {
+        code: 'auth_failed',
+        message: 'Invalid token',
+        closeCode: 1008,
+        httpStatus: undefined,
+        willRetry: false,
+      },
+    ]);
+    expect(c.state).toBe('closed');
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it('treats a plain-text error frame then Starlette default close 1000 as an auth failure', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send('Authentication failed: token expired');
+        ws.close(1000);
+      },
+    );
+    const c = client();
+    const { authErrors } = collect(c);
+    await expect(c.connect()).rejects.toSatisfy((e) => isTaskStatusError(e, 'AUTH_FAILED'));
+    expect(authErrors[0]).toMatchObject({
+      code: null,
+      message: 'Authentication failed: token expired',
+      closeCode: 1000,
+    });
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it.each([1008, 4001, 4003, 4401, 4403])(
+    'treats a bare close %i before the verdict as an auth failure',
+    async (code) => {
+      authServer(
+        () => false,
+        (ws) => ws.close(code, 'nope'),
+      );
+      const c = client();
+      await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: code });
+      expect(server.sockets).toHaveLength(1);
+    },
+  );
+
+  it('refreshes the token once and reaches open when the first token had expired', async () => {
+    authServer(
+      (token) => token === 'fresh',
+      (ws) => {
+        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+        ws.close(1008);
+      },
+    );
+    const calls: string[] = [];
+    const c = client({
+      token: ({ reason }) => {
+        calls.push(reason);
+        return calls.length === 1 ? 'stale' : 'fresh';
+      },
+    });
+    const { authErrors } = collect(c);
+    await c.connect();
+    expect(c.state).toBe('open');
+    expect(calls).toEqual(['connect', 'auth-retry']);
+    expect(authErrors).toHaveLength(1);
+    expect(authErrors[0]?.willRetry).toBe(true);
+  });
+
+  it('gives up after the refreshed token is refused too', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify({ type: 'error', code: 'auth_failed' }));
+        ws.close(1000);
+      },
+    );
+    let calls = 0;
+    const c = client({ token: () => `t${++calls}` });
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(calls).toBe(2);
+    expect(server.sockets).toHaveLength(2);
+    expect(c.state).toBe('closed');
+  });
+
+  it('treats an HTTP 401 upgrade refusal (visible in Node) as an auth failure, not a loop', async () => {
+    server.onUpgrade = (_request, socket) => {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    };
+    const c = client();
+    const { authErrors } = collect(c);
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', httpStatus: 401 });
+    expect(authErrors[0]).toMatchObject({ httpStatus: 401, willRetry: false });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('reads an auth error frame after open, then close, as an auth failure', async () => {
+    server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected' }));
+      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+      setTimeout(() => ws.close(1000), 20);
+    };
+    const c = client();
+    await c.connect();
+    const failure = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+    );
+    await expect(failure).resolves.toMatchObject({ serverCode: 'token_expired' });
+    expect(c.state).toBe('closed');
+  });
+
+  it('never puts the token in an error, event or string form', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(`bad token ${SECRET} and ${encodeURIComponent(SECRET)}`);
+        ws.close(1008, `reason ${SECRET}`.slice(0, 100));
+      },
+    );
+    const c = client();
+    const seen: unknown[] = [];
+    for (const event of ['authError', 'error', 'close', 'open', 'state', 'reconnecting']) {
+      c.on(event as 'error', (value: unknown) => seen.push(value));
+    }
+    const error = await rejection(c.connect());
+    const dump = JSON.stringify([seen, error, String(error), error.stack, `${c}`, c.toJSON()]);
+    expect(dump).not.toContain(SECRET);
+    expect(dump).not.toContain(encodeURIComponent(SECRET));
+    expect(dump).toContain('***');
+  });
+});

@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { isTaskStatusError, TaskStatusClient, type TaskUpdate } from '../src/index.js';
+import { record } from './helpers/events.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+let server: TestServer;
+const clients: TaskStatusClient[] = [];
+
+function client(options: Partial<ConstructorParameters<typeof TaskStatusClient>[0]> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok-abc',
+    heartbeat: false,
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+describe('connect', () => {
+  it('resolves on a connected ack and requests the canonical URL with the token', async () => {
+    server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    const c = client({ authGraceMs: 60_000 });
+    const log = record(c, ['state', 'open']);
+    await c.connect();
+    expect(c.state).toBe('open');
+    expect(server.requests).toEqual(['/api/v1/ws/tasks/2?token=tok-abc']);
+    expect(log).toEqual([
+      ['state', 'connecting'],
+      ['state', 'open'],
+      [
+        'open',
+        { url: `ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=***`, reconnected: false },
+      ],
+    ]);
+  });
+
+  it('resolves after authGraceMs when the server sends no ack', async () => {
+    const c = client({ authGraceMs: 50 });
+    const started = Date.now();
+    await c.connect();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(c.state).toBe('open');
+  });
+
+  it('counts any valid frame as the verdict and delivers it', async () => {
+    server.onSocket = (ws) =>
+      ws.send(JSON.stringify({ type: 'task_update', task_id: 7, status: 'running', progress: 5 }));
+    const c = client({ authGraceMs: 60_000 });
+    const updates: TaskUpdate[] = [];
+    c.on('task', (update) => updates.push(update));
+    await c.connect();
+    await expect
+      .poll(() => updates.map((u) => [u.taskId, u.status, u.progress]))
+      .toEqual([[7, 'running', 5]]);
+  });
+
+  it('returns the same promise to a second connect while connecting', async () => {
+    const c = client({ authGraceMs: 20 });
+    const first = c.connect();
+    expect(c.connect()).toBe(first);
+    await first;
+    expect(server.sockets).toHaveLength(1);
+    await expect(c.connect()).resolves.toBeUndefined();
+  });
+
+  it('works on Node without a global WebSocket and with ws passed explicitly', async () => {
+    expect(typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'function').toBe(
+      Number(process.versions.node.split('.')[0]) >= 22,
+    );
+    const implicit = client({ authGraceMs: 10 });
+    await implicit.connect();
+    const explicit = client({ authGraceMs: 10, WebSocket: WebSocket as never });
+    await explicit.connect();
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it('reads the token function on every attempt, with its reason', async () => {
+    const reasons: string[] = [];
+    const c = client({
+      authGraceMs: 10,
+      token: async ({ reason }) => {
+        reasons.push(reason);
+        return `tok-${reasons.length}`;
+      },
+    });
+    await c.connect();
+    await c.reconnect();
+    expect(reasons).toEqual(['connect', 'reconnect']);
+    expect(server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token'))).toEqual([
+      'tok-1',
+      'tok-2',
+    ]);
+  });
+
+  it('can connect again after close', async () => {
+    const c = client({ authGraceMs: 10 });
+    await c.connect();
+    await c.close();
+    expect(c.state).toBe('closed');
+    await c.connect();
+    expect(c.state).toBe('open');
+  });
+
+  it('rejects a pending connect with CONNECTION_CLOSED when closed, and is closed at once', async () => {
+    const c = client({ authGraceMs: 60_000 });
+    const connecting = c.connect();
+    const closing = c.close();
+    expect(c.state).toBe('closed');
+    await expect(connecting).rejects.toSatisfy((e) => isTaskStatusError(e, 'CONNECTION_CLOSED'));
+    await closing;
+    expect(c.close()).toBe(closing);
+  });
+
+  it('is an eventemitter3 emitter with once, off, listenerCount and eventNames', async () => {
+    const c = client({ authGraceMs: 10 });
+    const seen: string[] = [];
+    const onState = (state: string) => seen.push(state);
+    c.on('state', onState);
+    c.once('open', () => seen.push('open-once'));
+    expect(c.listenerCount('state')).toBe(1);
+    expect(c.eventNames().sort()).toEqual(['open', 'state']);
+    await c.connect();
+    c.off('state', onState);
+    await c.close();
+    expect(seen).toEqual(['connecting', 'open', 'open-once']);
+    expect(c.listenerCount('open')).toBe(0);
+  });
+});

@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+} from '../src/index.js';
+import { nextEvent } from './helpers/events.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+let server: TestServer;
+const clients: TaskStatusClient[] = [];
+
+function client(options: Partial<TaskStatusClientOptions> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok',
+    authGraceMs: 0,
+    reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+describe('heartbeat', () => {
+  it('pings on an interval and reports the round trip of the pong', async () => {
+    const received: string[] = [];
+    server.onSocket = (ws) =>
+      ws.on('message', (data) => {
+        received.push(String(data));
+        if (String(data) === '{"type":"ping"}') ws.send('{"type":"pong"}');
+      });
+    const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 200 } });
+    await c.connect();
+    const [info] = await nextEvent<[{ rttMs: number }]>(c, 'heartbeat');
+    expect(info.rttMs).toBeGreaterThanOrEqual(0);
+    expect(info.rttMs).toBeLessThan(200);
+    expect(received[0]).toBe('{"type":"ping"}');
+  });
+
+  it('answers JSON and plain-text server pings in kind', async () => {
+    const answers: string[] = [];
+    server.onSocket = (ws) => {
+      ws.on('message', (data) => answers.push(String(data)));
+      ws.send('{"type":"ping"}');
+      ws.send('ping');
+    };
+    const c = client({ heartbeat: false });
+    await c.connect();
+    await expect.poll(() => answers).toEqual(['{"type":"pong"}', 'pong']);
+  });
+
+  it('drops a silent connection within interval + timeout and reconnects', async () => {
+    const c = client({ heartbeat: { intervalMs: 60, timeoutMs: 60 } });
+    await c.connect();
+    const openedAt = Date.now();
+    const failure = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'HEARTBEAT_TIMEOUT' && resolve(e)),
+    );
+    const closed = nextEvent<[{ willReconnect: boolean; code: number }]>(c, 'close');
+    await failure;
+    const detectedAfter = Date.now() - openedAt;
+    expect(detectedAfter).toBeGreaterThanOrEqual(110);
+    expect(detectedAfter).toBeLessThan(600);
+    expect((await closed)[0]).toMatchObject({ code: 1006, willReconnect: true });
+    await nextEvent(c, 'open');
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it('counts any inbound frame as liveness, even when pings go unanswered', async () => {
+    server.onSocket = (ws) => {
+      const timer = setInterval(
+        () => ws.send('{"type":"task_update","task_id":1,"status":"running"}'),
+        15,
+      );
+      ws.on('close', () => clearInterval(timer));
+    };
+    const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 40 } });
+    const errors: TaskStatusError[] = [];
+    c.on('error', (e) => errors.push(e));
+    await c.connect();
+    let updates = 0;
+    await new Promise<void>((resolve) =>
+      c.on('task', () => {
+        if (++updates === 20) resolve();
+      }),
+    );
+    expect(errors).toEqual([]);
+    expect(server.sockets).toHaveLength(1);
+  });
+});

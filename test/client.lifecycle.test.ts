@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isTaskStatusError, TaskStatusClient } from '../src/index.js';
+import { rejection } from './helpers/events.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+const run = promisify(execFile);
+const fixture = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.meta.url));
+let server: TestServer;
+
+beforeEach(async () => {
+  server = await startWsServer((ws) => {
+    ws.send('{"type":"connected"}');
+    ws.send('{"type":"task_update","task_id":9,"status":"running"}');
+  });
+});
+
+afterEach(async () => {
+  await server.close();
+});
+
+describe('shutdown', () => {
+  it.each(['close', 'abort'])('lets a Node process exit by itself after %s()', async (mode) => {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', fixture, server.baseUrl, mode],
+      {
+        timeout: 8_000,
+      },
+    );
+    expect(stdout).toContain('task 9');
+    expect(stdout.trim().split('\n').at(-1)).toBe('state closed');
+  });
+
+  it('closes on an aborted signal: rejects connect with ABORTED and never reconnects', async () => {
+    const controller = new AbortController();
+    server.onSocket = () => {};
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      authGraceMs: 60_000,
+      signal: controller.signal,
+    });
+    const connecting = client.connect();
+    await expect.poll(() => server.sockets.length).toBe(1);
+    controller.abort();
+    expect(client.state).toBe('closed');
+    const error = await rejection(connecting);
+    expect(isTaskStatusError(error, 'ABORTED')).toBe(true);
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect.poll(() => server.sockets[0]?.readyState).toBe(server.sockets[0]?.CLOSED);
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it('emits a close event and resolves close() once the socket is closed', async () => {
+    const client = new TaskStatusClient({ baseUrl: server.baseUrl, userId: 2, token: 'tok' });
+    await client.connect();
+    const closes: unknown[] = [];
+    client.on('close', (info) => closes.push(info));
+    await client.close();
+    expect(closes).toEqual([
+      { code: 1000, reason: 'client closed', wasClean: true, willReconnect: false },
+    ]);
+    await expect.poll(() => server.sockets[0]?.readyState).toBe(server.sockets[0]?.CLOSED);
+  });
+
+  it('supports await using through Symbol.asyncDispose where the runtime has it', async () => {
+    const client = new TaskStatusClient({ baseUrl: server.baseUrl, userId: 2, token: 'tok' });
+    await client.connect();
+    const dispose = (client as unknown as Record<symbol, () => Promise<void>>)[Symbol.asyncDispose];
+    expect(typeof dispose).toBe('function');
+    await dispose?.call(client);
+    expect(client.state).toBe('closed');
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '../src/client/options.js';
+import {
+  HEARTBEAT_DEFAULTS,
+  isTaskStatusError,
+  RECONNECT_DEFAULTS,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+} from '../src/index.js';
+
+const base: TaskStatusClientOptions = { baseUrl: 'http://127.0.0.1:1', userId: 2, token: 'tok' };
+
+function invalid(options: Record<string, unknown>): string {
+  try {
+    new TaskStatusClient({ ...base, ...options } as TaskStatusClientOptions);
+  } catch (error) {
+    expect(isTaskStatusError(error, 'INVALID_OPTIONS')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected INVALID_OPTIONS');
+}
+
+describe('options', () => {
+  it('merges a partial group with the defaults', () => {
+    const resolved = resolveOptions({
+      ...base,
+      reconnect: { maxDelayMs: 5000 },
+      heartbeat: { timeoutMs: 3000 },
+    });
+    expect(resolved.reconnect).toEqual({ ...RECONNECT_DEFAULTS, maxDelayMs: 5000 });
+    expect(resolved.heartbeat).toEqual({ ...HEARTBEAT_DEFAULTS, timeoutMs: 3000 });
+    expect(resolved.reconnect === false ? undefined : resolved.reconnect.jitter).toBe('full');
+  });
+
+  it('accepts false to turn heartbeat and reconnect off', () => {
+    const resolved = resolveOptions({ ...base, reconnect: false, heartbeat: false });
+    expect(resolved.reconnect).toBe(false);
+    expect(resolved.heartbeat).toBe(false);
+  });
+
+  it.each([
+    [{ bogus: 1 }, '"bogus"'],
+    [{ reconnect: { maxDelay: 1 } }, '"reconnect.maxDelay"'],
+    [{ heartbeat: { interval: 1 } }, '"heartbeat.interval"'],
+    [{ connectTimeoutMs: 0 }, '"connectTimeoutMs"'],
+    [{ connectTimeoutMs: Number.NaN }, '"connectTimeoutMs"'],
+    [{ authGraceMs: -1 }, '"authGraceMs"'],
+    [{ heartbeat: { intervalMs: '5' } }, '"heartbeat.intervalMs"'],
+    [{ heartbeat: true }, '"heartbeat"'],
+    [{ reconnect: { factor: 0.5 } }, '"reconnect.factor"'],
+    [{ reconnect: { maxAttempts: 1.5 } }, '"reconnect.maxAttempts"'],
+    [{ reconnect: { jitter: 'half' } }, '"reconnect.jitter"'],
+    [{ reconnect: { initialDelayMs: 100, maxDelayMs: 10 } }, '"reconnect.maxDelayMs"'],
+    [{ token: '' }, '"token"'],
+    [{ token: 42 }, '"token"'],
+    [{ userId: -1 }, '"userId"'],
+    [{ userId: 1.5 }, '"userId"'],
+    [{ userId: null }, '"userId"'],
+    [{ baseUrl: 'ftp://host' }, '"baseUrl"'],
+    [{ baseUrl: '/relative' }, '"baseUrl"'],
+    [{ WebSocket: 'ws' }, '"WebSocket"'],
+    [{ signal: {} }, '"signal"'],
+    [{ random: 0.5 }, '"random"'],
+    [{ taskSchema: {} }, '"taskSchema"'],
+  ])('rejects %j naming the option', (options, name) => {
+    expect(invalid(options)).toContain(name);
+  });
+
+  it('never echoes a token in an INVALID_OPTIONS message', () => {
+    expect(invalid({ token: 'tok-secret', userId: -5 })).not.toContain('tok-secret');
+  });
+});

@@ -1,0 +1,218 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type ReconnectingInfo,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+} from '../src/index.js';
+import { nextEvent, rejection } from './helpers/events.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+let server: TestServer;
+const clients: TaskStatusClient[] = [];
+
+function client(options: Partial<TaskStatusClientOptions> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok',
+    heartbeat: false,
+    authGraceMs: 0,
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+describe('reconnect', () => {
+  it('comes back by itself after a server restart on the same port', async () => {
+    const c = client();
+    await c.connect();
+    const states: string[] = [];
+    c.on('state', (s) => states.push(s));
+    const closed = nextEvent<[{ willReconnect: boolean }]>(c, 'close');
+    await server.close();
+    expect((await closed)[0].willReconnect).toBe(true);
+    await server.listen();
+    const [info] = await nextEvent<[{ reconnected: boolean }]>(c, 'open');
+    expect(info.reconnected).toBe(true);
+    expect(states[0]).toBe('reconnecting');
+    expect(states.at(-1)).toBe('open');
+  });
+
+  it.each([1000, 1001, 1011, 1012, 1013, 1014])(
+    'reconnects after a server close %i',
+    async (code) => {
+      let n = 0;
+      server.onSocket = (ws) => {
+        if (n++ === 0) setTimeout(() => ws.close(code), 5);
+      };
+      const c = client();
+      await c.connect();
+      const [info] = await nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+      expect(info.attempt).toBe(1);
+      expect(info.reason.closeCode).toBe(code);
+      await nextEvent(c, 'open');
+      expect(server.sockets).toHaveLength(2);
+    },
+  );
+
+  it('lets shouldReconnect veto a reconnect', async () => {
+    server.onSocket = (ws) => setTimeout(() => ws.close(1001, 'going away'), 5);
+    const seen: number[] = [];
+    const c = client({
+      shouldReconnect: (info) => {
+        seen.push(info.code);
+        return false;
+      },
+    });
+    await c.connect();
+    const [info] = await nextEvent<[{ willReconnect: boolean }]>(c, 'close');
+    expect(info.willReconnect).toBe(false);
+    expect(seen).toEqual([1001]);
+    expect(c.state).toBe('closed');
+  });
+
+  it('lets shouldReconnect retry what the policy calls fatal', async () => {
+    let n = 0;
+    server.onSocket = (ws) => {
+      if (n++ === 0) ws.close(4001, 'custom');
+    };
+    const c = client({ shouldReconnect: (info) => info.code === 4001 });
+    const reopened = new Promise((resolve) =>
+      c.on('open', (info) => info.reconnected && resolve(info)),
+    );
+    await c.connect();
+    await reopened;
+    expect(server.sockets).toHaveLength(2);
+  });
+
+  it('gives up with RECONNECT_EXHAUSTED after maxAttempts failures in a row', async () => {
+    const port = server.port;
+    await server.close();
+    const c = client({
+      baseUrl: `http://127.0.0.1:${port}`,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
+    });
+    const attempts: number[] = [];
+    c.on('reconnecting', (info) => attempts.push(info.attempt));
+    const error = await rejection(c.connect());
+    expect(error.code).toBe('RECONNECT_EXHAUSTED');
+    expect((error.cause as TaskStatusError).code).toBe('CONNECTION_ERROR');
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(c.state).toBe('closed');
+    await server.listen();
+  });
+
+  it('rejects with the first failure itself when reconnect is false', async () => {
+    const port = server.port;
+    await server.close();
+    const c = client({ baseUrl: `http://127.0.0.1:${port}`, reconnect: false });
+    await expect(c.connect()).rejects.toMatchObject({ code: 'CONNECTION_ERROR' });
+    await server.listen();
+  });
+
+  it('uses the injected random for the delays it announces (real timers)', async () => {
+    const port = server.port;
+    await server.close();
+    const c = client({
+      baseUrl: `http://127.0.0.1:${port}`,
+      random: () => 0.5,
+      reconnect: { initialDelayMs: 4, factor: 2, maxDelayMs: 16, maxAttempts: 4 },
+    });
+    const delays: number[] = [];
+    c.on('reconnecting', (info) => delays.push(info.delayMs));
+    await c.connect().catch(() => {});
+    expect(delays).toEqual([2, 4, 8, 8]);
+    await server.listen();
+  });
+
+  it('waits exactly the jittered delay before each attempt (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const created: string[] = [];
+    class FailingSocket {
+      readyState = 0;
+      binaryType = 'blob';
+      onopen = null;
+      onmessage = null;
+      onerror: ((e: unknown) => void) | null = null;
+      onclose: ((e: { code: number; reason: string }) => void) | null = null;
+      constructor(url: string) {
+        created.push(url);
+        queueMicrotask(() => this.onclose?.({ code: 1006, reason: '' }));
+      }
+      send() {}
+      close() {}
+    }
+    const randoms = [0.25, 0.75, 0.5];
+    const c = client({
+      WebSocket: FailingSocket as never,
+      random: () => randoms.shift() ?? 0,
+      reconnect: { initialDelayMs: 1000, factor: 2, maxDelayMs: 10_000, maxAttempts: 3 },
+    });
+    const delays: number[] = [];
+    c.on('reconnecting', (info) => delays.push(info.delayMs));
+    const done = c.connect().catch((e: TaskStatusError) => e.code);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delays).toEqual([250]);
+    await vi.advanceTimersByTimeAsync(249);
+    expect(created).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(created).toHaveLength(2);
+    expect(delays).toEqual([250, 1500]);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(created).toHaveLength(3);
+    expect(delays).toEqual([250, 1500, 2000]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(await done).toBe('RECONNECT_EXHAUSTED');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('resets the attempt counter only after the connection was stable for stableAfterMs', async () => {
+    server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
+    const c = client({
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, stableAfterMs: 60_000, maxAttempts: 4 },
+    });
+    const attempts: number[] = [];
+    c.on('reconnecting', (info) => attempts.push(info.attempt));
+    await c.connect();
+    const error = await new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+    );
+    expect(error.message).toContain('4 failed attempts');
+    expect(attempts).toEqual([1, 2, 3, 4]);
+  });
+
+  it('starts counting from one again after a stable connection', async () => {
+    server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
+    const c = client({
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, stableAfterMs: 0, maxAttempts: 1 },
+    });
+    const attempts: number[] = [];
+    c.on('reconnecting', (info) => attempts.push(info.attempt));
+    await c.connect();
+    await expect.poll(() => attempts.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(attempts)).toEqual(new Set([1]));
+  });
+
+  it('keeps listener counts flat across 100 forced reconnects', async () => {
+    const c = client();
+    await c.connect();
+    const baseline = c.eventNames().map((name) => c.listenerCount(name));
+    for (let i = 0; i < 100; i++) await c.reconnect();
+    expect(c.eventNames().map((name) => c.listenerCount(name))).toEqual(baseline);
+    await expect.poll(() => server.sockets.filter((s) => s.readyState === s.OPEN).length).toBe(1);
+    expect(server.sockets).toHaveLength(101);
+  });
+});

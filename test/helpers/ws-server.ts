@@ -1,0 +1,67 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+
+/** What a test does with each accepted socket. */
+export type OnSocket = (socket: WebSocket, request: IncomingMessage) => void;
+
+/** What a test does with each upgrade request before (or instead of) accepting it. */
+export type OnUpgrade = (request: IncomingMessage, socket: Socket, accept: () => void) => void;
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  readonly port: number;
+  /** Every socket accepted so far. */
+  readonly sockets: WebSocket[];
+  /** Every upgrade request path (with query) seen so far. */
+  readonly requests: string[];
+  onSocket: OnSocket;
+  onUpgrade: OnUpgrade;
+  /** Stops listening and drops every connection. */
+  close(): Promise<void>;
+  /** Listens again on the same port. */
+  listen(): Promise<void>;
+}
+
+/** A real HTTP + `ws` server on 127.0.0.1, port 0, scripted per test. */
+export async function startWsServer(onSocket: OnSocket = () => {}): Promise<TestServer> {
+  const wss = new WebSocketServer({ noServer: true });
+  let http: Server;
+  let port = 0;
+  const tcp = new Set<Socket>();
+  const server: TestServer = {
+    baseUrl: '',
+    port: 0,
+    sockets: [],
+    requests: [],
+    onSocket,
+    onUpgrade: (_request, _socket, accept) => accept(),
+    async close() {
+      for (const socket of tcp) socket.destroy();
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+    async listen() {
+      http = createServer((_request, response) => response.writeHead(404).end());
+      http.on('connection', (socket) => {
+        tcp.add(socket);
+        socket.on('close', () => tcp.delete(socket));
+      });
+      http.on('upgrade', (request, socket: Socket, head) => {
+        server.requests.push(request.url ?? '');
+        server.onUpgrade(request, socket, () =>
+          wss.handleUpgrade(request, socket, head, (ws) => {
+            server.sockets.push(ws);
+            server.onSocket(ws, request);
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+      port = (http.address() as AddressInfo).port;
+      Object.assign(server, { port, baseUrl: `http://127.0.0.1:${port}` });
+    },
+  };
+  await server.listen();
+  return server;
+}
