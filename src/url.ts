@@ -46,7 +46,7 @@ const SCHEMES: Readonly<Record<string, string>> = {
 export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   const { baseUrl, userId, token, path = DEFAULT_TASK_STATUS_PATH } = options;
   validateToken(token);
-  const userSegment = encodeURIComponent(validateUserId(userId));
+  const userSegment = encode('userId', validateUserId(userId));
   if (typeof path !== 'string' || path.trim() === '') {
     throw invalid('path', 'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}"');
   }
@@ -59,7 +59,7 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   const query = new URLSearchParams(url.search);
   query.delete('token');
   const kept = query.toString();
-  url.search = `${kept ? `${kept}&` : ''}token=${encodeURIComponent(token)}`;
+  url.search = `${kept ? `${kept}&` : ''}token=${encode('token', token)}`;
   url.hash = '';
   return url.href;
 }
@@ -78,7 +78,8 @@ export function redactUrl(url: string): string {
 
 function validateToken(token: unknown): void {
   if (typeof token !== 'string') {
-    throw invalid('token', `must be a string, got ${describe(token)}`);
+    // Not `describe(token)`: a numeric token would be echoed into the message.
+    throw invalid('token', `must be a string, got ${token === null ? 'null' : typeof token}`);
   }
   if (token.trim() === '') throw invalid('token', 'must not be empty');
 }
@@ -96,6 +97,8 @@ function validateUserId(userId: unknown): string {
     if (trimmed === '') throw invalid('userId', 'must not be empty');
     if (/^-\d/.test(trimmed)) throw invalid('userId', `must not be negative, got "${trimmed}"`);
     if (/^\d*\.\d+$/.test(trimmed)) throw invalid('userId', `must be an integer, got "${trimmed}"`);
+    // URL parsing would resolve these as dot segments and drop the user id from the path.
+    if (trimmed === '.' || trimmed === '..') throw invalid('userId', `must not be "${trimmed}"`);
     return trimmed;
   }
   throw invalid('userId', `must be a number or a string, got ${describe(userId)}`);
@@ -113,7 +116,7 @@ function resolveBase(baseUrl: unknown): URL {
     if (typeof origin !== 'string' || !/^https?:\/\//.test(origin)) {
       throw invalid(
         'baseUrl',
-        `"${trimmed}" is relative, and there is no browser location to resolve it against; pass an absolute URL such as "https://api.example.com"`,
+        `"${redactUrl(trimmed)}" is relative, and there is no browser location to resolve it against; pass an absolute URL such as "https://api.example.com"`,
       );
     }
     url = new URL(trimmed, `${origin}/`);
@@ -121,7 +124,7 @@ function resolveBase(baseUrl: unknown): URL {
     try {
       url = new URL(trimmed);
     } catch {
-      throw invalid('baseUrl', `"${trimmed}" is not a valid URL`);
+      throw invalid('baseUrl', `"${redactUrl(trimmed)}" is not a valid URL`);
     }
   }
   const protocol = SCHEMES[url.protocol];
@@ -161,6 +164,15 @@ function longestOverlap(base: readonly string[], end: number, route: readonly st
     if (matches) return size;
   }
   return 0;
+}
+
+/** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */
+function encode(option: string, value: string): string {
+  try {
+    return encodeURIComponent(value);
+  } catch {
+    throw invalid(option, 'must be well-formed Unicode (it holds a lone surrogate)');
+  }
 }
 
 function describe(value: unknown): string {

@@ -84,7 +84,15 @@ function parseNonJson(text: string): ParsedFrame {
   if (trimmed === 'pong') return PONG_TEXT;
   const first = trimmed.charCodeAt(0);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) return parseServerFrame(trimmed);
-  return { kind: 'text', text };
+  // A bare JSON scalar: a string (`"Invalid token"`, as `send_json("…")` writes it) is read as
+  // text; `42`, `true` or `null` is JSON that fails the schema.
+  let data: unknown;
+  try {
+    data = JSON.parse(trimmed);
+  } catch {
+    return { kind: 'text', text };
+  }
+  return typeof data === 'string' ? { kind: 'text', text: data } : parseValue(data, text);
 }
 
 function parseValue(data: unknown, text: string): ParsedFrame {

@@ -45,8 +45,9 @@ export const taskUpdateFrameSchema = z.looseObject({
   status: taskStatusSchema,
   progress: progressSchema.nullish(),
   message: z.string().nullish(),
-  result: z.unknown(),
-  error: z.unknown(),
+  // `.optional()` is needed: zod 4 requires the key of a bare `z.unknown()` to be present.
+  result: z.unknown().optional(),
+  error: z.unknown().optional(),
   updated_at: dateTimeSchema.nullish(),
 });
 
@@ -55,7 +56,7 @@ export const errorFrameSchema = z.looseObject({
   type: z.literal('error'),
   code: z.union([z.string(), z.number()]).nullish(),
   message: z.string().nullish(),
-  detail: z.unknown(),
+  detail: z.unknown().optional(),
 });
 
 /** `{"type":"ping"}`: a heartbeat the client answers with a pong. */
