@@ -20,6 +20,7 @@
  * | `BUFFER_OVERFLOW` | an iterator's buffer overflowed with `overflow: 'error'` | iterator only |
  * | `TASK_TIMEOUT` | `waitForTask` timed out | call only |
  * | `SERVER_ERROR` | the server sent an error frame on an open connection | no |
+ * | `RESYNC_FAILED` | the `resync` function threw or returned bad items | no |
  */
 export type TaskStatusErrorCode =
   | 'INVALID_OPTIONS'
@@ -38,7 +39,8 @@ export type TaskStatusErrorCode =
   | 'ABORTED'
   | 'BUFFER_OVERFLOW'
   | 'TASK_TIMEOUT'
-  | 'SERVER_ERROR';
+  | 'SERVER_ERROR'
+  | 'RESYNC_FAILED';
 
 /** One problem found in a frame or an option: where, and what. */
 export interface TaskStatusIssue {

@@ -12,6 +12,7 @@ export type {
   HeartbeatInfo,
   OpenInfo,
   ReconnectingInfo,
+  ResyncedInfo,
   TaskStatusEvents,
 } from './client/events.js';
 export {
@@ -23,11 +24,24 @@ export {
   RECONNECT_DEFAULTS,
   type ReconnectOptions,
   type TaskStatusClientOptions,
+  TERMINAL_STATUSES,
   type TokenContext,
   type TokenReason,
   type TokenSource,
 } from './client/options.js';
+export type {
+  ResyncContext,
+  ResyncFunction,
+  ResyncUpdate,
+} from './client/resync.js';
 export type { StandardSchemaV1 } from './client/standard-schema.js';
+export type { TaskTableStats } from './client/task-table.js';
+export {
+  DEFAULT_BUFFER_SIZE,
+  type OverflowMode,
+  type UpdatesOptions,
+} from './client/update-stream.js';
+export type { WaitForTaskOptions } from './client/wait-for-task.js';
 export {
   isTaskStatusError,
   TaskStatusError,

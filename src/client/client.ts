@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { TaskStatusError } from '../errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
-import type { TaskUpdate } from '../protocol/types.js';
+import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
 import { buildTaskStatusUrl, redactUrl } from '../url.js';
 import { reconnectDelay } from './backoff.js';
@@ -15,7 +15,11 @@ import {
   type TaskStatusClientOptions,
   type TokenReason,
 } from './options.js';
+import { normaliseResyncUpdate } from './resync.js';
+import { TaskTable, type TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
+import { type StreamSource, UpdateStream, type UpdatesOptions } from './update-stream.js';
+import { type WaitForTaskOptions, type WaitSource, waitForTask } from './wait-for-task.js';
 
 interface Pending {
   readonly promise: Promise<void>;
@@ -52,6 +56,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #token = '';
   #waitingOnline: (() => void) | undefined;
   #signalAttached = false;
+  readonly #table = new TaskTable<TUpdate>();
+  readonly #streams = new Set<UpdateStream<TUpdate>>();
+  readonly #endHooks = new Set<(error: TaskStatusError) => void>();
+  #resyncAbort: AbortController | undefined;
 
   /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
   constructor(options: TaskStatusClientOptions<TUpdate>) {
@@ -64,6 +72,63 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /** The current state; see {@link ConnectionState}. */
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  /** Read-only map of the latest update per task id (keyed as the server sent the id). */
+  get tasks(): ReadonlyMap<TaskId, TUpdate> {
+    return this.#table.tasks;
+  }
+
+  /** Counts of updates applied to the task table and of stale or duplicate ones ignored. */
+  get stats(): TaskTableStats {
+    return this.#table.stats;
+  }
+
+  /** The latest update of a task, or `undefined`; `42` and `'42'` find the same task. */
+  getTask(taskId: TaskId): TUpdate | undefined {
+    return this.#table.get(taskId);
+  }
+
+  /**
+   * An async iterator of task updates, optionally of some tasks only, with a bounded buffer.
+   * `break` unsubscribes at once; `close()` ends it; a fatal error rejects it after the
+   * buffered updates. On a closed client it is already done.
+   *
+   * @example
+   * ```ts
+   * for await (const update of client.updates({ taskId: 42 })) render(update);
+   * ```
+   */
+  updates(options: UpdatesOptions = {}): AsyncIterableIterator<TUpdate> {
+    return this.#stream(options);
+  }
+
+  /**
+   * Like `updates({ taskId })`, but first yields the update already held for the task, and
+   * ends by itself after the task's terminal update (see `terminalStatuses`).
+   */
+  watchTask(
+    taskId: TaskId,
+    options: Omit<UpdatesOptions, 'taskId'> = {},
+  ): AsyncIterableIterator<TUpdate> {
+    const held = this.#table.get(taskId);
+    const isTerminal = this.#isTerminal;
+    if (held !== undefined && isTerminal(held))
+      return this.#stream({ ...options, taskId }, isTerminal, held, true);
+    return this.#stream({ ...options, taskId }, isTerminal, held);
+  }
+
+  /**
+   * Resolves with the task's terminal update, whatever its status (at once if it is already
+   * held); rejects with `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client.
+   */
+  waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
+    return waitForTask(this.#waitSource, taskId, options);
+  }
+
+  /** Iterates over every update: `for await (const update of client) …`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<TUpdate> {
+    return this.updates();
   }
 
   /**
@@ -113,9 +178,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * rejected with `CONNECTION_CLOSED`. Idempotent; resolves when the socket has closed.
    */
   close(): Promise<void> {
-    return this.#shutdown(
-      new TaskStatusError('CONNECTION_CLOSED', 'The client was closed before it connected'),
-    );
+    return this.#shutdown(new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'));
   }
 
   /** A log-safe summary: never the token. */
@@ -126,6 +189,38 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   override toString(): string {
     return `TaskStatusClient(${this.#state}, ${this.#safeUrl()})`;
   }
+
+  #stream(
+    options: UpdatesOptions,
+    isLast?: (update: TUpdate) => boolean,
+    first?: TUpdate,
+    onlyFirst = false,
+  ): UpdateStream<TUpdate> {
+    const stream = new UpdateStream(this.#streamSource, options, isLast, first);
+    this.#streams.add(stream);
+    if (this.#state === 'closed' || onlyFirst) stream.end();
+    return stream;
+  }
+
+  readonly #isTerminal = (update: TUpdate): boolean =>
+    this.#options.terminalStatuses.has(update.status);
+
+  readonly #streamSource: StreamSource<TUpdate> = {
+    subscribe: (listener) => this.on('task', listener),
+    unsubscribe: (listener) => this.off('task', listener),
+    release: (stream) => this.#streams.delete(stream),
+  };
+
+  readonly #waitSource: WaitSource<TUpdate> = {
+    current: (taskId) => this.#table.get(taskId),
+    isTerminal: this.#isTerminal,
+    subscribe: (listener) => this.on('task', listener),
+    unsubscribe: (listener) => this.off('task', listener),
+    onEnd: (fail) => {
+      this.#endHooks.add(fail);
+      return () => this.#endHooks.delete(fail);
+    },
+  };
 
   #urlParts() {
     const { baseUrl, userId, path } = this.#options;
@@ -244,6 +339,36 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#pending = undefined;
     pending?.resolve();
     this.emit('open', { url: this.#safeUrl(), reconnected });
+    if (reconnected && this.#options.resync !== undefined) void this.#resync(this.#options.resync);
+  }
+
+  /** Runs the user's `resync` and feeds its updates through the table. */
+  async #resync(resync: NonNullable<ResolvedOptions<TUpdate>['resync']>): Promise<void> {
+    this.#resyncAbort?.abort();
+    const controller = new AbortController();
+    this.#resyncAbort = controller;
+    try {
+      const items = await resync({ tasks: this.#table.tasks, signal: controller.signal });
+      if (controller.signal.aborted) return;
+      let applied = 0;
+      for (const item of items) {
+        const update = normaliseResyncUpdate<TUpdate>(item);
+        if (this.#table.apply(update)) {
+          applied++;
+          this.emit('task', update);
+        }
+      }
+      this.emit('resynced', { applied, stale: items.length - applied });
+    } catch (cause) {
+      if (controller.signal.aborted) return;
+      const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
+      this.emit(
+        'error',
+        new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`, { cause }),
+      );
+    } finally {
+      if (this.#resyncAbort === controller) this.#resyncAbort = undefined;
+    }
   }
 
   #frame(parsed: ParsedFrame): void {
@@ -254,7 +379,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #update(update: TaskUpdate): void {
     const schema = this.#options.taskSchema;
     if (schema === undefined) {
-      this.emit('task', update as TUpdate);
+      if (this.#table.apply(update as TUpdate)) this.emit('task', update as TUpdate);
       return;
     }
     const result = schema['~standard'].validate(update);
@@ -269,7 +394,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       return;
     }
     if (result.issues === undefined) {
-      this.emit('task', result.value);
+      if (this.#table.apply(result.value)) this.emit('task', result.value);
       return;
     }
     const issues = result.issues.map((issue) => ({
@@ -419,7 +544,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
+    for (const stream of [...this.#streams]) stream.fail(error);
+    this.#notifyEnd(error);
     this.emit('error', error);
+  }
+
+  #notifyEnd(error: TaskStatusError): void {
+    for (const fail of [...this.#endHooks]) fail(error);
   }
 
   #shutdown(error: TaskStatusError): Promise<void> {
@@ -431,6 +562,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
+    for (const stream of [...this.#streams]) stream.end();
+    this.#notifyEnd(error);
     if (connection !== undefined && wasOpen) {
       this.emit('close', {
         code: CloseCode.Normal,
@@ -448,6 +581,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #teardown(): void {
     this.#generation++;
+    this.#resyncAbort?.abort();
+    this.#resyncAbort = undefined;
     this.#stopWaiting();
     this.#detachSignal();
     this.#connection = undefined;

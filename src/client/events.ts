@@ -49,6 +49,14 @@ export interface AuthErrorInfo {
   readonly willRetry: boolean;
 }
 
+/** Payload of the `resynced` event. */
+export interface ResyncedInfo {
+  /** Updates from `resync` that changed the table (each also emitted as `task`). */
+  readonly applied: number;
+  /** Updates from `resync` that were older than, or the same as, what the table held. */
+  readonly stale: number;
+}
+
 /** Payload of the `heartbeat` event. */
 export interface HeartbeatInfo {
   /** Time from ping to pong. */
@@ -75,6 +83,8 @@ export interface TaskStatusEvents<TUpdate extends TaskUpdate = TaskUpdate> {
   heartbeat: [info: HeartbeatInfo];
   /** Every valid frame, heartbeats included. */
   message: [frame: ParsedFrame];
-  /** A task update. */
+  /** A task update that changed the task table (stale and duplicate ones are not emitted). */
   task: [update: TUpdate];
+  /** A `resync` after a reconnect finished. */
+  resynced: [info: ResyncedInfo];
 }

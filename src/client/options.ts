@@ -2,6 +2,7 @@ import { TaskStatusError } from '../errors.js';
 import type { TaskUpdate } from '../protocol/types.js';
 import type { WebSocketConstructor } from '../transport/websocket.js';
 import { DEFAULT_TASK_STATUS_PATH } from '../url.js';
+import type { ResyncFunction } from './resync.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** Why the token function is being called. */
@@ -155,7 +156,25 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    * @default undefined
    */
   taskSchema?: StandardSchemaV1<TaskUpdate, TUpdate>;
+  /**
+   * Statuses after which a task changes no more; `waitForTask` and `watchTask` end on them.
+   * @default ['completed', 'failed', 'cancelled']
+   */
+  terminalStatuses?: readonly string[];
+  /**
+   * Called after every reconnect (not the first connect) to fetch what changed while the socket
+   * was down; its updates go through the task table like live ones.
+   * @default undefined
+   */
+  resync?: ResyncFunction<TUpdate>;
 }
+
+/** Statuses after which a task changes no more, by default. */
+export const TERMINAL_STATUSES: readonly string[] = Object.freeze([
+  'completed',
+  'failed',
+  'cancelled',
+]);
 
 /** Default heartbeat settings. */
 export const HEARTBEAT_DEFAULTS: Readonly<Required<HeartbeatOptions>> = Object.freeze({
@@ -196,6 +215,8 @@ export interface ResolvedOptions<TUpdate extends TaskUpdate = TaskUpdate> {
   readonly random: () => number;
   readonly maxFrameBytes: number;
   readonly taskSchema: StandardSchemaV1<TaskUpdate, TUpdate> | undefined;
+  readonly terminalStatuses: ReadonlySet<string>;
+  readonly resync: ResyncFunction<TUpdate> | undefined;
 }
 
 const TOP_LEVEL_KEYS = new Set([
@@ -213,6 +234,8 @@ const TOP_LEVEL_KEYS = new Set([
   'random',
   'maxFrameBytes',
   'taskSchema',
+  'terminalStatuses',
+  'resync',
 ]);
 
 /**
@@ -238,6 +261,8 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
   optional(o.random, 'random', (v) => typeof v === 'function', 'a function');
   optional(o.signal, 'signal', isAbortSignal, 'an AbortSignal');
   optional(o.taskSchema, 'taskSchema', isStandardSchema, 'a Standard Schema (e.g. a zod schema)');
+  optional(o.resync, 'resync', (v) => typeof v === 'function', 'a function');
+  optional(o.terminalStatuses, 'terminalStatuses', isStringList, 'a non-empty array of strings');
   return {
     baseUrl: o.baseUrl,
     userId: o.userId,
@@ -258,6 +283,8 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
     random: o.random ?? Math.random,
     maxFrameBytes: duration(o.maxFrameBytes, 'maxFrameBytes', CONNECT_DEFAULTS.maxFrameBytes, 1),
     taskSchema: o.taskSchema,
+    terminalStatuses: new Set(o.terminalStatuses ?? TERMINAL_STATUSES),
+    resync: o.resync,
   };
 }
 
@@ -379,6 +406,12 @@ function isAbortSignal(value: unknown): boolean {
     value !== null &&
     typeof (value as AbortSignal).aborted === 'boolean' &&
     typeof (value as AbortSignal).addEventListener === 'function'
+  );
+}
+
+function isStringList(value: unknown): boolean {
+  return (
+    Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')
   );
 }
 

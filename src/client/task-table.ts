@@ -1,0 +1,95 @@
+import type { TaskId, TaskUpdate } from '../protocol/types.js';
+
+/** Counters of what the task table did with the updates it was given. */
+export interface TaskTableStats {
+  /** Updates applied (and emitted). */
+  readonly applied: number;
+  /** Updates ignored as older than, or an exact copy of, the one held. */
+  readonly stale: number;
+}
+
+interface Entry<T> {
+  update: T;
+  /** `Date.parse(update.updatedAt)`, or NaN when the update has none. */
+  time: number;
+}
+
+/**
+ * The latest update per task. An update older than the one held (by `updatedAt`, when both
+ * have it) or an exact duplicate is refused and counted as stale.
+ */
+export class TaskTable<T extends TaskUpdate> {
+  readonly #entries = new Map<TaskId, Entry<T>>();
+  readonly #view = new Map<TaskId, T>();
+  #applied = 0;
+  #stale = 0;
+
+  /** Read-only map of the latest update per task id, keyed as the server sent the id. */
+  get tasks(): ReadonlyMap<TaskId, T> {
+    return this.#view;
+  }
+
+  get stats(): TaskTableStats {
+    return { applied: this.#applied, stale: this.#stale };
+  }
+
+  /** The latest update of a task; `42` and `'42'` find the same task. */
+  get(taskId: TaskId): T | undefined {
+    const hit = this.#view.get(taskId);
+    if (hit !== undefined) return hit;
+    const other = typeof taskId === 'number' ? String(taskId) : toNumber(taskId);
+    return other === undefined ? undefined : this.#view.get(other);
+  }
+
+  /** Applies an update; returns false when it was stale or a duplicate. */
+  apply(update: T): boolean {
+    const id = update.taskId;
+    const entry = this.#entries.get(id);
+    const time = update.updatedAt === null ? Number.NaN : Date.parse(update.updatedAt);
+    if (entry === undefined) {
+      this.#entries.set(id, { update, time });
+    } else {
+      if (time < entry.time || (time === entry.time && sameUpdate(entry.update, update))) {
+        this.#stale++;
+        return false;
+      }
+      if (Number.isNaN(time) && sameUpdate(entry.update, update)) {
+        this.#stale++;
+        return false;
+      }
+      entry.update = update;
+      entry.time = time;
+    }
+    this.#view.set(id, update);
+    this.#applied++;
+    return true;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#view.clear();
+  }
+}
+
+function toNumber(id: string): number | undefined {
+  const value = Number(id);
+  return Number.isSafeInteger(value) && String(value) === id ? value : undefined;
+}
+
+/** Exact-duplicate test: cheap fields first, payloads only when all else matches. */
+function sameUpdate(a: TaskUpdate, b: TaskUpdate): boolean {
+  return (
+    a.status === b.status &&
+    a.progress === b.progress &&
+    a.message === b.message &&
+    a.updatedAt === b.updatedAt &&
+    samePayload(a.result, b.result) &&
+    samePayload(a.error, b.error)
+  );
+}
+
+function samePayload(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,219 @@
+import { TaskStatusError } from '../errors.js';
+import type { TaskId, TaskUpdate } from '../protocol/types.js';
+
+/** What to do when an iterator's buffer is full. */
+export type OverflowMode = 'drop-oldest' | 'error';
+
+/** Options of `client.updates()`. */
+export interface UpdatesOptions {
+  /**
+   * Only updates of this task, or of these tasks.
+   * @default all tasks
+   */
+  taskId?: TaskId | readonly TaskId[];
+  /**
+   * Ends the iterator with an `AbortError` when aborted.
+   * @default undefined
+   */
+  signal?: AbortSignal;
+  /**
+   * Most updates held for a slow consumer.
+   * @default 1024
+   */
+  bufferSize?: number;
+  /**
+   * `drop-oldest` keeps the newest updates; `error` ends the iterator with `BUFFER_OVERFLOW`.
+   * @default 'drop-oldest'
+   */
+  overflow?: OverflowMode;
+}
+
+/** Default buffer size of an update iterator. */
+export const DEFAULT_BUFFER_SIZE = 1024;
+
+/** How a stream is wired to its client; the client calls `end`/`fail` on close or fatal error. */
+export interface StreamSource<T extends TaskUpdate> {
+  subscribe(listener: (update: T) => void): void;
+  unsubscribe(listener: (update: T) => void): void;
+  /** Called once when the stream is finished, so the client forgets it. */
+  release(stream: UpdateStream<T>): void;
+}
+
+type Waiter<T> = {
+  resolve: (result: IteratorResult<T>) => void;
+  reject: (error: unknown) => void;
+};
+
+/**
+ * A bounded async iterator of task updates. `return()` (a `break`) unsubscribes at once; the
+ * client's close ends it; a fatal client error rejects after the buffered updates are read.
+ */
+export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator<T> {
+  readonly #source: StreamSource<T>;
+  readonly #filter: ((update: T) => boolean) | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #bufferSize: number;
+  readonly #overflow: OverflowMode;
+  readonly #isLast: ((update: T) => boolean) | undefined;
+  #buffer: T[] = [];
+  #head = 0;
+  #waiter: Waiter<T> | undefined;
+  /** `undefined` while live; `null` when done; an error to throw after the buffer drains. */
+  #end: unknown = undefined;
+  #dropped = 0;
+
+  constructor(
+    source: StreamSource<T>,
+    options: UpdatesOptions,
+    isLast?: (update: T) => boolean,
+    first?: T,
+  ) {
+    this.#source = source;
+    this.#filter = idFilter(options.taskId);
+    this.#signal = options.signal;
+    this.#bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
+    this.#overflow = options.overflow ?? 'drop-oldest';
+    this.#isLast = isLast;
+    if (first !== undefined) this.#buffer.push(first);
+    source.subscribe(this.#push);
+    if (this.#signal?.aborted) this.#onAbort();
+    else this.#signal?.addEventListener('abort', this.#onAbort);
+  }
+
+  /** Updates dropped by `drop-oldest` so far. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#head < this.#buffer.length) {
+      const value = this.#take();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#end !== undefined) {
+      const end = this.#end;
+      this.#end = null;
+      return end === null ? done() : Promise.reject(end);
+    }
+    if (this.#waiter !== undefined)
+      return Promise.reject(new TypeError('next() called before the previous call settled'));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.#finish(null);
+    this.#buffer = [];
+    this.#head = 0;
+    return done();
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.#finish(null);
+    this.#buffer = [];
+    this.#head = 0;
+    return Promise.reject(error);
+  }
+
+  /** The client closed: done after the buffer drains. */
+  end(): void {
+    this.#finish(null);
+  }
+
+  /** The client failed for good: the error after the buffer drains. */
+  fail(error: unknown): void {
+    this.#finish(error);
+  }
+
+  readonly #push = (update: T): void => {
+    if (this.#filter !== undefined && !this.#filter(update)) return;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter.resolve({ value: update, done: false });
+    } else if (!this.#enqueue(update)) {
+      return;
+    }
+    if (this.#isLast?.(update)) this.#finish(null);
+  };
+
+  /** Buffers an update; false when the buffer overflowed in `error` mode. */
+  #enqueue(update: T): boolean {
+    if (this.#buffer.length - this.#head >= this.#bufferSize) {
+      if (this.#overflow === 'error') {
+        this.#finish(
+          new TaskStatusError(
+            'BUFFER_OVERFLOW',
+            `Update iterator buffer overflowed (bufferSize ${this.#bufferSize}): the consumer is too slow`,
+          ),
+        );
+        return false;
+      }
+      this.#take();
+      this.#dropped++;
+    }
+    this.#buffer.push(update);
+    return true;
+  }
+
+  #take(): T {
+    const value = this.#buffer[this.#head] as T;
+    this.#head++;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    } else if (this.#head >= 512 && this.#head * 2 >= this.#buffer.length) {
+      this.#buffer = this.#buffer.slice(this.#head);
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  /** Stops listening; the end (done or error) is delivered once the buffer is drained. */
+  #finish(end: unknown): void {
+    if (this.#end !== undefined) return;
+    this.#end = end;
+    this.#source.unsubscribe(this.#push);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#source.release(this);
+    const waiter = this.#waiter;
+    if (waiter !== undefined && this.#head >= this.#buffer.length) {
+      this.#waiter = undefined;
+      this.#end = null;
+      if (end === null) waiter.resolve({ value: undefined, done: true });
+      else waiter.reject(end);
+    }
+  }
+
+  readonly #onAbort = (): void => {
+    this.#buffer = [];
+    this.#head = 0;
+    this.#finish(abortError(this.#signal));
+  };
+}
+
+function idFilter<T extends TaskUpdate>(
+  taskId: UpdatesOptions['taskId'],
+): ((update: T) => boolean) | undefined {
+  if (taskId === undefined) return undefined;
+  const ids = new Set<string>((Array.isArray(taskId) ? taskId : [taskId]).map(String));
+  return (update) => ids.has(String(update.taskId));
+}
+
+function done<T>(): Promise<IteratorResult<T>> {
+  return Promise.resolve({ value: undefined, done: true });
+}
+
+/** The signal's reason when it is an AbortError, else a fresh `AbortError`. */
+export function abortError(signal: AbortSignal | undefined): unknown {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return reason;
+  const error = new Error('The operation was aborted', { cause: reason });
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,125 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type ResyncContext,
+  type ResyncedInfo,
+  TaskStatusClient,
+  type TaskStatusError,
+  type TaskUpdate,
+} from '../src/index.js';
+import { nextEvent } from './helpers/events.js';
+import { at, taskFrame } from './helpers/frames.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+let server: TestServer;
+let client: TaskStatusClient | undefined;
+
+/** The backend's own record of tasks: what its HTTP "list tasks" endpoint would return. */
+const backend = new Map<number, TaskUpdate>();
+
+function record(taskId: number, status: string, seconds: number): string {
+  backend.set(taskId, {
+    taskId,
+    status,
+    progress: null,
+    message: null,
+    result: null,
+    error: null,
+    updatedAt: at(seconds),
+  });
+  return taskFrame(taskId, status, { updated_at: at(seconds) });
+}
+
+beforeEach(async () => {
+  backend.clear();
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  await client?.close();
+  await server.close();
+});
+
+describe('resync after reconnect', () => {
+  it('recovers a final status that happened while the client was away', async () => {
+    const contexts: { held: string | undefined; signal: AbortSignal }[] = [];
+    client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      heartbeat: false,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+      resync: async (context: ResyncContext) => {
+        contexts.push({ held: context.tasks.get(1)?.status, signal: context.signal });
+        return [...backend.values()];
+      },
+    });
+    const statuses: string[] = [];
+    client.on('task', (u) => statuses.push(`${u.taskId}:${u.status}`));
+    server.onSocket = (ws) => {
+      ws.send(record(1, 'running', 1));
+      ws.send(record(2, 'running', 1));
+    };
+    await client.connect();
+    await expect.poll(() => statuses.length).toBe(2);
+    expect(contexts).toHaveLength(0);
+
+    await server.close();
+    record(1, 'completed', 5); // happened while the socket was down
+    server.onSocket = () => {};
+    const resynced = nextEvent<[ResyncedInfo]>(client, 'resynced');
+    await server.listen();
+
+    expect((await resynced)[0]).toEqual({ applied: 1, stale: 1 });
+    expect(statuses).toEqual(['1:running', '2:running', '1:completed']);
+    expect(client.getTask(1)?.status).toBe('completed');
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]?.held).toBe('running');
+    expect(contexts[0]?.signal.aborted).toBe(false);
+    await expect(client.waitForTask(1)).resolves.toMatchObject({ status: 'completed' });
+  });
+
+  it('drops resync results older than a live update that arrived first', async () => {
+    let release: (value: TaskUpdate[]) => void = () => {};
+    client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      heartbeat: false,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+      resync: () => new Promise<TaskUpdate[]>((resolve) => (release = resolve)),
+    });
+    await client.connect();
+    server.sockets[0]?.send(record(3, 'running', 1));
+    await expect.poll(() => client?.getTask(3)?.status).toBe('running');
+    server.sockets[0]?.close(1012);
+    await nextEvent(client, 'open');
+    const stale = backend.get(3);
+    server.sockets[1]?.send(record(3, 'completed', 9));
+    await expect.poll(() => client?.getTask(3)?.status).toBe('completed');
+    const resynced = nextEvent<[ResyncedInfo]>(client, 'resynced');
+    release(stale ? [stale] : []);
+    expect((await resynced)[0]).toEqual({ applied: 0, stale: 1 });
+    expect(client.getTask(3)?.status).toBe('completed');
+  });
+
+  it('reports a failing resync as RESYNC_FAILED and keeps the connection', async () => {
+    client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      heartbeat: false,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+      resync: () => Promise.reject(new Error('list endpoint down')),
+    });
+    await client.connect();
+    const failure = new Promise<TaskStatusError>((resolve) =>
+      client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
+    );
+    server.sockets[0]?.close(1012);
+    expect((await failure).message).toContain('list endpoint down');
+    expect(client.state).toBe('open');
+  });
+});

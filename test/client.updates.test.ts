@@ -1,0 +1,321 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import {
+  isTaskStatusError,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskUpdate,
+} from '../src/index.js';
+import { rejection } from './helpers/events.js';
+import { at, taskFrame } from './helpers/frames.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+let server: TestServer;
+const clients: TaskStatusClient[] = [];
+
+function client(options: Partial<TaskStatusClientOptions> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok',
+    heartbeat: false,
+    authGraceMs: 0,
+    reconnect: false,
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+function socket(): WebSocket {
+  const last = server.sockets.at(-1);
+  if (last === undefined) throw new Error('no socket yet');
+  return last;
+}
+
+/** Sends frames and resolves once the client has seen the last one. */
+async function send(c: TaskStatusClient, ...frames: string[]): Promise<void> {
+  const seen = new Promise<void>((resolve) => {
+    let left = frames.length;
+    const onMessage = () => {
+      if (--left === 0) {
+        c.off('message', onMessage);
+        resolve();
+      }
+    };
+    c.on('message', onMessage);
+  });
+  for (const frame of frames) socket().send(frame);
+  await seen;
+}
+
+const ids = (updates: TaskUpdate[]) => updates.map((u) => `${u.taskId}:${u.status}`);
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+describe('update iterators', () => {
+  it('yields updates in order, filtered by one or several task ids', async () => {
+    const c = client();
+    const all = c.updates();
+    const one = c.updates({ taskId: 2 });
+    const some = c.updates({ taskId: [1, '3'] });
+    await c.connect();
+    await send(
+      c,
+      taskFrame(1, 'running'),
+      taskFrame(2, 'running'),
+      taskFrame(3, 'completed'),
+      taskFrame(2, 'failed'),
+    );
+    const take = async (it: AsyncIterableIterator<TaskUpdate>, n: number) => {
+      const out: TaskUpdate[] = [];
+      for await (const update of it) {
+        out.push(update);
+        if (out.length === n) break;
+      }
+      return out;
+    };
+    expect(ids(await take(all, 4))).toEqual(['1:running', '2:running', '3:completed', '2:failed']);
+    expect(ids(await take(one, 2))).toEqual(['2:running', '2:failed']);
+    expect(ids(await take(some, 2))).toEqual(['1:running', '3:completed']);
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('removes its listener on return(), even before the first next()', async () => {
+    const c = client();
+    const it = c.updates();
+    expect(c.listenerCount('task')).toBe(1);
+    await expect(it.return?.()).resolves.toEqual({ value: undefined, done: true });
+    expect(c.listenerCount('task')).toBe(0);
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+
+  it('ends every iterator when the client closes, after the buffered updates', async () => {
+    const c = client();
+    const it = c.updates();
+    await c.connect();
+    await send(c, taskFrame(1, 'running'));
+    await c.close();
+    expect((await it.next()).value?.taskId).toBe(1);
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+    const pending = c.updates();
+    await expect(pending.next()).resolves.toMatchObject({ done: true });
+  });
+
+  it('delivers buffered updates, then rejects with the fatal error', async () => {
+    const c = client({ reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 0 } });
+    const it = c.updates();
+    await c.connect();
+    await send(c, taskFrame(1, 'running'), taskFrame(1, 'completed'));
+    socket().close(1011);
+    await new Promise((resolve) =>
+      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+    );
+    expect(ids([(await it.next()).value, (await it.next()).value])).toEqual([
+      '1:running',
+      '1:completed',
+    ]);
+    const error = await rejection(it.next());
+    expect(isTaskStatusError(error, 'RECONNECT_EXHAUSTED')).toBe(true);
+    await expect(it.next()).resolves.toMatchObject({ done: true });
+  });
+
+  it('rejects a pending next() with AUTH_FAILED', async () => {
+    server.onSocket = (ws) => {
+      ws.send('{"type":"error","code":"auth_failed"}');
+      ws.close(1008);
+    };
+    const c = client({ authGraceMs: 60_000 });
+    const it = c.updates();
+    const next = it.next();
+    await c.connect().catch(() => {});
+    expect((await rejection(next)).code).toBe('AUTH_FAILED');
+  });
+
+  it('ends with an AbortError when its signal aborts', async () => {
+    const c = client();
+    const controller = new AbortController();
+    const it = c.updates({ signal: controller.signal });
+    const next = it.next();
+    controller.abort();
+    const error = await rejection(next);
+    expect(error.name).toBe('AbortError');
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('keeps the newest updates when a slow consumer overflows in drop-oldest mode', async () => {
+    const c = client();
+    const it = c.updates({ bufferSize: 3 });
+    await c.connect();
+    await send(c, ...[1, 2, 3, 4, 5].map((n) => taskFrame(n, 'running')));
+    const got: TaskUpdate[] = [];
+    for (let i = 0; i < 3; i++) got.push((await it.next()).value);
+    expect(got.map((u) => u.taskId)).toEqual([3, 4, 5]);
+  });
+
+  it('ends with BUFFER_OVERFLOW in error mode, after what it buffered', async () => {
+    const c = client();
+    const it = c.updates({ bufferSize: 2, overflow: 'error' });
+    await c.connect();
+    await send(c, ...[1, 2, 3].map((n) => taskFrame(n, 'running')));
+    expect(c.listenerCount('task')).toBe(0);
+    expect((await it.next()).value?.taskId).toBe(1);
+    expect((await it.next()).value?.taskId).toBe(2);
+    expect((await rejection(it.next())).code).toBe('BUFFER_OVERFLOW');
+  });
+
+  it('returns listener counts to baseline after 1,000 iterator open/close cycles', async () => {
+    const c = client();
+    await c.connect();
+    const baseline = c.listenerCount('task');
+    for (let i = 0; i < 1000; i++) {
+      const it = c.updates({ taskId: i, signal: new AbortController().signal });
+      if (i % 2 === 0) await it.return?.();
+      else {
+        const next = it.next();
+        await it.return?.();
+        void next;
+      }
+    }
+    expect(c.listenerCount('task')).toBe(baseline);
+  });
+
+  it('makes the client itself async-iterable over all updates', async () => {
+    const c = client();
+    await c.connect();
+    const seen: string[] = [];
+    const loop = (async () => {
+      for await (const update of c) {
+        seen.push(`${update.taskId}`);
+        if (seen.length === 2) break;
+      }
+    })();
+    await send(c, taskFrame('a', 'running'), taskFrame('b', 'running'));
+    await loop;
+    expect(seen).toEqual(['a', 'b']);
+  });
+
+  it('ends watchTask after the terminal update, starting from the one already held', async () => {
+    const c = client();
+    await c.connect();
+    await send(c, taskFrame(42, 'pending'));
+    const watched: string[] = [];
+    const loop = (async () => {
+      for await (const update of c.watchTask(42)) watched.push(update.status);
+    })();
+    await send(
+      c,
+      taskFrame(7, 'running'),
+      taskFrame(42, 'running', { progress: 50 }),
+      taskFrame(42, 'cancelled'),
+    );
+    await loop;
+    expect(watched).toEqual(['pending', 'running', 'cancelled']);
+    const again: string[] = [];
+    for await (const update of c.watchTask('42')) again.push(update.status);
+    expect(again).toEqual(['cancelled']);
+    expect(c.listenerCount('task')).toBe(0);
+  });
+});
+
+describe('task table', () => {
+  it('keeps the latest update per task, found by number or string id', async () => {
+    const c = client();
+    await c.connect();
+    await send(
+      c,
+      taskFrame(42, 'running', { progress: 10 }),
+      taskFrame('x-1', 'pending'),
+      taskFrame(42, 'running', { progress: 60 }),
+    );
+    expect(c.getTask(42)?.progress).toBe(60);
+    expect(c.getTask('42')?.progress).toBe(60);
+    expect(c.getTask('x-1')?.status).toBe('pending');
+    expect(c.getTask(99)).toBeUndefined();
+    expect([...c.tasks.keys()]).toEqual([42, 'x-1']);
+  });
+
+  it('ignores and counts older and duplicate updates instead of emitting them', async () => {
+    const c = client();
+    const emitted: string[] = [];
+    c.on('task', (u) => emitted.push(`${u.status}@${u.updatedAt?.slice(17, 19)}`));
+    await c.connect();
+    await send(
+      c,
+      taskFrame(1, 'running', { updated_at: at(10), progress: 50 }),
+      taskFrame(1, 'pending', { updated_at: at(5) }),
+      taskFrame(1, 'running', { updated_at: at(10), progress: 50 }),
+      taskFrame(1, 'completed', { updated_at: at(20) }),
+      taskFrame(2, 'running'),
+      taskFrame(2, 'running'),
+    );
+    expect(emitted).toEqual(['running@10', 'completed@20', 'running@undefined']);
+    expect(c.getTask(1)?.status).toBe('completed');
+    expect(c.stats).toEqual({ applied: 3, stale: 3 });
+  });
+});
+
+describe('waitForTask', () => {
+  it.each(['completed', 'failed', 'cancelled'])(
+    'resolves with the terminal update whatever it is (%s)',
+    async (status) => {
+      const c = client();
+      await c.connect();
+      const done = c.waitForTask(5);
+      await send(
+        c,
+        taskFrame(5, 'running'),
+        taskFrame(5, status, { error: status === 'failed' ? 'boom' : null }),
+      );
+      await expect(done).resolves.toMatchObject({ taskId: 5, status });
+      expect(c.listenerCount('task')).toBe(0);
+    },
+  );
+
+  it('honours a custom set of terminal statuses', async () => {
+    const c = client({ terminalStatuses: ['done'] });
+    await c.connect();
+    const done = c.waitForTask(5);
+    await send(c, taskFrame(5, 'completed'), taskFrame(5, 'done'));
+    await expect(done).resolves.toMatchObject({ status: 'done' });
+  });
+
+  it('resolves at once for a task that already finished', async () => {
+    const c = client();
+    await c.connect();
+    await send(c, taskFrame(8, 'completed'));
+    await expect(c.waitForTask('8')).resolves.toMatchObject({ taskId: 8 });
+  });
+
+  it('rejects with TASK_TIMEOUT and leaves nothing behind', async () => {
+    const c = client();
+    await c.connect();
+    expect((await rejection(c.waitForTask(1, { timeoutMs: 30 }))).code).toBe('TASK_TIMEOUT');
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('rejects with ABORTED on its signal', async () => {
+    const c = client();
+    await c.connect();
+    const controller = new AbortController();
+    const waiting = c.waitForTask(1, { signal: controller.signal });
+    controller.abort();
+    expect((await rejection(waiting)).code).toBe('ABORTED');
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('rejects with the error that ends the client', async () => {
+    const c = client();
+    await c.connect();
+    const waiting = rejection(c.waitForTask(1));
+    await c.close();
+    expect((await waiting).code).toBe('CONNECTION_CLOSED');
+  });
+});

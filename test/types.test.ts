@@ -1,0 +1,59 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import * as z from 'zod';
+import {
+  type ConnectionState,
+  type ParsedFrame,
+  TaskStatusClient,
+  type TaskStatusError,
+  type TaskUpdate,
+} from '../src/index.js';
+import { taskUpdateSchema } from '../src/schemas.js';
+
+const options = { baseUrl: 'http://127.0.0.1:1', userId: 1, token: 't' };
+
+describe('public types', () => {
+  it('types event listeners from the event map', () => {
+    const client = new TaskStatusClient(options);
+    client.on('task', (update) => expectTypeOf(update).toEqualTypeOf<TaskUpdate>());
+    client.on('state', (state, previous) => {
+      expectTypeOf(state).toEqualTypeOf<ConnectionState>();
+      expectTypeOf(previous).toEqualTypeOf<ConnectionState>();
+    });
+    client.on('error', (error) => expectTypeOf(error).toEqualTypeOf<TaskStatusError>());
+    client.on('message', (frame) => expectTypeOf(frame).toEqualTypeOf<ParsedFrame>());
+    client.on('close', (info) => expectTypeOf(info.willReconnect).toBeBoolean());
+    client.on('reconnecting', (info) => expectTypeOf(info.delayMs).toBeNumber());
+    // @ts-expect-error: not an event of the client
+    client.on('tasks', () => {});
+    // @ts-expect-error: the listener's argument is a TaskUpdate, not a string
+    client.on('task', (update: string) => update);
+  });
+
+  it('follows the user schema through the generic parameter', () => {
+    const mySchema = taskUpdateSchema.extend({ result: z.object({ url: z.string() }).nullable() });
+    const client = new TaskStatusClient({ ...options, taskSchema: mySchema });
+    client.on('task', (update) =>
+      expectTypeOf(update.result).toEqualTypeOf<{ url: string } | null>(),
+    );
+    expectTypeOf(client.getTask(1)).toEqualTypeOf<z.output<typeof mySchema> | undefined>();
+    expectTypeOf(client.waitForTask(1)).resolves.toHaveProperty('result');
+    expectTypeOf(client.updates()).toEqualTypeOf<
+      AsyncIterableIterator<z.output<typeof mySchema>>
+    >();
+  });
+
+  it('types task ids and statuses as the server sends them', () => {
+    expectTypeOf<TaskUpdate['taskId']>().toEqualTypeOf<number | string>();
+    expectTypeOf<'running'>().toExtend<TaskUpdate['status']>();
+    expectTypeOf<'anything-else'>().toExtend<TaskUpdate['status']>();
+  });
+
+  it('rejects unknown options and wrong option types at compile time', () => {
+    // @ts-expect-error: unknown option
+    void (() => new TaskStatusClient({ ...options, bogus: 1 }));
+    // @ts-expect-error: jitter must be full, equal or none
+    void (() => new TaskStatusClient({ ...options, reconnect: { jitter: 'half' } }));
+    void (() =>
+      new TaskStatusClient({ ...options, reconnect: { maxDelayMs: 5000 }, heartbeat: false }));
+  });
+});
