@@ -1,3 +1,4 @@
+import { compareDateTimes } from '../protocol/date-time.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 
 /** Counters of what the task table did with the updates it was given. */
@@ -8,18 +9,11 @@ export interface TaskTableStats {
   readonly stale: number;
 }
 
-interface Entry<T> {
-  update: T;
-  /** `Date.parse(update.updatedAt)`, or NaN when the update has none. */
-  time: number;
-}
-
 /**
  * The latest update per task. An update older than the one held (by `updatedAt`, when both
  * have it) or an exact duplicate is refused and counted as stale.
  */
 export class TaskTable<T extends TaskUpdate> {
-  readonly #entries = new Map<TaskId, Entry<T>>();
   readonly #view = new Map<TaskId, T>();
   #applied = 0;
   #stale = 0;
@@ -43,30 +37,17 @@ export class TaskTable<T extends TaskUpdate> {
 
   /** Applies an update; returns false when it was stale or a duplicate. */
   apply(update: T): boolean {
-    const id = update.taskId;
-    const entry = this.#entries.get(id);
-    const time = update.updatedAt === null ? Number.NaN : Date.parse(update.updatedAt);
-    if (entry === undefined) {
-      this.#entries.set(id, { update, time });
-    } else {
-      if (time < entry.time || (time === entry.time && sameUpdate(entry.update, update))) {
-        this.#stale++;
-        return false;
-      }
-      if (Number.isNaN(time) && sameUpdate(entry.update, update)) {
-        this.#stale++;
-        return false;
-      }
-      entry.update = update;
-      entry.time = time;
+    const held = this.#view.get(update.taskId);
+    if (held !== undefined && isStale(held, update)) {
+      this.#stale++;
+      return false;
     }
-    this.#view.set(id, update);
+    this.#view.set(update.taskId, update);
     this.#applied++;
     return true;
   }
 
   clear(): void {
-    this.#entries.clear();
     this.#view.clear();
   }
 }
@@ -74,6 +55,16 @@ export class TaskTable<T extends TaskUpdate> {
 function toNumber(id: string): number | undefined {
   const value = Number(id);
   return Number.isSafeInteger(value) && String(value) === id ? value : undefined;
+}
+
+/** Older than the held update (when both carry `updatedAt`), or an exact copy of it. */
+function isStale(held: TaskUpdate, next: TaskUpdate): boolean {
+  if (held.updatedAt !== null && next.updatedAt !== null) {
+    const order = compareDateTimes(next.updatedAt, held.updatedAt);
+    if (order < 0) return true;
+    if (order > 0) return false;
+  }
+  return sameUpdate(held, next);
 }
 
 /** Exact-duplicate test: cheap fields first, payloads only when all else matches. */

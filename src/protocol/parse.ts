@@ -3,6 +3,7 @@
  * zod schemas in `schemas.ts` accept (a property test holds the two together). It never throws.
  */
 import { TaskStatusError, type TaskStatusIssue, truncate } from '../errors.js';
+import { ISO_DATE_TIME } from './date-time.js';
 import type { ConnectedFrame, ErrorFrame, TaskUpdate, TaskUpdateFrame } from './types.js';
 
 /** How a heartbeat frame was written: JSON (`{"type":"ping"}`) or plain text (`ping`). */
@@ -213,7 +214,7 @@ function isFiniteNumber(value: unknown): value is number {
 }
 
 function isDateTime(value: unknown): value is string {
-  return typeof value === 'string' && !Number.isNaN(Date.parse(value));
+  return typeof value === 'string' && ISO_DATE_TIME.test(value);
 }
 
 function invalid(text: string, issues: TaskStatusIssue[]): ParsedFrame {

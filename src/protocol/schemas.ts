@@ -5,6 +5,7 @@
  * test proves equivalent to them.
  */
 import * as z from 'zod';
+import { ISO_DATE_TIME } from './date-time.js';
 
 /** Statuses every server of this protocol uses; any other non-empty string is kept as sent. */
 export const KNOWN_TASK_STATUSES = [
@@ -24,10 +25,8 @@ export const taskIdSchema = z.union([z.number().int().min(0), z.string().min(1)]
 /** A non-empty status string; see {@link TaskStatus}. */
 export const taskStatusSchema = z.string().min(1) as unknown as z.ZodType<TaskStatus, string>;
 
-/** An ISO-8601 date-time that `Date.parse` understands. */
-export const dateTimeSchema = z
-  .string()
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO-8601 date-time');
+/** An ISO-8601 date-time, e.g. `2026-01-01T12:00:00.123456+00:00`; see `ISO_DATE_TIME`. */
+export const dateTimeSchema = z.string().regex(ISO_DATE_TIME, 'expected an ISO-8601 date-time');
 
 /** Progress in percent. */
 export const progressSchema = z.number().min(0).max(100);
