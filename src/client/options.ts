@@ -41,13 +41,13 @@ export interface HeartbeatOptions {
 /** Reconnect settings. */
 export interface ReconnectOptions {
   /**
-   * Base delay before the first reconnect.
-   * @default 500
+   * Base delay before the first reconnect (the first retry waits a random time below it).
+   * @default 1000
    */
   initialDelayMs?: number;
   /**
    * Largest delay between attempts.
-   * @default 8000
+   * @default 5000
    */
   maxDelayMs?: number;
   /**
@@ -126,7 +126,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   heartbeat?: false | HeartbeatOptions;
   /**
    * Reconnect settings, or `false` to never reconnect.
-   * @default { initialDelayMs: 500, maxDelayMs: 8000, factor: 2, maxAttempts: Infinity, jitter: 'full', stableAfterMs: 5000 }
+   * @default { initialDelayMs: 1000, maxDelayMs: 5000, factor: 2, maxAttempts: Infinity, jitter: 'full', stableAfterMs: 5000 }
    */
   reconnect?: false | ReconnectOptions;
   /**
@@ -184,8 +184,8 @@ export const HEARTBEAT_DEFAULTS: Readonly<Required<HeartbeatOptions>> = Object.f
 
 /** Default reconnect settings. */
 export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
-  initialDelayMs: 500,
-  maxDelayMs: 8_000,
+  initialDelayMs: 1_000,
+  maxDelayMs: 5_000,
   factor: 2,
   maxAttempts: Number.POSITIVE_INFINITY,
   jitter: 'full',
