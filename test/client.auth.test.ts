@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   type AuthErrorInfo,
   isTaskStatusError,
   TaskStatusClient,
   type TaskStatusClientOptions,
   type TaskStatusError,
+  type WebSocketConstructor,
 } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
@@ -158,15 +160,28 @@ describe('auth verdict after accept', () => {
     expect(c.state).toBe('closed');
   });
 
-  it('treats an HTTP 401 upgrade refusal (visible in Node) as an auth failure, not a loop', async () => {
+  it('treats an HTTP 401 upgrade refusal (visible through ws) as an auth failure, not a loop', async () => {
     server.onUpgrade = (_request, socket) => {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     };
-    const c = client();
+    // Node 22+ has a global WebSocket that, like a browser, hides the status: use ws's.
+    const c = client({ WebSocket: WebSocket as unknown as WebSocketConstructor });
     const { authErrors } = collect(c);
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', httpStatus: 401 });
     expect(authErrors[0]).toMatchObject({ httpStatus: 401, willRetry: false });
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries an opaque pre-open failure (what a browser shows for a refused upgrade) with backoff', async () => {
+    server.onUpgrade = (_request, socket) => socket.destroy();
+    const c = client({ reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 3 } });
+    const { authErrors, errors } = collect(c);
+    const started = Date.now();
+    expect((await rejection(c.connect())).code).toBe('RECONNECT_EXHAUSTED');
+    expect(authErrors).toEqual([]);
+    expect(errors.filter((e) => e.code === 'CONNECTION_ERROR')).toHaveLength(4);
+    expect(server.requests).toHaveLength(4);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('reads an auth error frame after open, then close, as an auth failure', async () => {

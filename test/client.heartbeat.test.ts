@@ -79,8 +79,17 @@ describe('heartbeat', () => {
 
   it('counts any inbound frame as liveness, even when pings go unanswered', async () => {
     server.onSocket = (ws) => {
+      let progress = 0;
       const timer = setInterval(
-        () => ws.send('{"type":"task_update","task_id":1,"status":"running"}'),
+        () =>
+          ws.send(
+            JSON.stringify({
+              type: 'task_update',
+              task_id: 1,
+              status: 'running',
+              progress: ++progress,
+            }),
+          ),
         15,
       );
       ws.on('close', () => clearInterval(timer));

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { TaskStatusError } from '../errors.js';
-import { CloseCode } from '../protocol/close-codes.js';
+import { AUTH_CLOSE_CODES, CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
@@ -428,18 +428,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #authFailed(end: ConnectionEnd): void {
-    const server = end.authError;
-    const closeCode = end.opened ? end.code : undefined;
-    const error = new TaskStatusError(
-      'AUTH_FAILED',
-      `The server refused the token${server?.code ? ` (${server.code})` : ''}${server?.message ? `: ${server.message}` : end.httpStatus ? `: HTTP ${end.httpStatus}` : end.opened ? ` (close ${end.code}${end.reason ? ` "${end.reason}"` : ''})` : ''}`,
-      {
-        ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
-        ...(server?.code ? { serverCode: server.code } : {}),
-        ...(server?.message ? { serverMessage: server.message } : {}),
-        ...(end.httpStatus === undefined ? {} : { httpStatus: end.httpStatus }),
-      },
-    );
+    const error = authFailure(end);
     const override = this.#options.shouldReconnect;
     if (override !== undefined && this.#options.reconnect !== false) {
       const info = { code: end.code, reason: end.reason, wasClean: end.wasClean, error };
@@ -449,20 +438,24 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       }
     }
     const willRetry = typeof this.#options.token === 'function' && !this.#authRetried;
+    const generation = this.#generation;
     this.emit('authError', {
-      code: server?.code ?? null,
-      message: server?.message ?? null,
-      closeCode,
+      code: end.authError?.code ?? null,
+      message: end.authError?.message ?? null,
+      closeCode: error.closeCode,
       httpStatus: end.httpStatus,
       willRetry,
     });
-    this.#emitClose(end, willRetry);
+    if (generation === this.#generation) this.#emitClose(end, willRetry);
+    if (generation !== this.#generation) return; // a listener closed the client
     if (!willRetry) {
       this.#fail(error);
       return;
     }
     this.#authRetried = true;
     this.emit('error', error);
+    if (generation !== this.#generation) return;
+    if (this.#state === 'open') this.#setState('reconnecting');
     this.#attempt('auth-retry', error);
   }
 
@@ -497,12 +490,14 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       return;
     }
+    const generation = this.#generation;
     if (end !== undefined) this.#emitClose(end, true);
-    this.emit('error', error);
+    if (generation === this.#generation) this.emit('error', error);
+    if (generation !== this.#generation) return; // a listener closed the client
     const delayMs = reconnectDelay(policy, this.#failures - 1, this.#options.random);
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
-    if (this.#state !== 'reconnecting') return;
+    if (generation !== this.#generation) return;
     this.#waitThenAttempt(delayMs, error);
   }
 
@@ -624,6 +619,24 @@ export function createTaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate>(
   options: TaskStatusClientOptions<TUpdate>,
 ): TaskStatusClient<TUpdate> {
   return new TaskStatusClient(options);
+}
+
+/** The `AUTH_FAILED` error for a connection the server refused, with what the server said. */
+function authFailure(end: ConnectionEnd): TaskStatusError {
+  const server = end.authError;
+  const closeCode = end.opened || AUTH_CLOSE_CODES.has(end.code) ? end.code : undefined;
+  let said = '';
+  if (server?.code) said += ` (${server.code})`;
+  if (server?.message) said += `: ${server.message}`;
+  else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
+  else if (closeCode !== undefined)
+    said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
+  return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {
+    ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
+    ...(server?.code ? { serverCode: server.code } : {}),
+    ...(server?.message ? { serverMessage: server.message } : {}),
+    ...(end.httpStatus === undefined ? {} : { httpStatus: end.httpStatus }),
+  });
 }
 
 function abortedError(): TaskStatusError {
