@@ -178,11 +178,13 @@ export class Connection {
       );
       return;
     }
-    if (data.length > this.#settings.maxFrameBytes) {
+    // A UTF-16 unit is at most 3 UTF-8 bytes, so only long frames need counting.
+    const max = this.#settings.maxFrameBytes;
+    if (data.length * 3 > max && utf8Length(data) > max) {
       this.#listener.problem(
         new TaskStatusError(
           'FRAME_TOO_LARGE',
-          `Frame of ${data.length} characters dropped: larger than maxFrameBytes (${this.#settings.maxFrameBytes})`,
+          `Frame of ${utf8Length(data)} bytes dropped: larger than maxFrameBytes (${max})`,
         ),
       );
       return;
@@ -373,6 +375,21 @@ export class Connection {
 }
 
 function ignore(): void {}
+
+/** UTF-8 length of a string, without allocating an encoded copy. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
+      bytes += 2; // a surrogate pair: 4 bytes for 2 units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
 
 function heartbeatTimeout(options: Readonly<Required<HeartbeatOptions>>): TaskStatusError {
   return new TaskStatusError(
