@@ -86,37 +86,30 @@ export class TaskStatusError extends Error {
   /** Machine-readable reason, see {@link TaskStatusErrorCode}. */
   readonly code: TaskStatusErrorCode;
   /** WebSocket close code that led to the error. */
-  readonly closeCode?: number;
+  declare readonly closeCode?: number;
   /** WebSocket close reason that led to the error. */
-  readonly closeReason?: string;
+  declare readonly closeReason?: string;
   /** Error code the server sent in its error frame. */
-  readonly serverCode?: string;
+  declare readonly serverCode?: string;
   /** Message the server sent in its error frame. */
-  readonly serverMessage?: string;
+  declare readonly serverMessage?: string;
   /** HTTP status of a rejected upgrade. */
-  readonly httpStatus?: number;
+  declare readonly httpStatus?: number;
   /** Field-level problems. */
-  readonly issues?: readonly TaskStatusIssue[];
+  declare readonly issues?: readonly TaskStatusIssue[];
   /** A shortened copy of the offending frame. */
-  readonly frame?: string;
+  declare readonly frame?: string;
 
   constructor(code: TaskStatusErrorCode, message: string, details: TaskStatusErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    const { cause, ...context } = details;
+    super(message, cause === undefined ? undefined : { cause });
     this.code = code;
-    if (details.closeCode !== undefined) this.closeCode = details.closeCode;
-    if (details.closeReason !== undefined) this.closeReason = details.closeReason;
-    if (details.serverCode !== undefined) this.serverCode = details.serverCode;
-    if (details.serverMessage !== undefined) this.serverMessage = details.serverMessage;
-    if (details.httpStatus !== undefined) this.httpStatus = details.httpStatus;
-    if (details.issues !== undefined) this.issues = details.issues;
-    if (details.frame !== undefined) this.frame = details.frame;
+    Object.assign(this, context);
   }
 
-  /** A plain object for logs and `JSON.stringify`. */
+  /** A plain object for logs and `JSON.stringify` (never holds a token). */
   toJSON(): Record<string, unknown> {
-    const { name, code, message, closeCode, closeReason, serverCode, serverMessage, httpStatus } =
-      this;
-    return { name, code, message, closeCode, closeReason, serverCode, serverMessage, httpStatus };
+    return { ...(this as unknown as Record<string, unknown>), message: this.message };
   }
 }
 

@@ -219,24 +219,65 @@ export interface ResolvedOptions<TUpdate extends TaskUpdate = TaskUpdate> {
   readonly resync: ResyncFunction<TUpdate> | undefined;
 }
 
-const TOP_LEVEL_KEYS = new Set([
-  'baseUrl',
-  'userId',
-  'token',
-  'path',
-  'WebSocket',
-  'connectTimeoutMs',
-  'authGraceMs',
-  'heartbeat',
-  'reconnect',
-  'shouldReconnect',
-  'signal',
-  'random',
-  'maxFrameBytes',
-  'taskSchema',
-  'terminalStatuses',
-  'resync',
-]);
+type Rule = readonly [check: (value: unknown) => boolean, expected: string];
+
+const isFunction = (value: unknown) => typeof value === 'function';
+const atLeast =
+  (min: number) =>
+  (value: unknown): boolean =>
+    typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
+const isGroup = (value: unknown) =>
+  value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));
+
+const RULES: Readonly<Record<string, Rule>> = {
+  baseUrl: [(v) => typeof v === 'string', 'a string'],
+  userId: [(v) => typeof v === 'number' || typeof v === 'string', 'a number or a string'],
+  token: [
+    (v) => isFunction(v) || (typeof v === 'string' && v.trim() !== ''),
+    'a non-empty string or a function returning one',
+  ],
+  path: [(v) => typeof v === 'string' && v.trim() !== '', 'a non-empty string'],
+  WebSocket: [isFunction, 'a WebSocket constructor'],
+  connectTimeoutMs: [atLeast(1), 'a finite number >= 1'],
+  authGraceMs: [atLeast(0), 'a finite number >= 0'],
+  heartbeat: [isGroup, 'false or an object'],
+  reconnect: [isGroup, 'false or an object'],
+  shouldReconnect: [isFunction, 'a function'],
+  signal: [
+    (v) =>
+      typeof (v as AbortSignal | null)?.addEventListener === 'function' &&
+      typeof (v as AbortSignal).aborted === 'boolean',
+    'an AbortSignal',
+  ],
+  random: [isFunction, 'a function'],
+  maxFrameBytes: [atLeast(1), 'a finite number >= 1'],
+  taskSchema: [
+    (v) => isFunction((v as StandardSchemaV1 | null)?.['~standard']?.validate),
+    'a Standard Schema (e.g. a zod schema)',
+  ],
+  terminalStatuses: [
+    (v) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string'),
+    'a non-empty array of strings',
+  ],
+  resync: [isFunction, 'a function'],
+};
+
+const HEARTBEAT_RULES: Readonly<Record<string, Rule>> = {
+  intervalMs: [atLeast(1), 'a finite number >= 1'],
+  timeoutMs: [atLeast(1), 'a finite number >= 1'],
+};
+
+const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
+  initialDelayMs: [atLeast(0), 'a finite number >= 0'],
+  maxDelayMs: [atLeast(0), 'a finite number >= 0'],
+  factor: [atLeast(1), 'a finite number >= 1'],
+  maxAttempts: [
+    (v) => v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && (v as number) >= 0),
+    'a non-negative integer or Infinity',
+  ],
+  jitter: [(v) => v === 'full' || v === 'equal' || v === 'none', "'full', 'equal' or 'none'"],
+  stableAfterMs: [atLeast(0), 'a finite number >= 0'],
+};
 
 /**
  * Turns user options into complete internal ones, rejecting unknown keys and bad values with
@@ -245,181 +286,73 @@ const TOP_LEVEL_KEYS = new Set([
 export function resolveOptions<TUpdate extends TaskUpdate>(
   options: TaskStatusClientOptions<TUpdate>,
 ): ResolvedOptions<TUpdate> {
-  if (typeof options !== 'object' || options === null) {
-    throw invalid('options', 'must be an object');
+  if (!isGroup(options) || !options) throw invalid('options', 'must be an object');
+  checkGroup(options, RULES, '');
+  for (const key of ['baseUrl', 'userId', 'token'] as const) {
+    if (options[key] === undefined) throw invalid(key, 'is required');
   }
-  rejectUnknown(options, TOP_LEVEL_KEYS, '');
-  const o = options as TaskStatusClientOptions<TUpdate>;
-  if (typeof o.baseUrl !== 'string') throw invalid('baseUrl', 'must be a string');
-  if (typeof o.userId !== 'number' && typeof o.userId !== 'string') {
-    throw invalid('userId', 'must be a number or a string');
-  }
-  checkToken(o.token);
-  optional(o.path, 'path', (v) => typeof v === 'string' && v.trim() !== '', 'a non-empty string');
-  optional(o.WebSocket, 'WebSocket', (v) => typeof v === 'function', 'a WebSocket constructor');
-  optional(o.shouldReconnect, 'shouldReconnect', (v) => typeof v === 'function', 'a function');
-  optional(o.random, 'random', (v) => typeof v === 'function', 'a function');
-  optional(o.signal, 'signal', isAbortSignal, 'an AbortSignal');
-  optional(o.taskSchema, 'taskSchema', isStandardSchema, 'a Standard Schema (e.g. a zod schema)');
-  optional(o.resync, 'resync', (v) => typeof v === 'function', 'a function');
-  optional(o.terminalStatuses, 'terminalStatuses', isStringList, 'a non-empty array of strings');
-  return {
-    baseUrl: o.baseUrl,
-    userId: o.userId,
-    token: o.token,
-    path: o.path ?? DEFAULT_TASK_STATUS_PATH,
-    WebSocket: o.WebSocket,
-    connectTimeoutMs: duration(
-      o.connectTimeoutMs,
-      'connectTimeoutMs',
-      CONNECT_DEFAULTS.connectTimeoutMs,
-      1,
-    ),
-    authGraceMs: duration(o.authGraceMs, 'authGraceMs', CONNECT_DEFAULTS.authGraceMs, 0),
-    heartbeat: resolveHeartbeat(o.heartbeat),
-    reconnect: resolveReconnect(o.reconnect),
-    shouldReconnect: o.shouldReconnect,
-    signal: o.signal,
-    random: o.random ?? Math.random,
-    maxFrameBytes: duration(o.maxFrameBytes, 'maxFrameBytes', CONNECT_DEFAULTS.maxFrameBytes, 1),
-    taskSchema: o.taskSchema,
-    terminalStatuses: new Set(o.terminalStatuses ?? TERMINAL_STATUSES),
-    resync: o.resync,
-  };
-}
-
-function resolveHeartbeat(value: false | HeartbeatOptions | undefined) {
-  if (value === false) return false;
-  if (value === undefined) return HEARTBEAT_DEFAULTS;
-  group(value, 'heartbeat', HEARTBEAT_DEFAULTS);
-  const intervalMs = duration(
-    value.intervalMs,
-    'heartbeat.intervalMs',
-    HEARTBEAT_DEFAULTS.intervalMs,
-    1,
-  );
-  const timeoutMs = duration(
-    value.timeoutMs,
-    'heartbeat.timeoutMs',
-    HEARTBEAT_DEFAULTS.timeoutMs,
-    1,
-  );
-  return Object.freeze({ intervalMs, timeoutMs });
-}
-
-function resolveReconnect(value: false | ReconnectOptions | undefined) {
-  if (value === false) return false;
-  if (value === undefined) return RECONNECT_DEFAULTS;
-  group(value, 'reconnect', RECONNECT_DEFAULTS);
-  const d = RECONNECT_DEFAULTS;
-  const initialDelayMs = duration(
-    value.initialDelayMs,
-    'reconnect.initialDelayMs',
-    d.initialDelayMs,
-    0,
-  );
-  const maxDelayMs = duration(value.maxDelayMs, 'reconnect.maxDelayMs', d.maxDelayMs, 0);
-  if (maxDelayMs < initialDelayMs) {
+  const reconnect =
+    options.reconnect &&
+    merge(RECONNECT_DEFAULTS, options.reconnect, RECONNECT_RULES, 'reconnect.');
+  if (reconnect && reconnect.maxDelayMs < reconnect.initialDelayMs) {
     throw invalid(
       'reconnect.maxDelayMs',
-      `must be at least reconnect.initialDelayMs (${initialDelayMs}), got ${maxDelayMs}`,
+      `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,
     );
   }
-  const factor = value.factor ?? d.factor;
-  if (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1) {
-    throw invalid('reconnect.factor', `must be a finite number >= 1, got ${String(factor)}`);
-  }
-  const maxAttempts = value.maxAttempts ?? d.maxAttempts;
-  if (
-    typeof maxAttempts !== 'number' ||
-    Number.isNaN(maxAttempts) ||
-    maxAttempts < 0 ||
-    (Number.isFinite(maxAttempts) && !Number.isInteger(maxAttempts))
-  ) {
-    throw invalid(
-      'reconnect.maxAttempts',
-      `must be a non-negative integer or Infinity, got ${String(maxAttempts)}`,
-    );
-  }
-  const jitter = value.jitter ?? d.jitter;
-  if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') {
-    throw invalid(
-      'reconnect.jitter',
-      `must be 'full', 'equal' or 'none', got ${JSON.stringify(jitter)}`,
-    );
-  }
-  const stableAfterMs = duration(
-    value.stableAfterMs,
-    'reconnect.stableAfterMs',
-    d.stableAfterMs,
-    0,
-  );
-  return Object.freeze({ initialDelayMs, maxDelayMs, factor, maxAttempts, jitter, stableAfterMs });
+  return {
+    path: DEFAULT_TASK_STATUS_PATH,
+    WebSocket: undefined,
+    shouldReconnect: undefined,
+    signal: undefined,
+    taskSchema: undefined,
+    resync: undefined,
+    random: Math.random,
+    ...CONNECT_DEFAULTS,
+    ...defined(options),
+    heartbeat:
+      options.heartbeat === false
+        ? false
+        : merge(HEARTBEAT_DEFAULTS, options.heartbeat, HEARTBEAT_RULES, 'heartbeat.'),
+    reconnect: reconnect === undefined ? RECONNECT_DEFAULTS : reconnect,
+    terminalStatuses: new Set(options.terminalStatuses ?? TERMINAL_STATUSES),
+  } as unknown as ResolvedOptions<TUpdate>;
 }
 
-function checkToken(token: unknown): void {
-  if (typeof token === 'function') return;
-  if (typeof token !== 'string') {
-    throw invalid(
-      'token',
-      `must be a string or a function returning one, got ${token === null ? 'null' : typeof token}`,
-    );
-  }
-  if (token.trim() === '') throw invalid('token', 'must not be empty');
+/** Checks a group's keys and values against its rules, then lays it over the defaults. */
+function merge<T extends object>(
+  defaults: Readonly<T>,
+  value: object | undefined,
+  rules: Readonly<Record<string, Rule>>,
+  prefix: string,
+): Readonly<T> {
+  if (value === undefined) return defaults;
+  checkGroup(value, rules, prefix);
+  return Object.freeze({ ...defaults, ...defined(value) });
 }
 
-function duration(value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalid(name, `must be a finite number >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function group(value: unknown, name: string, defaults: object): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalid(name, 'must be an object or false');
-  }
-  rejectUnknown(value, new Set(Object.keys(defaults)), `${name}.`);
-}
-
-function rejectUnknown(value: object, known: ReadonlySet<string>, prefix: string): void {
-  for (const key of Object.keys(value)) {
-    if (!known.has(key)) {
-      throw invalid(`${prefix}${key}`, `is not a known option; known: ${[...known].join(', ')}`);
+function checkGroup(value: object, rules: Readonly<Record<string, Rule>>, prefix: string): void {
+  for (const [key, item] of Object.entries(value)) {
+    const rule = rules[key];
+    if (rule === undefined) {
+      throw invalid(prefix + key, `is not a known option; known: ${Object.keys(rules).join(', ')}`);
+    }
+    if (item !== undefined && !rule[0](item)) {
+      // Only numbers are echoed: a wrong value may be a secret.
+      const got =
+        typeof item === 'number' && key !== 'token'
+          ? String(item)
+          : item === null
+            ? 'null'
+            : typeof item;
+      throw invalid(prefix + key, `must be ${rule[1]}, got ${got}`);
     }
   }
 }
 
-function optional(
-  value: unknown,
-  name: string,
-  ok: (value: unknown) => boolean,
-  what: string,
-): void {
-  if (value !== undefined && !ok(value)) throw invalid(name, `must be ${what}`);
-}
-
-function isAbortSignal(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
-  );
-}
-
-function isStringList(value: unknown): boolean {
-  return (
-    Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')
-  );
-}
-
-function isStandardSchema(value: unknown): boolean {
-  const standard = (value as { '~standard'?: { validate?: unknown } } | null)?.['~standard'];
-  return (
-    typeof standard === 'object' && standard !== null && typeof standard.validate === 'function'
-  );
+/** The entries of `value` that are not `undefined`. */
+function defined(value: object): object {
+  return Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined));
 }
 
 function invalid(option: string, problem: string): TaskStatusError {
