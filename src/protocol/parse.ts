@@ -4,7 +4,7 @@
  */
 import { TaskStatusError, type TaskStatusIssue, truncate } from '../errors.js';
 import { ISO_DATE_TIME } from './date-time.js';
-import type { ConnectedFrame, ErrorFrame, TaskUpdate, TaskUpdateFrame } from './types.js';
+import type { ConnectedFrame, ErrorFrame, TaskUpdate } from './types.js';
 
 /** How a heartbeat frame was written: JSON (`{"type":"ping"}`) or plain text (`ping`). */
 export type HeartbeatFormat = 'json' | 'text';
@@ -28,10 +28,10 @@ export type ParsedFrame =
   /** Malformed JSON, or a frame that fails its schema: `error.code` is `PROTOCOL_ERROR`. */
   | { readonly kind: 'invalid'; readonly error: TaskStatusError };
 
-const PING_JSON: ParsedFrame = Object.freeze({ kind: 'ping', format: 'json' });
-const PING_TEXT: ParsedFrame = Object.freeze({ kind: 'ping', format: 'text' });
-const PONG_JSON: ParsedFrame = Object.freeze({ kind: 'pong', format: 'json' });
-const PONG_TEXT: ParsedFrame = Object.freeze({ kind: 'pong', format: 'text' });
+const PING_JSON: ParsedFrame = { kind: 'ping', format: 'json' };
+const PING_TEXT: ParsedFrame = { kind: 'ping', format: 'text' };
+const PONG_JSON: ParsedFrame = { kind: 'pong', format: 'json' };
+const PONG_TEXT: ParsedFrame = { kind: 'pong', format: 'text' };
 
 /** The client's heartbeat frame. */
 export const PING_FRAME = '{"type":"ping"}';
@@ -48,14 +48,45 @@ interface RawFrame {
   result?: unknown;
   error?: unknown;
   updated_at?: unknown;
-  user_id?: unknown;
-  code?: unknown;
   detail?: unknown;
   [field: string]: unknown;
 }
 
-const OPEN_BRACE = 123;
-const OPEN_BRACKET = 91;
+/** One checked field: its name, its test (absent and `null` pass when optional), the problem. */
+type Field = readonly [
+  name: string,
+  ok: (value: unknown) => boolean,
+  problem: string,
+  optional: boolean,
+];
+
+const isString = (value: unknown) => typeof value === 'string';
+const isNumberOrString = (value: unknown) => isString(value) || Number.isFinite(value);
+
+const TASK_FIELDS: readonly Field[] = [
+  [
+    'task_id',
+    (v) => (isString(v) ? v !== '' : Number.isSafeInteger(v) && (v as number) >= 0),
+    'a non-negative integer or a non-empty string',
+    false,
+  ],
+  ['status', (v) => isString(v) && v !== '', 'a non-empty string', false],
+  ['progress', (v) => typeof v === 'number' && v >= 0 && v <= 100, 'a number from 0 to 100', true],
+  ['message', isString, 'a string', true],
+  [
+    'updated_at',
+    (v) => isString(v) && ISO_DATE_TIME.test(v as string),
+    'an ISO-8601 date-time string',
+    true,
+  ],
+];
+const CONNECTED_FIELDS: readonly Field[] = [
+  ['user_id', isNumberOrString, 'a number or a string', true],
+];
+const ERROR_FIELDS: readonly Field[] = [
+  ['code', isNumberOrString, 'a string or a number', true],
+  ['message', isString, 'a string', true],
+];
 
 /**
  * Parses one text frame from the server into a typed {@link ParsedFrame}. Never throws: bad
@@ -69,31 +100,28 @@ const OPEN_BRACKET = 91;
  */
 export function parseServerFrame(text: string): ParsedFrame {
   const first = text.charCodeAt(0);
-  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) return parseNonJson(text);
+  // `{` or `[`: JSON. Anything else is plain text unless it turns out to be JSON after all.
+  if (first === 123 || first === 91) return parseJson(text, text);
+  const trimmed = text.trim();
+  if (trimmed === 'ping') return PING_TEXT;
+  if (trimmed === 'pong') return PONG_TEXT;
+  try {
+    const data: unknown = JSON.parse(trimmed);
+    // A bare JSON string (what `send_json("Invalid token")` writes) is read as text.
+    return typeof data === 'string' ? { kind: 'text', text: data } : parseValue(data, text);
+  } catch {
+    return { kind: 'text', text };
+  }
+}
+
+function parseJson(json: string, text: string): ParsedFrame {
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(json);
   } catch (error) {
     return invalid(text, [{ path: [], message: `malformed JSON (${(error as Error).message})` }]);
   }
   return parseValue(data, text);
-}
-
-function parseNonJson(text: string): ParsedFrame {
-  const trimmed = text.trim();
-  if (trimmed === 'ping') return PING_TEXT;
-  if (trimmed === 'pong') return PONG_TEXT;
-  const first = trimmed.charCodeAt(0);
-  if (first === OPEN_BRACE || first === OPEN_BRACKET) return parseServerFrame(trimmed);
-  // A bare JSON scalar: a string (`"Invalid token"`, as `send_json("…")` writes it) is read as
-  // text; `42`, `true` or `null` is JSON that fails the schema.
-  let data: unknown;
-  try {
-    data = JSON.parse(trimmed);
-  } catch {
-    return { kind: 'text', text };
-  }
-  return typeof data === 'string' ? { kind: 'text', text: data } : parseValue(data, text);
 }
 
 function parseValue(data: unknown, text: string): ParsedFrame {
@@ -101,134 +129,67 @@ function parseValue(data: unknown, text: string): ParsedFrame {
     return invalid(text, [{ path: [], message: 'expected a JSON object' }]);
   }
   const frame = data as RawFrame;
-  switch (frame.type) {
-    case 'task_update':
-      return readTaskUpdate(frame, text);
-    case 'ping':
-      return PING_JSON;
-    case 'pong':
-      return PONG_JSON;
-    case 'connected':
-      return readConnected(frame, text);
-    case 'error':
-      return readError(frame, text);
-    default:
-      if (typeof frame.type === 'string') return { kind: 'unknown', type: frame.type, frame };
-      return invalid(text, [{ path: ['type'], message: 'expected a string frame type' }]);
+  const type = frame.type;
+  if (type === 'ping') return PING_JSON;
+  if (type === 'pong') return PONG_JSON;
+  const fields =
+    type === 'task_update'
+      ? TASK_FIELDS
+      : type === 'error'
+        ? ERROR_FIELDS
+        : type === 'connected'
+          ? CONNECTED_FIELDS
+          : undefined;
+  if (fields === undefined) {
+    return isString(type)
+      ? { kind: 'unknown', type: type as string, frame }
+      : invalid(text, [{ path: ['type'], message: 'expected a string frame type' }]);
   }
-}
-
-function readTaskUpdate(frame: RawFrame, text: string): ParsedFrame {
-  const taskId = frame.task_id;
-  const status = frame.status;
-  const progress = frame.progress;
-  const message = frame.message;
-  const updatedAt = frame.updated_at;
-  if (
-    isTaskId(taskId) &&
-    typeof status === 'string' &&
-    status.length > 0 &&
-    (progress == null || isProgress(progress)) &&
-    (message == null || typeof message === 'string') &&
-    (updatedAt == null || isDateTime(updatedAt))
-  ) {
+  for (const field of fields) {
+    const value = frame[field[0]];
+    if (!(field[3] && value == null) && !field[1](value))
+      return invalid(text, issues(frame, fields));
+  }
+  if (type === 'task_update') {
     const update: TaskUpdate = {
-      taskId,
-      status,
-      progress: progress ?? null,
-      message: message ?? null,
+      taskId: frame.task_id as TaskUpdate['taskId'],
+      status: frame.status as string,
+      progress: (frame.progress as number | undefined) ?? null,
+      message: (frame.message as string | undefined) ?? null,
       result: frame.result ?? null,
       error: frame.error ?? null,
-      updatedAt: updatedAt ?? null,
-      raw: frame as TaskUpdateFrame,
+      updatedAt: (frame.updated_at as string | undefined) ?? null,
+      raw: frame,
     };
     return { kind: 'task_update', update };
   }
-  return invalid(text, taskUpdateIssues(frame));
-}
-
-/** Slow path, only for frames that failed: say exactly which fields are wrong. */
-function taskUpdateIssues(frame: RawFrame): TaskStatusIssue[] {
-  const issues: TaskStatusIssue[] = [];
-  if (!isTaskId(frame.task_id)) {
-    issues.push({
-      path: ['task_id'],
-      message: 'expected a non-negative integer or a non-empty string',
-    });
-  }
-  if (typeof frame.status !== 'string' || frame.status.length === 0) {
-    issues.push({ path: ['status'], message: 'expected a non-empty string' });
-  }
-  if (frame.progress != null && !isProgress(frame.progress)) {
-    issues.push({ path: ['progress'], message: 'expected a number from 0 to 100' });
-  }
-  if (frame.message != null && typeof frame.message !== 'string') {
-    issues.push({ path: ['message'], message: 'expected a string' });
-  }
-  if (frame.updated_at != null && !isDateTime(frame.updated_at)) {
-    issues.push({ path: ['updated_at'], message: 'expected an ISO-8601 date-time string' });
-  }
-  return issues;
-}
-
-function readConnected(frame: RawFrame, text: string): ParsedFrame {
-  const userId = frame.user_id;
-  if (userId == null || typeof userId === 'string' || isFiniteNumber(userId)) {
-    return { kind: 'connected', frame: frame as ConnectedFrame };
-  }
-  return invalid(text, [{ path: ['user_id'], message: 'expected a number or a string' }]);
-}
-
-function readError(frame: RawFrame, text: string): ParsedFrame {
-  const code = frame.code;
-  const message = frame.message;
-  const issues: TaskStatusIssue[] = [];
-  if (code != null && typeof code !== 'string' && !isFiniteNumber(code)) {
-    issues.push({ path: ['code'], message: 'expected a string or a number' });
-  }
-  if (message != null && typeof message !== 'string') {
-    issues.push({ path: ['message'], message: 'expected a string' });
-  }
-  if (issues.length > 0) return invalid(text, issues);
-  const detail = frame.detail;
+  if (type === 'connected') return { kind: 'connected', frame: frame as ConnectedFrame };
+  const { code, message, detail } = frame;
   return {
     kind: 'error',
     code: code == null ? null : String(code),
-    message: (message as string | null | undefined) ?? (typeof detail === 'string' ? detail : null),
+    message: (message as string | undefined) ?? (isString(detail) ? (detail as string) : null),
     frame: frame as ErrorFrame,
   };
 }
 
-function isTaskId(value: unknown): value is number | string {
-  return typeof value === 'string'
-    ? value.length > 0
-    : Number.isSafeInteger(value) && (value as number) >= 0;
+/** Slow path, only for frames that failed: every wrong field, in order. */
+function issues(frame: RawFrame, fields: readonly Field[]): TaskStatusIssue[] {
+  return fields
+    .filter(([name, ok, , optional]) => !(optional && frame[name] == null) && !ok(frame[name]))
+    .map(([name, , problem]) => ({ path: [name], message: `expected ${problem}` }));
 }
 
-function isProgress(value: unknown): value is number {
-  return typeof value === 'number' && value >= 0 && value <= 100;
-}
-
-function isFiniteNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
-}
-
-function isDateTime(value: unknown): value is string {
-  return typeof value === 'string' && ISO_DATE_TIME.test(value);
-}
-
-function invalid(text: string, issues: TaskStatusIssue[]): ParsedFrame {
-  const where = issues
+function invalid(text: string, found: TaskStatusIssue[]): ParsedFrame {
+  const where = found
     .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ` : '') + issue.message)
     .join('; ');
   const frame = truncate(text);
-  const error = new TaskStatusError(
-    'PROTOCOL_ERROR',
-    `Invalid frame from server (${where}): ${frame}`,
-    {
-      issues,
+  return {
+    kind: 'invalid',
+    error: new TaskStatusError('PROTOCOL_ERROR', `Invalid frame from server (${where}): ${frame}`, {
+      issues: found,
       frame,
-    },
-  );
-  return { kind: 'invalid', error };
+    }),
+  };
 }
