@@ -19,7 +19,7 @@ import { normaliseResyncUpdate } from './resync.js';
 import { TaskTable, type TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
 import { type StreamSource, UpdateStream, type UpdatesOptions } from './update-stream.js';
-import { type WaitForTaskOptions, type WaitSource, waitForTask } from './wait-for-task.js';
+import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
 
 interface Pending {
   readonly promise: Promise<void>;
@@ -58,7 +58,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #signalAttached = false;
   readonly #table = new TaskTable<TUpdate>();
   readonly #streams = new Set<UpdateStream<TUpdate>>();
-  readonly #endHooks = new Set<(error: TaskStatusError) => void>();
+  #lastError: TaskStatusError | undefined;
   #resyncAbort: AbortController | undefined;
 
   /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
@@ -123,7 +123,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * held); rejects with `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client.
    */
   waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
-    return waitForTask(this.#waitSource, taskId, options);
+    return waitForTask(
+      (signal) => this.watchTask(taskId, { signal }),
+      this.#isTerminal,
+      taskId,
+      () => this.#lastError ?? new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'),
+      options,
+    );
   }
 
   /** Iterates over every update: `for await (const update of client) …`. */
@@ -144,6 +150,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = deferred();
     this.#pending = pending;
     this.#closing = undefined;
+    this.#lastError = undefined;
     this.#failures = 0;
     this.#authRetried = false;
     this.#attachSignal();
@@ -209,17 +216,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     subscribe: (listener) => this.on('task', listener),
     unsubscribe: (listener) => this.off('task', listener),
     release: (stream) => this.#streams.delete(stream),
-  };
-
-  readonly #waitSource: WaitSource<TUpdate> = {
-    current: (taskId) => this.#table.get(taskId),
-    isTerminal: this.#isTerminal,
-    subscribe: (listener) => this.on('task', listener),
-    unsubscribe: (listener) => this.off('task', listener),
-    onEnd: (fail) => {
-      this.#endHooks.add(fail);
-      return () => this.#endHooks.delete(fail);
-    },
   };
 
   #urlParts() {
@@ -539,13 +535,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
+    this.#lastError = error;
     for (const stream of [...this.#streams]) stream.fail(error);
-    this.#notifyEnd(error);
     this.emit('error', error);
-  }
-
-  #notifyEnd(error: TaskStatusError): void {
-    for (const fail of [...this.#endHooks]) fail(error);
   }
 
   #shutdown(error: TaskStatusError): Promise<void> {
@@ -557,8 +549,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
+    this.#lastError = error;
     for (const stream of [...this.#streams]) stream.end();
-    this.#notifyEnd(error);
     if (connection !== undefined && wasOpen) {
       this.emit('close', {
         code: CloseCode.Normal,

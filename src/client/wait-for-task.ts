@@ -1,6 +1,5 @@
 import { TaskStatusError } from '../errors.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
-import { Timer } from './timers.js';
 
 /** Options of `client.waitForTask()`. */
 export interface WaitForTaskOptions {
@@ -16,61 +15,36 @@ export interface WaitForTaskOptions {
   timeoutMs?: number;
 }
 
-/** What a wait needs from its client. */
-export interface WaitSource<T> {
-  current(taskId: TaskId): T | undefined;
-  isTerminal(update: T): boolean;
-  subscribe(listener: (update: T) => void): void;
-  unsubscribe(listener: (update: T) => void): void;
-  /** Registers `fail` to be called when the client ends; returns the way to unregister. */
-  onEnd(fail: (error: TaskStatusError) => void): () => void;
-}
-
 /**
- * Resolves with the task's terminal update (at once if already held), or rejects with
- * `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client. Leaves nothing behind.
+ * Reads a task's `watchTask` stream to its terminal update. The stream ends early only when the
+ * client closes (then `closedError()` says why) or rejects with the client's fatal error.
  */
-export function waitForTask<T extends TaskUpdate>(
-  source: WaitSource<T>,
+export async function waitForTask<T extends TaskUpdate>(
+  watch: (signal: AbortSignal) => AsyncIterable<T>,
+  isTerminal: (update: T) => boolean,
   taskId: TaskId,
+  closedError: () => TaskStatusError,
   options: WaitForTaskOptions = {},
 ): Promise<T> {
-  const held = source.current(taskId);
-  if (held !== undefined && source.isTerminal(held)) return Promise.resolve(held);
   const { signal, timeoutMs } = options;
-  if (signal?.aborted) return Promise.reject(aborted(taskId));
-  return new Promise<T>((resolve, reject) => {
-    const timer = new Timer();
-    const key = String(taskId);
-    const listener = (update: T) => {
-      if (String(update.taskId) === key && source.isTerminal(update)) settle(() => resolve(update));
-    };
-    const onAbort = () => settle(() => reject(aborted(taskId)));
-    const offEnd = source.onEnd((error) => settle(() => reject(error)));
-    function settle(finish: () => void): void {
-      timer.clear();
-      source.unsubscribe(listener);
-      signal?.removeEventListener('abort', onAbort);
-      offEnd();
-      finish();
-    }
-    source.subscribe(listener);
-    signal?.addEventListener('abort', onAbort);
-    if (timeoutMs !== undefined) {
-      timer.start(timeoutMs, () =>
-        settle(() =>
-          reject(
-            new TaskStatusError(
-              'TASK_TIMEOUT',
-              `Task ${key} did not finish within ${timeoutMs} ms`,
-            ),
-          ),
-        ),
-      );
-    }
-  });
-}
-
-function aborted(taskId: TaskId): TaskStatusError {
-  return new TaskStatusError('ABORTED', `Waiting for task ${String(taskId)} was aborted`);
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  signal?.addEventListener('abort', stop);
+  const timer = timeoutMs === undefined ? undefined : setTimeout(stop, timeoutMs);
+  try {
+    if (signal?.aborted) stop();
+    for await (const update of watch(controller.signal)) if (isTerminal(update)) return update;
+    throw closedError();
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    throw signal?.aborted
+      ? new TaskStatusError('ABORTED', `Waiting for task ${String(taskId)} was aborted`)
+      : new TaskStatusError(
+          'TASK_TIMEOUT',
+          `Task ${String(taskId)} did not finish within ${timeoutMs} ms`,
+        );
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
+  }
 }
