@@ -1,11 +1,25 @@
 import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 const external = ['eventemitter3', 'zod', 'isomorphic-ws', 'ws'];
 
+/**
+ * Browser build of `/testing`: the real server (node:http, ws) is swapped for a stub that rejects
+ * with a clear message, so browser bundlers never meet a Node module.
+ */
+const realServerStub: Plugin = {
+  name: 'real-server-stub',
+  setup(build) {
+    build.onResolve({ filter: /\/real-server\.js$/ }, () => ({
+      path: fileURLToPath(new URL('./src/testing/real-server-browser.ts', import.meta.url)),
+    }));
+  },
+};
+
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', schemas: 'src/schemas.ts' },
+    entry: { index: 'src/index.ts', schemas: 'src/schemas.ts', testing: 'src/testing/index.ts' },
     format: ['esm', 'cjs'],
     // TypeScript 6 rejects the baseUrl that tsup's dts step sets unless told to.
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
@@ -15,22 +29,26 @@ export default defineConfig([
     platform: 'node',
     splitting: false,
     treeshake: true,
-    external,
+    // msw is an optional peer dependency of the testing entry: never bundled.
+    external: [...external, 'msw'],
     outDir: 'dist',
   },
   {
     // Browser build: the native WebSocket replaces isomorphic-ws so no Node module is reachable.
-    entry: { index: 'src/index.ts' },
+    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
     format: ['esm'],
     dts: false,
     sourcemap: true,
     clean: false,
     target: 'es2022',
     platform: 'browser',
+    // One file per entry, as in the Node build (and as before /testing joined this build).
+    splitting: false,
     treeshake: true,
     outDir: 'dist/browser',
-    external: ['eventemitter3', 'zod'],
+    external: ['eventemitter3', 'zod', 'msw'],
     noExternal: ['isomorphic-ws'],
+    esbuildPlugins: [realServerStub],
     esbuildOptions(options) {
       options.alias = {
         'isomorphic-ws': fileURLToPath(new URL('./src/transport/ws-browser.ts', import.meta.url)),

@@ -1,0 +1,323 @@
+/**
+ * The Node transport of the testing kit: the protocol brain behind a real HTTP + `ws` server on
+ * the loopback interface, with the seed backend's `/health` and status endpoints. The only file
+ * of the kit that imports Node modules.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { Timer } from '../client/timers.js';
+import { TaskStatusError } from '../errors.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { TaskServerBrain } from './brain.js';
+import { matchRoute, type TaskServerControls, type TaskServerOptions } from './types.js';
+
+/** Options of {@link startTaskStatusServer}: the shared server options plus the listener's. */
+export interface TaskStatusServerOptions extends TaskServerOptions {
+  /**
+   * Interface to listen on.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Port to listen on; 0 picks a free one (read it from `server.port`).
+   * @default 0
+   */
+  port?: number;
+  /**
+   * Delay before each WebSocket upgrade is answered, to test connect timeouts; also settable
+   * later as `server.handshakeDelayMs`.
+   * @default 0
+   */
+  handshakeDelayMs?: number;
+  /**
+   * The `version` that `GET /health` reports.
+   * @default '1.0.0'
+   */
+  version?: string;
+}
+
+/** Options of {@link TaskStatusServer.restart}. */
+export interface RestartOptions {
+  /**
+   * Close code sent to open connections.
+   * @default 1012 (service restart)
+   */
+  code?: number;
+  /**
+   * Time between closing and listening again, while connections are refused.
+   * @default 0
+   */
+  downtimeMs?: number;
+}
+
+/** A running task-status backend: the controls of {@link TaskServerControls} plus its listener. */
+export interface TaskStatusServer extends TaskServerControls {
+  /** `http://127.0.0.1:<port>`: pass it as the client's `baseUrl`. */
+  readonly url: string;
+  /** The port listened on (the same after `restart()`). */
+  readonly port: number;
+  /** Delay before each WebSocket upgrade is answered, in ms; may be changed at any time. */
+  handshakeDelayMs: number;
+  /**
+   * Closes every connection (code 1012 by default), stops listening, waits `downtimeMs`, and
+   * listens again on the same port. Task tables and running simulations survive, as they would
+   * with a real backend and its database.
+   */
+  restart(options?: RestartOptions): Promise<void>;
+  /** Closes every connection (1001), stops simulations and the listener. Idempotent. */
+  close(): Promise<void>;
+}
+
+const TRANSPORT_KEYS = ['host', 'port', 'handshakeDelayMs', 'version'];
+const STATUS_PATH = '/api/v1/ws/status';
+/** How long `close()` waits for clients to answer the close frame before dropping them. */
+const CLOSE_GRACE_MS = 500;
+
+class RealServer extends TaskServerBrain implements TaskStatusServer {
+  readonly #host: string;
+  readonly #version: string;
+  readonly #wss = new WebSocketServer({ noServer: true });
+  readonly #sockets = new Set<Socket>();
+  /** Pending timers (delayed handshakes, restart downtime), each with what to do if cut short. */
+  readonly #delays = new Map<Timer, () => void>();
+  #http: Server | undefined;
+  #port: number;
+  #handshakeDelayMs = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: TaskStatusServerOptions) {
+    super(options, TRANSPORT_KEYS);
+    const { host = '127.0.0.1', port = 0, version = '1.0.0' } = options;
+    if (typeof host !== 'string' || host === '')
+      throw invalid('host', 'must be a non-empty string');
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw invalid('port', `must be an integer from 0 to 65535, got ${String(port)}`);
+    }
+    if (typeof version !== 'string') throw invalid('version', 'must be a string');
+    this.#host = host;
+    this.#port = port;
+    this.#version = version;
+    this.handshakeDelayMs = options.handshakeDelayMs ?? 0;
+  }
+
+  get url(): string {
+    const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
+    return `http://${host}:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get handshakeDelayMs(): number {
+    return this.#handshakeDelayMs;
+  }
+
+  set handshakeDelayMs(value: number) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw invalid('handshakeDelayMs', `must be a finite number >= 0, got ${String(value)}`);
+    }
+    this.#handshakeDelayMs = value;
+  }
+
+  async listen(): Promise<void> {
+    const http = createServer((request, response) => void this.#onRequest(request, response));
+    http.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    http.on('upgrade', (request, socket: Socket, head: Buffer) =>
+      this.#onUpgrade(request, socket, head),
+    );
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(this.#port, this.#host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    this.#http = http;
+    this.#port = (http.address() as AddressInfo).port;
+  }
+
+  async restart(options: RestartOptions = {}): Promise<void> {
+    if (this.#closing !== undefined)
+      throw new TaskStatusError('CONNECTION_CLOSED', 'The server is closed');
+    const { code = CloseCode.ServiceRestart, downtimeMs = 0 } = options;
+    this.closeAll(code, 'service restart');
+    await this.#stopListening();
+    if (downtimeMs > 0) await this.#wait(downtimeMs);
+    if (this.#closing === undefined) await this.listen();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.stopActivity(CloseCode.GoingAway, 'server shutting down');
+      await this.#stopListening();
+    })();
+    return this.#closing;
+  }
+
+  async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.method === 'GET' && url.pathname === '/health') {
+      json(response, 200, { status: 'healthy', version: this.#version });
+    } else if (request.method === 'GET' && url.pathname === STATUS_PATH) {
+      await this.#status(url.searchParams.get('token'), response);
+    } else {
+      json(response, 404, { detail: 'Not Found' });
+    }
+  }
+
+  /** `GET /api/v1/ws/status?token=…`: the caller's open connections, 401 for a bad token. */
+  async #status(token: string | null, response: ServerResponse): Promise<void> {
+    let result: Awaited<ReturnType<typeof this.options.verify>> = null;
+    try {
+      if (token) result = await this.options.verify(token, { userId: undefined });
+    } catch (error) {
+      json(response, 500, { detail: `Token verification failed: ${String(error)}` });
+      return;
+    }
+    if (result === false || result === null || result === undefined) {
+      json(response, 401, { detail: 'Invalid or expired token' });
+      return;
+    }
+    const mine =
+      result === true
+        ? this.clients.filter((client) => client.token === token)
+        : this.clients.filter((client) => client.userId === String(result));
+    json(response, 200, {
+      user_id: result === true ? null : result,
+      connections: mine.filter((client) => client.state === 'open').length,
+    });
+  }
+
+  #onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => {});
+    const path = request.url ?? '/';
+    const userId = matchRoute(this.options.route, new URL(path, 'http://localhost').pathname);
+    if (userId === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const upgrade = () => {
+      if (socket.destroyed || this.#http === undefined) return;
+      this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws, path, userId));
+    };
+    if (this.#handshakeDelayMs === 0) {
+      upgrade();
+      return;
+    }
+    const timer = new Timer();
+    this.#delays.set(timer, () => socket.destroy());
+    timer.start(this.#handshakeDelayMs, () => {
+      this.#delays.delete(timer);
+      upgrade();
+    });
+  }
+
+  #connect(ws: WebSocket, url: string, userId: string): void {
+    const connection = this.accept(
+      {
+        send: (text) => {
+          if (ws.readyState === ws.OPEN) ws.send(text);
+        },
+        close: (code, reason) => {
+          if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+        },
+      },
+      { url, userId },
+    );
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) connection.receive(data.toString());
+    });
+    ws.on('close', (code, reason) => connection.closed(code, reason.toString()));
+    ws.on('error', () => {});
+  }
+
+  /** Stops listening: pending handshakes dropped, clients given a moment to finish closing. */
+  async #stopListening(): Promise<void> {
+    for (const [timer, cancel] of this.#delays) {
+      timer.clear();
+      cancel();
+    }
+    this.#delays.clear();
+    const http = this.#http;
+    this.#http = undefined;
+    if (http === undefined) return;
+    await this.#drainClients();
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    await closed;
+  }
+
+  /** Waits until every WebSocket finished its closing handshake, dropping stragglers. */
+  async #drainClients(): Promise<void> {
+    const open = [...this.#wss.clients];
+    if (open.length === 0) return;
+    const timer = new Timer();
+    await new Promise<void>((resolve) => {
+      let left = open.length;
+      const done = () => {
+        if (--left === 0) resolve();
+      };
+      for (const ws of open) {
+        if (ws.readyState === ws.CLOSED) done();
+        else ws.once('close', done);
+      }
+      timer.start(CLOSE_GRACE_MS, () => {
+        for (const ws of open) ws.terminate();
+      });
+    });
+    timer.clear();
+  }
+
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = new Timer();
+      this.#delays.set(timer, resolve);
+      timer.start(ms, () => {
+        this.#delays.delete(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * Starts a real task-status backend (HTTP + WebSocket) on 127.0.0.1, a free port by default.
+ * It serves the WebSocket route, `GET /health` and `GET /api/v1/ws/status?token=…`.
+ *
+ * @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options.
+ * @example
+ * ```ts
+ * const server = await startTaskStatusServer({ tokens: { t2: 2 } });
+ * const client = new TaskStatusClient({ baseUrl: server.url, userId: 2, token: 't2' });
+ * await client.connect();
+ * server.pushUpdate(2, { taskId: 1, status: 'running', progress: 10 });
+ * await server.close();
+ * ```
+ */
+export async function startTaskStatusServer(
+  options: TaskStatusServerOptions = {},
+): Promise<TaskStatusServer> {
+  const server = new RealServer(options);
+  await server.listen();
+  return server;
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    // Lets a demo page on another origin read /health and the status endpoint.
+    'access-control-allow-origin': '*',
+  });
+  response.end(text);
+}
+
+function invalid(option: string, problem: string): TaskStatusError {
+  return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
+}

@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import NodeWebSocket from 'ws';
+import {
+  isTaskStatusError,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+  type TaskUpdate,
+  type WebSocketConstructor,
+} from '../src/index.js';
+import {
+  startTaskStatusServer,
+  type TaskStatusServer,
+  type TaskStatusServerOptions,
+} from '../src/testing/index.js';
+
+const servers: TaskStatusServer[] = [];
+const clients: TaskStatusClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(options: TaskStatusServerOptions = {}): Promise<TaskStatusServer> {
+  const server = await startTaskStatusServer({ tokens: { t2: 2, t3: 3 }, ...options });
+  servers.push(server);
+  return server;
+}
+
+function client(server: TaskStatusServer, options: Partial<TaskStatusClientOptions> = {}) {
+  const created = new TaskStatusClient({
+    baseUrl: server.url,
+    userId: 2,
+    token: 't2',
+    heartbeat: false,
+    authGraceMs: 5_000,
+    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+    ...options,
+  });
+  clients.push(created);
+  return created;
+}
+
+async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
+
+describe('startTaskStatusServer over HTTP', () => {
+  it('listens on 127.0.0.1 on a free port by default', async () => {
+    const server = await start();
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+  });
+
+  it('serves GET /health like the seed backend', async () => {
+    const server = await start();
+    expect(await getJson(`${server.url}/health`)).toEqual({
+      status: 200,
+      body: { status: 'healthy', version: '1.0.0' },
+    });
+    const custom = await start({ version: '2.3.4' });
+    expect((await getJson(`${custom.url}/health`)).body).toEqual({
+      status: 'healthy',
+      version: '2.3.4',
+    });
+  });
+
+  it('reports the open connections of the token user on GET /api/v1/ws/status', async () => {
+    const server = await start();
+    await client(server).connect();
+    await client(server).connect();
+    await client(server, { userId: 3, token: 't3' }).connect();
+    expect(await getJson(`${server.url}/api/v1/ws/status?token=t2`)).toEqual({
+      status: 200,
+      body: { user_id: 2, connections: 2 },
+    });
+    expect((await getJson(`${server.url}/api/v1/ws/status?token=t3`)).body).toEqual({
+      user_id: 3,
+      connections: 1,
+    });
+  });
+
+  it('answers the status endpoint with 401 for a bad or missing token', async () => {
+    const server = await start();
+    const unauthorized = { status: 401, body: { detail: 'Invalid or expired token' } };
+    expect(await getJson(`${server.url}/api/v1/ws/status?token=nope`)).toEqual(unauthorized);
+    expect(await getJson(`${server.url}/api/v1/ws/status`)).toEqual(unauthorized);
+  });
+
+  it('counts connections by token when the verifier does not name a user', async () => {
+    const server = await start({ tokens: () => true });
+    await client(server, { token: 'abc' }).connect();
+    expect((await getJson(`${server.url}/api/v1/ws/status?token=abc`)).body).toEqual({
+      user_id: null,
+      connections: 1,
+    });
+  });
+
+  it('answers 404 on any other HTTP path', async () => {
+    const server = await start();
+    expect(await getJson(`${server.url}/api/v1/ws/tasks/2`)).toEqual({
+      status: 404,
+      body: { detail: 'Not Found' },
+    });
+  });
+});
+
+describe('startTaskStatusServer over WebSocket', () => {
+  it('answers an upgrade to any other path with HTTP 404', async () => {
+    const server = await start();
+    const c = client(server, {
+      path: '/api/v1/api/v1/ws/tasks/{userId}',
+      reconnect: false,
+      // ws shows the HTTP status of a refused upgrade; Node 22+'s global WebSocket does not.
+      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    });
+    const error = (await c.connect().catch((e: unknown) => e)) as TaskStatusError;
+    expect(error).toMatchObject({ code: 'HANDSHAKE_REJECTED', httpStatus: 404 });
+    expect(server.connections).toEqual([]);
+  });
+
+  it('serves a custom route template', async () => {
+    const server = await start({ path: '/tasks/{user_id}' });
+    await client(server, { path: '/tasks/{user_id}' }).connect();
+    expect(server.clients).toMatchObject([{ url: '/tasks/2?token=t2', state: 'open' }]);
+  });
+
+  it('delays the upgrade by handshakeDelayMs, which can change at any time', async () => {
+    const server = await start({ handshakeDelayMs: 5_000 });
+    const slow = client(server, { connectTimeoutMs: 50, reconnect: false });
+    await expect(slow.connect()).rejects.toMatchObject({ code: 'HANDSHAKE_TIMEOUT' });
+    expect(server.connections).toEqual([]);
+    server.handshakeDelayMs = 60;
+    const started = Date.now();
+    await client(server).connect();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+    expect(() => {
+      server.handshakeDelayMs = -1;
+    }).toThrow(/handshakeDelayMs/);
+  });
+
+  it('restart() closes with 1012, listens on the same port, and keeps the task table', async () => {
+    const server = await start({ snapshotOnConnect: true });
+    const port = server.port;
+    const c = client(server);
+    const tasks: TaskUpdate[] = [];
+    const closes: number[] = [];
+    c.on('task', (task) => tasks.push(task));
+    c.on('close', (info) => closes.push(info.code));
+    await c.connect();
+    server.pushUpdate(2, { taskId: 1, status: 'running', progress: 10 });
+    await vi.waitFor(() => expect(tasks).toHaveLength(1));
+    const restarted = server.restart();
+    // Sent while no one is connected: only the snapshot on reconnect can deliver it.
+    server.pushUpdate(2, { taskId: 1, status: 'running', progress: 20 });
+    await restarted;
+    expect(server.port).toBe(port);
+    await vi.waitFor(() => expect(server.clients).toMatchObject([{ state: 'open' }]));
+    await vi.waitFor(() => expect(tasks.map((task) => task.progress)).toEqual([10, 20]));
+    expect(closes).toEqual([1012]);
+    expect(server.connections.map((x) => [x.state, x.closeCode])).toEqual([
+      ['closed', 1012],
+      ['open', null],
+    ]);
+  });
+
+  it('refuses connections during the downtime of restart({ downtimeMs })', async () => {
+    const server = await start();
+    const c = client(server);
+    const errors: string[] = [];
+    c.on('error', (error) => errors.push(error.code));
+    await c.connect();
+    await server.restart({ downtimeMs: 150, code: 1001 });
+    await vi.waitFor(() => expect(c.state).toBe('open'));
+    expect(errors[0]).toBe('CONNECTION_LOST');
+    expect(errors).toContain('CONNECTION_ERROR');
+    expect(server.connections.map((x) => x.closeCode)).toEqual([1001, null]);
+  });
+
+  it('close() says 1001 to its clients, frees the port, and is idempotent', async () => {
+    const server = await start();
+    const c = client(server, { reconnect: false });
+    const closes: number[] = [];
+    c.on('close', (info) => closes.push(info.code));
+    await c.connect();
+    const first = server.close();
+    expect(server.close()).toBe(first);
+    await first;
+    expect(closes).toEqual([1001]);
+    expect(server.connections).toMatchObject([{ closeReason: 'server shutting down' }]);
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+    await expect(server.restart()).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+  });
+
+  it.each([
+    [{ port: -1 }, /"port"/],
+    [{ port: 1.5 }, /"port"/],
+    [{ host: '' }, /"host"/],
+    [{ handshakeDelayMs: Number.NaN }, /"handshakeDelayMs"/],
+    [{ baseUrl: 'http://x' }, /"baseUrl": is not a known option/],
+  ])('rejects the options %j with INVALID_OPTIONS', async (options, message) => {
+    const error = await startTaskStatusServer(options as TaskStatusServerOptions).catch(
+      (e: unknown) => e,
+    );
+    expect(isTaskStatusError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('the demo simulation', () => {
+  it('runs five tasks to completion, one failing, within five seconds', async () => {
+    const server = await start({ simulate: { userId: 2 } });
+    const c = client(server);
+    const tasks: TaskUpdate[] = [];
+    c.on('task', (task) => tasks.push(task));
+    const started = Date.now();
+    await c.connect();
+    const finished = () => tasks.filter((t) => t.status === 'completed' || t.status === 'failed');
+    await vi.waitFor(() => expect(finished()).toHaveLength(5), { timeout: 5_000, interval: 50 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(finished().filter((t) => t.status === 'failed')).toHaveLength(1);
+    for (const id of [1, 2, 3, 4, 5]) {
+      const mine = tasks.filter((task) => task.taskId === id);
+      expect(mine[0]?.status).toBe('pending');
+      const progress = mine.map((task) => task.progress ?? 0);
+      expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    }
+  });
+});
