@@ -15,11 +15,11 @@ import {
   type TaskStatusClientOptions,
   type TokenReason,
 } from './options.js';
-import { normaliseResyncUpdate } from './resync.js';
-import { TaskTable, type TaskTableStats } from './task-table.js';
+import { TaskFeed } from './task-feed.js';
+import type { TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
-import { type StreamSource, UpdateStream, type UpdatesOptions } from './update-stream.js';
-import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
+import type { UpdatesOptions } from './update-stream.js';
+import type { WaitForTaskOptions } from './wait-for-task.js';
 
 interface Pending {
   readonly promise: Promise<void>;
@@ -56,15 +56,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #token = '';
   #waitingOnline: (() => void) | undefined;
   #signalAttached = false;
-  readonly #table = new TaskTable<TUpdate>();
-  readonly #streams = new Set<UpdateStream<TUpdate>>();
-  #lastError: TaskStatusError | undefined;
-  #resyncAbort: AbortController | undefined;
+  readonly #feed: TaskFeed<TUpdate>;
 
   /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
   constructor(options: TaskStatusClientOptions<TUpdate>) {
     super();
     this.#options = resolveOptions(options);
+    this.#feed = new TaskFeed(this, this.#options, this.#scrub);
     // Fail fast on a base URL, user id or path that can never work.
     buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
   }
@@ -76,17 +74,17 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   /** Read-only map of the latest update per task id (keyed as the server sent the id). */
   get tasks(): ReadonlyMap<TaskId, TUpdate> {
-    return this.#table.tasks;
+    return this.#feed.table.tasks;
   }
 
   /** Counts of updates applied to the task table and of stale or duplicate ones ignored. */
   get stats(): TaskTableStats {
-    return this.#table.stats;
+    return this.#feed.table.stats;
   }
 
   /** The latest update of a task, or `undefined`; `42` and `'42'` find the same task. */
   getTask(taskId: TaskId): TUpdate | undefined {
-    return this.#table.get(taskId);
+    return this.#feed.table.get(taskId);
   }
 
   /**
@@ -100,7 +98,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * ```
    */
   updates(options: UpdatesOptions = {}): AsyncIterableIterator<TUpdate> {
-    return this.#stream(options);
+    return this.#feed.stream(options, this.#state === 'closed');
   }
 
   /**
@@ -111,11 +109,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     taskId: TaskId,
     options: Omit<UpdatesOptions, 'taskId'> = {},
   ): AsyncIterableIterator<TUpdate> {
-    const held = this.#table.get(taskId);
-    const isTerminal = this.#isTerminal;
-    if (held !== undefined && isTerminal(held))
-      return this.#stream({ ...options, taskId }, isTerminal, held, true);
-    return this.#stream({ ...options, taskId }, isTerminal, held);
+    return this.#feed.watch(taskId, options, this.#state === 'closed');
   }
 
   /**
@@ -123,13 +117,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * held); rejects with `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client.
    */
   waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
-    return waitForTask(
-      (signal) => this.watchTask(taskId, { signal }),
-      this.#isTerminal,
-      taskId,
-      () => this.#lastError ?? new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'),
-      options,
-    );
+    return this.#feed.wait(taskId, options, () => this.#state === 'closed');
   }
 
   /** Iterates over every update: `for await (const update of client) …`. */
@@ -150,7 +138,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = deferred();
     this.#pending = pending;
     this.#closing = undefined;
-    this.#lastError = undefined;
+    this.#feed.lastError = undefined;
     this.#failures = 0;
     this.#authRetried = false;
     this.#attachSignal();
@@ -196,27 +184,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   override toString(): string {
     return `TaskStatusClient(${this.#state}, ${this.#safeUrl()})`;
   }
-
-  #stream(
-    options: UpdatesOptions,
-    isLast?: (update: TUpdate) => boolean,
-    first?: TUpdate,
-    onlyFirst = false,
-  ): UpdateStream<TUpdate> {
-    const stream = new UpdateStream(this.#streamSource, options, isLast, first);
-    this.#streams.add(stream);
-    if (this.#state === 'closed' || onlyFirst) stream.end();
-    return stream;
-  }
-
-  readonly #isTerminal = (update: TUpdate): boolean =>
-    this.#options.terminalStatuses.has(update.status);
-
-  readonly #streamSource: StreamSource<TUpdate> = {
-    subscribe: (listener) => this.on('task', listener),
-    unsubscribe: (listener) => this.off('task', listener),
-    release: (stream) => this.#streams.delete(stream),
-  };
 
   #urlParts() {
     const { baseUrl, userId, path } = this.#options;
@@ -335,79 +302,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#pending = undefined;
     pending?.resolve();
     this.emit('open', { url: this.#safeUrl(), reconnected });
-    if (reconnected && this.#options.resync !== undefined) void this.#resync(this.#options.resync);
-  }
-
-  /** Runs the user's `resync` and feeds its updates through the table. */
-  async #resync(resync: NonNullable<ResolvedOptions<TUpdate>['resync']>): Promise<void> {
-    this.#resyncAbort?.abort();
-    const controller = new AbortController();
-    this.#resyncAbort = controller;
-    try {
-      const items = await resync({ tasks: this.#table.tasks, signal: controller.signal });
-      if (controller.signal.aborted) return;
-      let applied = 0;
-      for (const item of items) {
-        const update = normaliseResyncUpdate<TUpdate>(item);
-        if (this.#table.apply(update)) {
-          applied++;
-          this.emit('task', update);
-        }
-      }
-      this.emit('resynced', { applied, stale: items.length - applied });
-    } catch (cause) {
-      if (controller.signal.aborted) return;
-      const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
-      this.emit(
-        'error',
-        new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`, { cause }),
-      );
-    } finally {
-      if (this.#resyncAbort === controller) this.#resyncAbort = undefined;
-    }
+    if (reconnected) void this.#feed.resync();
   }
 
   #frame(parsed: ParsedFrame): void {
     this.emit('message', parsed);
-    if (parsed.kind === 'task_update') this.#update(parsed.update);
-  }
-
-  #update(update: TaskUpdate): void {
-    const schema = this.#options.taskSchema;
-    if (schema === undefined) {
-      if (this.#table.apply(update as TUpdate)) this.emit('task', update as TUpdate);
-      return;
-    }
-    const result = schema['~standard'].validate(update);
-    if (result instanceof Promise) {
-      this.emit(
-        'error',
-        new TaskStatusError(
-          'PROTOCOL_ERROR',
-          'taskSchema must validate synchronously; update dropped',
-        ),
-      );
-      return;
-    }
-    if (result.issues === undefined) {
-      if (this.#table.apply(result.value)) this.emit('task', result.value);
-      return;
-    }
-    const issues = result.issues.map((issue) => ({
-      path: (issue.path ?? []).map((key) => String(typeof key === 'object' ? key.key : key)),
-      message: issue.message,
-    }));
-    const where = issues
-      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-      .join('; ');
-    this.emit(
-      'error',
-      new TaskStatusError(
-        'PROTOCOL_ERROR',
-        `Task ${String(update.taskId)} failed taskSchema (${where}); update dropped`,
-        { issues },
-      ),
-    );
+    if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
   }
 
   #ended(connection: Connection, end: ConnectionEnd): void {
@@ -535,8 +435,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
-    this.#lastError = error;
-    for (const stream of [...this.#streams]) stream.fail(error);
+    this.#feed.end(error, true);
     this.emit('error', error);
   }
 
@@ -549,8 +448,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.reject(error);
-    this.#lastError = error;
-    for (const stream of [...this.#streams]) stream.end();
+    this.#feed.end(error, false);
     if (connection !== undefined && wasOpen) {
       this.emit('close', {
         code: CloseCode.Normal,
@@ -568,8 +466,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #teardown(): void {
     this.#generation++;
-    this.#resyncAbort?.abort();
-    this.#resyncAbort = undefined;
     this.#stopWaiting();
     this.#detachSignal();
     this.#connection = undefined;
