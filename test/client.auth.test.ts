@@ -219,3 +219,29 @@ describe('auth verdict after accept', () => {
     expect(dump).toContain('***');
   });
 });
+
+describe('odd frames before the verdict', () => {
+  it('reads a FastAPI-style {"detail": …} frame then close 1000 as an auth failure', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify({ detail: 'Could not validate credentials' }));
+        ws.close(1000);
+      },
+    );
+    const c = client();
+    const { authErrors } = collect(c);
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1000 });
+    expect(authErrors[0]).toMatchObject({ code: null, message: 'Could not validate credentials' });
+    expect(server.sockets).toHaveLength(1);
+  });
+
+  it('still accepts after an odd frame when no close follows within authGraceMs', async () => {
+    server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'welcome', motd: 'hi' }));
+    const c = client({ authGraceMs: 30 });
+    const { errors } = collect(c);
+    await c.connect();
+    expect(c.state).toBe('open');
+    expect(errors.map((e) => e.code)).toEqual(['UNKNOWN_FRAME']);
+  });
+});

@@ -75,6 +75,8 @@ export class Connection {
   readonly #heartbeat: Heartbeat | undefined;
   #phase: Phase = 'opening';
   #authError: ConnectionEnd['authError'];
+  /** The pending auth error came from a frame that only looked like one (no `type: error`). */
+  #authErrorGuessed = false;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
 
@@ -159,6 +161,7 @@ export class Connection {
 
   readonly #accept = (): void => {
     if (this.#phase !== 'verdict') return;
+    if (this.#authErrorGuessed) this.#authError = undefined;
     this.#phase = 'accepted';
     this.#deadline.clear();
     this.#grace.clear();
@@ -210,7 +213,8 @@ export class Connection {
 
   #deliver(parsed: ParsedFrame): void {
     if (this.#phase === 'verdict') {
-      if (this.#authError !== undefined) return;
+      if (this.#authError !== undefined && !this.#authErrorGuessed) return;
+      this.#authError = undefined;
       this.#accept();
     }
     if (this.#phase === 'accepted') this.#listener.frame(parsed);
@@ -225,6 +229,7 @@ export class Connection {
       if (this.#phase !== 'accepted' || isAuthErrorCode(code)) {
         // Before the verdict an error means "token refused"; the server closes next.
         this.#authError = { code, message: safe };
+        this.#authErrorGuessed = false;
         this.#grace.clear();
         return;
       }
@@ -243,6 +248,13 @@ export class Connection {
         ),
       );
       return;
+    }
+    if (this.#phase === 'verdict' && this.#authError === undefined) {
+      // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
+      // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
+      // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
+      this.#authError = { code: null, message: scrub(truncate(guessMessage(data), 500)) };
+      this.#authErrorGuessed = true;
     }
     if (parsed.kind === 'unknown') {
       const frame = scrub(truncate(data));
@@ -375,6 +387,20 @@ export class Connection {
 }
 
 function ignore(): void {}
+
+/** The human part of an odd frame: its `message`, `detail` or `error` string, else the frame. */
+function guessMessage(data: string): string {
+  try {
+    const frame = JSON.parse(data) as Record<string, unknown>;
+    for (const key of ['message', 'detail', 'error', 'reason']) {
+      const value = frame?.[key];
+      if (typeof value === 'string') return value;
+    }
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return data;
+}
 
 /** UTF-8 length of a string, without allocating an encoded copy. */
 function utf8Length(text: string): number {
