@@ -88,6 +88,21 @@ describe('update iterators', () => {
     expect(c.listenerCount('task')).toBe(0);
   });
 
+  it('queues next() calls made before earlier ones settle', async () => {
+    const c = client();
+    const it = c.updates();
+    const first = it.next();
+    const second = it.next();
+    await c.connect();
+    await send(c, taskFrame(1, 'running'), taskFrame(2, 'running'));
+    expect([(await first).value?.taskId, (await second).value?.taskId]).toEqual([1, 2]);
+    const third = it.next();
+    const fourth = it.next();
+    await c.close();
+    await expect(third).resolves.toEqual({ value: undefined, done: true });
+    await expect(fourth).resolves.toEqual({ value: undefined, done: true });
+  });
+
   it('removes its listener on return(), even before the first next()', async () => {
     const c = client();
     const it = c.updates();

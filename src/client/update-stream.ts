@@ -57,7 +57,8 @@ export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator
   readonly #isLast: ((update: T) => boolean) | undefined;
   #buffer: T[] = [];
   #head = 0;
-  #waiter: Waiter<T> | undefined;
+  /** Pending `next()` calls, oldest first; only ever non-empty while the buffer is empty. */
+  #waiters: Waiter<T>[] = [];
   /** `undefined` while live; `null` when done; an error to throw after the buffer drains. */
   #end: unknown = undefined;
   #dropped = 0;
@@ -99,10 +100,8 @@ export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator
       this.#end = null;
       return end === null ? done() : Promise.reject(end);
     }
-    if (this.#waiter !== undefined)
-      return Promise.reject(new TypeError('next() called before the previous call settled'));
     return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
     });
   }
 
@@ -132,9 +131,8 @@ export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator
 
   readonly #push = (update: T): void => {
     if (this.#filter !== undefined && !this.#filter(update)) return;
-    const waiter = this.#waiter;
+    const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
-      this.#waiter = undefined;
       waiter.resolve({ value: update, done: false });
     } else if (!this.#enqueue(update)) {
       return;
@@ -181,12 +179,15 @@ export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator
     this.#source.unsubscribe(this.#push);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#source.release(this);
-    const waiter = this.#waiter;
-    if (waiter !== undefined && this.#head >= this.#buffer.length) {
-      this.#waiter = undefined;
-      this.#end = null;
-      if (end === null) waiter.resolve({ value: undefined, done: true });
-      else waiter.reject(end);
+    const waiters = this.#waiters;
+    if (waiters.length === 0) return;
+    // Waiters exist only when the buffer is empty: the end is theirs. The first gets the error,
+    // the rest (and later calls) are done.
+    this.#waiters = [];
+    this.#end = null;
+    for (const [index, waiter] of waiters.entries()) {
+      if (index === 0 && end !== null) waiter.reject(end);
+      else waiter.resolve({ value: undefined, done: true });
     }
   }
 
