@@ -1,12 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
 import { TaskStatusError } from '../errors.js';
-import { AUTH_CLOSE_CODES, CloseCode } from '../protocol/close-codes.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
 import { buildTaskStatusUrl, redactUrl } from '../url.js';
 import { reconnectDelay } from './backoff.js';
-import { decideAfterClose } from './close-policy.js';
+import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
 import type { ConnectionState, TaskStatusEvents } from './events.js';
 import {
@@ -15,9 +15,9 @@ import {
   type TaskStatusClientOptions,
   type TokenReason,
 } from './options.js';
+import { RetryWait } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
-import { Timer } from './timers.js';
 import type { UpdatesOptions } from './update-stream.js';
 import type { WaitForTaskOptions } from './wait-for-task.js';
 
@@ -43,7 +43,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   TaskStatusEvents<TUpdate>
 > {
   readonly #options: ResolvedOptions<TUpdate>;
-  readonly #retryTimer = new Timer();
+  readonly #wait = new RetryWait();
   #state: ConnectionState = 'idle';
   #connection: Connection | undefined;
   #pending: Pending | undefined;
@@ -54,7 +54,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #everOpened = false;
   #openedAt = 0;
   #token = '';
-  #waitingOnline: (() => void) | undefined;
   #signalAttached = false;
   readonly #feed: TaskFeed<TUpdate>;
 
@@ -161,8 +160,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       void connection.close(CloseCode.Normal, 'reconnect');
       this.#setState('reconnecting');
       this.#attempt('reconnect', undefined);
-    } else if (this.#retryTimer.pending || this.#waitingOnline !== undefined) {
-      this.#stopWaiting();
+    } else if (this.#wait.pending) {
+      this.#wait.cancel();
       this.#attempt('reconnect', undefined);
     }
     return pending.promise;
@@ -394,7 +393,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
     if (generation !== this.#generation) return;
-    this.#waitThenAttempt(delayMs, error);
+    this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
   }
 
   #emitClose(end: ConnectionEnd, willReconnect: boolean): void {
@@ -405,27 +404,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       wasClean: end.wasClean,
       willReconnect,
     });
-  }
-
-  /** Waits `delayMs`, or while the browser is offline until it is back; `online` cuts a wait short. */
-  #waitThenAttempt(delayMs: number, error: TaskStatusError): void {
-    const go = () => {
-      this.#stopWaiting();
-      this.#attempt('reconnect', error);
-    };
-    const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
-    if (typeof target.addEventListener === 'function') {
-      globalThis.addEventListener('online', go);
-      this.#waitingOnline = () => globalThis.removeEventListener('online', go);
-      if (target.navigator?.onLine === false) return;
-    }
-    this.#retryTimer.start(delayMs, go);
-  }
-
-  #stopWaiting(): void {
-    this.#retryTimer.clear();
-    this.#waitingOnline?.();
-    this.#waitingOnline = undefined;
   }
 
   /** A final failure: state `closed`, `connect()` rejected, nothing left running. */
@@ -466,7 +444,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #teardown(): void {
     this.#generation++;
-    this.#stopWaiting();
+    this.#wait.cancel();
     this.#detachSignal();
     this.#connection = undefined;
   }
@@ -507,24 +485,6 @@ export function createTaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate>(
   options: TaskStatusClientOptions<TUpdate>,
 ): TaskStatusClient<TUpdate> {
   return new TaskStatusClient(options);
-}
-
-/** The `AUTH_FAILED` error for a connection the server refused, with what the server said. */
-function authFailure(end: ConnectionEnd): TaskStatusError {
-  const server = end.authError;
-  const closeCode = end.opened || AUTH_CLOSE_CODES.has(end.code) ? end.code : undefined;
-  let said = '';
-  if (server?.code) said += ` (${server.code})`;
-  if (server?.message) said += `: ${server.message}`;
-  else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
-  else if (closeCode !== undefined)
-    said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
-  return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {
-    ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
-    ...(server?.code ? { serverCode: server.code } : {}),
-    ...(server?.message ? { serverMessage: server.message } : {}),
-    ...(end.httpStatus === undefined ? {} : { httpStatus: end.httpStatus }),
-  });
 }
 
 function abortedError(): TaskStatusError {

@@ -1,4 +1,6 @@
+import { TaskStatusError } from '../errors.js';
 import { AUTH_CLOSE_CODES } from '../protocol/close-codes.js';
+import type { ConnectionEnd } from './connection.js';
 
 /** What the client does after a connection ends. */
 export type CloseDecision = 'stop' | 'auth' | 'reconnect';
@@ -34,4 +36,22 @@ const AUTH_ERROR_CODE = /auth|token|forbidden|unauthori[sz]ed|credential|permiss
 /** True for an error-frame code that speaks of credentials (`auth_failed`, `token_expired`, …). */
 export function isAuthErrorCode(code: string | null): boolean {
   return code !== null && AUTH_ERROR_CODE.test(code);
+}
+
+/** The `AUTH_FAILED` error for a connection the server refused, with what the server said. */
+export function authFailure(end: ConnectionEnd): TaskStatusError {
+  const server = end.authError;
+  const closeCode = end.opened || AUTH_CLOSE_CODES.has(end.code) ? end.code : undefined;
+  let said = '';
+  if (server?.code) said += ` (${server.code})`;
+  if (server?.message) said += `: ${server.message}`;
+  else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
+  else if (closeCode !== undefined)
+    said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
+  return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {
+    ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
+    ...(server?.code ? { serverCode: server.code } : {}),
+    ...(server?.message ? { serverMessage: server.message } : {}),
+    ...(end.httpStatus === undefined ? {} : { httpStatus: end.httpStatus }),
+  });
 }

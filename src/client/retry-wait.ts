@@ -1,0 +1,36 @@
+import { Timer } from './timers.js';
+
+/**
+ * The wait before a reconnect attempt: a timer, except that in a browser that is offline it waits
+ * for the `online` event instead, and `online` always cuts a wait short. One at a time.
+ */
+export class RetryWait {
+  readonly #timer = new Timer();
+  #stopListening: (() => void) | undefined;
+
+  /** True while a wait is under way. */
+  get pending(): boolean {
+    return this.#timer.pending || this.#stopListening !== undefined;
+  }
+
+  start(delayMs: number, go: () => void): void {
+    this.cancel();
+    const done = () => {
+      this.cancel();
+      go();
+    };
+    const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
+    if (typeof target.addEventListener === 'function') {
+      globalThis.addEventListener('online', done);
+      this.#stopListening = () => globalThis.removeEventListener('online', done);
+      if (target.navigator?.onLine === false) return;
+    }
+    this.#timer.start(delayMs, done);
+  }
+
+  cancel(): void {
+    this.#timer.clear();
+    this.#stopListening?.();
+    this.#stopListening = undefined;
+  }
+}
