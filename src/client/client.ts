@@ -158,6 +158,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       const connection = this.#connection;
       this.#connection = undefined;
       void connection.close(CloseCode.Normal, 'reconnect');
+      this.emit('close', {
+        code: CloseCode.Normal,
+        reason: 'reconnect',
+        wasClean: true,
+        willReconnect: true,
+      });
       this.#setState('reconnecting');
       this.#attempt('reconnect', undefined);
     } else if (this.#wait.pending) {

@@ -1,6 +1,12 @@
 import { TaskStatusError, truncate } from '../errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { type ParsedFrame, PING_FRAME, PONG_FRAME, parseServerFrame } from '../protocol/parse.js';
+import {
+  invalidFrameError,
+  type ParsedFrame,
+  PING_FRAME,
+  PONG_FRAME,
+  parseServerFrame,
+} from '../protocol/parse.js';
 import {
   type CloseEventLike,
   dropSocket,
@@ -220,64 +226,55 @@ export class Connection {
     if (this.#phase === 'accepted') this.#listener.frame(parsed);
   }
 
+  /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
   #onOddFrame(parsed: ParsedFrame, data: string): void {
     const scrub = this.#settings.scrub;
     if (parsed.kind === 'error' || parsed.kind === 'text') {
-      const code = parsed.kind === 'error' ? parsed.code : null;
+      const code = parsed.kind === 'error' && parsed.code !== null ? scrub(parsed.code) : null;
       const message = parsed.kind === 'error' ? parsed.message : parsed.text;
-      const safe = message === null ? null : scrub(truncate(message, 500));
+      const safe = message === null ? null : truncate(scrub(message), 500);
       if (this.#phase !== 'accepted' || isAuthErrorCode(code)) {
         // Before the verdict an error means "token refused"; the server closes next.
         this.#authError = { code, message: safe };
         this.#authErrorGuessed = false;
         this.#grace.clear();
-        return;
+      } else if (parsed.kind === 'text') {
+        this.#listener.frame({ kind: 'text', text: scrub(parsed.text) });
+      } else {
+        this.#listener.problem(
+          new TaskStatusError(
+            'SERVER_ERROR',
+            `Server error${code ? ` (${code})` : ''}: ${safe ?? 'no message'}`,
+            {
+              ...(code === null ? {} : { serverCode: code }),
+              ...(safe === null ? {} : { serverMessage: safe }),
+            },
+          ),
+        );
       }
-      if (parsed.kind === 'text') {
-        this.#listener.frame(parsed);
-        return;
-      }
-      this.#listener.problem(
-        new TaskStatusError(
-          'SERVER_ERROR',
-          `Server error${code ? ` (${code})` : ''}: ${safe ?? 'no message'}`,
-          {
-            ...(code === null ? {} : { serverCode: code }),
-            ...(safe === null ? {} : { serverMessage: safe }),
-          },
-        ),
-      );
       return;
     }
+    const safeFrame = scrub(data);
     if (this.#phase === 'verdict' && this.#authError === undefined) {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
       // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
-      this.#authError = { code: null, message: scrub(truncate(guessMessage(data), 500)) };
+      this.#authError = { code: null, message: truncate(guessMessage(safeFrame), 500) };
       this.#authErrorGuessed = true;
     }
     if (parsed.kind === 'unknown') {
-      const frame = scrub(truncate(data));
+      const frame = truncate(safeFrame);
       this.#listener.problem(
         new TaskStatusError(
           'UNKNOWN_FRAME',
-          `Frame of unknown type "${truncate(parsed.type, 50)}" ignored: ${frame}`,
-          { frame },
+          `Frame of unknown type "${truncate(scrub(parsed.type), 50)}" ignored: ${frame}`,
+          {
+            frame,
+          },
         ),
       );
-      return;
-    }
-    if (parsed.kind === 'invalid') {
-      const error = parsed.error;
-      const message = scrub(error.message);
-      this.#listener.problem(
-        message === error.message
-          ? error
-          : new TaskStatusError('PROTOCOL_ERROR', message, {
-              ...(error.issues ? { issues: error.issues } : {}),
-              frame: scrub(error.frame ?? ''),
-            }),
-      );
+    } else if (parsed.kind === 'invalid') {
+      this.#listener.problem(invalidFrameError(safeFrame, parsed.error.issues ?? []));
     }
   }
 
@@ -402,6 +399,10 @@ function guessMessage(data: string): string {
   return data;
 }
 
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code < 0xe000;
+}
+
 /** UTF-8 length of a string, without allocating an encoded copy. */
 function utf8Length(text: string): number {
   let bytes = text.length;
@@ -409,10 +410,10 @@ function utf8Length(text: string): number {
     const code = text.charCodeAt(i);
     if (code < 0x80) continue;
     if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) {
+    else if (code >= 0xd800 && code < 0xdc00 && isLowSurrogate(text.charCodeAt(i + 1))) {
       bytes += 2; // a surrogate pair: 4 bytes for 2 units
       i++;
-    } else bytes += 2;
+    } else bytes += 2; // the rest of the BMP, and a lone surrogate (written as U+FFFD)
   }
   return bytes;
 }

@@ -129,9 +129,10 @@ export class TaskFeed<T extends TaskUpdate> {
     } catch (cause) {
       if (controller.signal.aborted) return;
       const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
+      // No `cause`: the user's error may carry a token; the masked message is what remains.
       this.#emitter.emit(
         'error',
-        new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`, { cause }),
+        new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`),
       );
     } finally {
       if (this.#resyncAbort === controller) this.#resyncAbort = undefined;

@@ -82,5 +82,10 @@ function sameUpdate(a: TaskUpdate, b: TaskUpdate): boolean {
 function samePayload(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  try {
+    return JSON.stringify(a) === JSON.stringify(b);
+  } catch {
+    // Too deep (or cyclic) to compare: call it different rather than throw out of a frame.
+    return false;
+  }
 }

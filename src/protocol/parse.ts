@@ -28,10 +28,11 @@ export type ParsedFrame =
   /** Malformed JSON, or a frame that fails its schema: `error.code` is `PROTOCOL_ERROR`. */
   | { readonly kind: 'invalid'; readonly error: TaskStatusError };
 
-const PING_JSON: ParsedFrame = { kind: 'ping', format: 'json' };
-const PING_TEXT: ParsedFrame = { kind: 'ping', format: 'text' };
-const PONG_JSON: ParsedFrame = { kind: 'pong', format: 'json' };
-const PONG_TEXT: ParsedFrame = { kind: 'pong', format: 'text' };
+// Shared by every heartbeat frame, hence frozen.
+const PING_JSON: ParsedFrame = Object.freeze({ kind: 'ping', format: 'json' });
+const PING_TEXT: ParsedFrame = Object.freeze({ kind: 'ping', format: 'text' });
+const PONG_JSON: ParsedFrame = Object.freeze({ kind: 'pong', format: 'json' });
+const PONG_TEXT: ParsedFrame = Object.freeze({ kind: 'pong', format: 'text' });
 
 /** The client's heartbeat frame. */
 export const PING_FRAME = '{"type":"ping"}';
@@ -118,8 +119,9 @@ function parseJson(json: string, text: string): ParsedFrame {
   let data: unknown;
   try {
     data = JSON.parse(json);
-  } catch (error) {
-    return invalid(text, [{ path: [], message: `malformed JSON (${(error as Error).message})` }]);
+  } catch {
+    // Not the engine's message: it quotes the frame, which may hold a secret.
+    return invalid(text, [{ path: [], message: 'malformed JSON' }]);
   }
   return parseValue(data, text);
 }
@@ -181,15 +183,23 @@ function issues(frame: RawFrame, fields: readonly Field[]): TaskStatusIssue[] {
 }
 
 function invalid(text: string, found: TaskStatusIssue[]): ParsedFrame {
-  const where = found
+  return { kind: 'invalid', error: invalidFrameError(text, found) };
+}
+
+/**
+ * The `PROTOCOL_ERROR` for a bad frame: the issues, then the frame shortened. Mask secrets in
+ * `text` before calling, so none survives half-cut.
+ */
+export function invalidFrameError(
+  text: string,
+  issues: readonly TaskStatusIssue[],
+): TaskStatusError {
+  const where = issues
     .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ` : '') + issue.message)
     .join('; ');
   const frame = truncate(text);
-  return {
-    kind: 'invalid',
-    error: new TaskStatusError('PROTOCOL_ERROR', `Invalid frame from server (${where}): ${frame}`, {
-      issues: found,
-      frame,
-    }),
-  };
+  return new TaskStatusError('PROTOCOL_ERROR', `Invalid frame from server (${where}): ${frame}`, {
+    issues,
+    frame,
+  });
 }

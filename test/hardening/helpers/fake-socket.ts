@@ -1,0 +1,57 @@
+import type { MessageEventLike, WebSocketConstructor, WebSocketLike } from '../../../src/index.js';
+
+/** A hand-driven WebSocket double: the test opens it, feeds it frames and drops it. */
+export interface FakeSocket extends WebSocketLike {
+  readonly url: string;
+  /** Frames the client sent. */
+  readonly sent: string[];
+  /** Completes the opening handshake. */
+  open(): void;
+  /** Delivers one frame, exactly as a platform WebSocket would call `onmessage`. */
+  receive(data: unknown): void;
+  /** Ends the socket from the network side. */
+  drop(code?: number, reason?: string): void;
+}
+
+/** A fresh WebSocket class per test, remembering every socket it made. */
+export function fakeWebSocket(): { WebSocket: WebSocketConstructor; sockets: FakeSocket[] } {
+  const sockets: FakeSocket[] = [];
+  class Fake implements FakeSocket {
+    readonly sent: string[] = [];
+    readyState = 0;
+    binaryType = 'blob';
+    onopen: WebSocketLike['onopen'] = null;
+    onmessage: WebSocketLike['onmessage'] = null;
+    onclose: WebSocketLike['onclose'] = null;
+    onerror: WebSocketLike['onerror'] = null;
+
+    constructor(readonly url: string) {
+      sockets.push(this);
+    }
+
+    open(): void {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+
+    receive(data: unknown): void {
+      const event: MessageEventLike = { data };
+      this.onmessage?.(event);
+    }
+
+    drop(code = 1006, reason = ''): void {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      this.onclose?.({ code, reason, wasClean: code !== 1006 });
+    }
+
+    send(data: string): void {
+      this.sent.push(data);
+    }
+
+    close(code = 1000, reason = ''): void {
+      this.drop(code, reason);
+    }
+  }
+  return { WebSocket: Fake, sockets };
+}

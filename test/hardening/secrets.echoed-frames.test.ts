@@ -1,0 +1,161 @@
+/**
+ * A server that echoes the token inside a bad frame must not get it into the error the client
+ * reports, wherever in the frame it sits: in any field, or across the point where the client
+ * shortens the frame or the server's message for the error.
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TaskStatusClient, type TaskStatusError } from '../../src/index.js';
+import { rejection } from '../helpers/events.js';
+import { type FakeSocket, fakeWebSocket } from './helpers/fake-socket.js';
+import { leaksIn, recordEvents, render, TOKEN } from './helpers/secrets.js';
+
+const clients: TaskStatusClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+
+/** A client on a socket double; `accepted` decides whether the verdict is already in. */
+async function start(accepted: boolean) {
+  const fake = fakeWebSocket();
+  const client = new TaskStatusClient({
+    baseUrl: 'http://127.0.0.1:9',
+    userId: 2,
+    token: TOKEN,
+    WebSocket: fake.WebSocket,
+    authGraceMs: accepted ? 0 : 60_000,
+    heartbeat: false,
+    reconnect: false,
+  });
+  clients.push(client);
+  const events = recordEvents(client);
+  const connecting = client.connect();
+  const socket = fake.sockets[0] as FakeSocket;
+  socket.open();
+  if (accepted) await connecting;
+  return { client, events, socket, connecting };
+}
+
+function reported(events: unknown[][]): TaskStatusError[] {
+  return events.filter(([name]) => name === 'error').map(([, error]) => error as TaskStatusError);
+}
+
+function leaksOf(shown: unknown[]): string[] {
+  return leaksIn(shown.map((value) => render(value)).join('\n'));
+}
+
+/** A frame whose first 200 characters (what an error quotes) end 10 characters into the token. */
+function acrossFrameCut(before: string, after: string): string {
+  return before + 'x'.repeat(190 - before.length) + TOKEN + after;
+}
+
+/** A frame whose message's first 500 characters end 10 characters into the token. */
+function acrossMessageCut(before: string, after: string): string {
+  return `${before}${'x'.repeat(490)}${TOKEN}${after}`;
+}
+
+const AFTER_VERDICT: [string, string, string][] = [
+  [
+    'unknown type, token whole in a short frame',
+    JSON.stringify({ type: 'echo', raw: TOKEN }),
+    'UNKNOWN_FRAME',
+  ],
+  [
+    'invalid task_update, token whole in a short frame',
+    JSON.stringify({ type: 'task_update', task_id: -1, status: 's', message: TOKEN }),
+    'PROTOCOL_ERROR',
+  ],
+  // V8 quotes the start of the text in its own message, cut after a few characters.
+  ['malformed JSON, token quoted by the JSON.parse message', `{"a":${TOKEN}}`, 'PROTOCOL_ERROR'],
+  [
+    'malformed JSON, token across the 200-character cut',
+    acrossFrameCut('{', 'x'.repeat(50)),
+    'PROTOCOL_ERROR',
+  ],
+  [
+    'invalid task_update, token across the 200-character cut',
+    acrossFrameCut('{"type":"task_update","task_id":-1,"status":"s","message":"', '"}'),
+    'PROTOCOL_ERROR',
+  ],
+  [
+    'unknown type, token across the 200-character cut',
+    acrossFrameCut('{"type":"echo","query":"', '"}'),
+    'UNKNOWN_FRAME',
+  ],
+  ['unknown type that is the token', JSON.stringify({ type: TOKEN }), 'UNKNOWN_FRAME'],
+  [
+    'server error whose message crosses the 500-character cut',
+    acrossMessageCut('{"type":"error","code":"boom","message":"', '"}'),
+    'SERVER_ERROR',
+  ],
+  [
+    'server error whose code is the token',
+    JSON.stringify({ type: 'error', code: TOKEN, message: 'm' }),
+    'SERVER_ERROR',
+  ],
+];
+
+const BEFORE_VERDICT: [string, string][] = [
+  [
+    'auth error naming the token in a short message',
+    JSON.stringify({ type: 'error', code: 'auth_failed', message: `bad ${TOKEN}` }),
+  ],
+  [
+    'auth error whose message crosses the 500-character cut',
+    acrossMessageCut('{"type":"error","code":"auth_failed","message":"', '"}'),
+  ],
+  ['plain-text auth error that crosses the 500-character cut', acrossMessageCut('', ' rejected')],
+  [
+    'auth error whose code is the token',
+    JSON.stringify({ type: 'error', code: TOKEN, message: 'no' }),
+  ],
+  [
+    'FastAPI-style {"detail"} refusal that crosses the 500-character cut',
+    acrossMessageCut('{"detail":"', '"}'),
+  ],
+];
+
+describe('a token echoed in a bad frame', () => {
+  it.each(AFTER_VERDICT)('stays out of the error for: %s', async (_what, frame, code) => {
+    const { events, socket } = await start(true);
+    socket.receive(frame);
+    const errors = reported(events);
+    expect(errors.map((error) => error.code)).toEqual([code]);
+    expect(leaksOf(errors)).toEqual([]);
+  });
+
+  it.each(BEFORE_VERDICT)('stays out of the auth failure for: %s', async (_what, frame) => {
+    const { events, socket, connecting } = await start(false);
+    socket.receive(frame);
+    socket.drop(1008, 'policy violation');
+    const thrown = await rejection(connecting);
+    expect(thrown.code).toBe('AUTH_FAILED');
+    expect(leaksOf([...events, thrown])).toEqual([]);
+  });
+
+  it('stays out of every error wherever it sits in a frame of any length', async () => {
+    const shapes = [
+      (pad: string) => `{${pad}${TOKEN}`,
+      (pad: string) =>
+        JSON.stringify({ type: 'task_update', task_id: -1, status: 's', message: pad + TOKEN }),
+      (pad: string) => JSON.stringify({ type: 'echo', pad, query: `?token=${TOKEN}`, raw: TOKEN }),
+      (pad: string) => JSON.stringify({ type: 'error', code: 'boom', message: pad + TOKEN }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...shapes.keys()),
+        fc.integer({ min: 0, max: 700 }),
+        async (shape, padding) => {
+          const { events, socket } = await start(true);
+          socket.receive((shapes[shape] as (pad: string) => string)('y'.repeat(padding)));
+          const errors = reported(events);
+          expect(errors).toHaveLength(1);
+          expect(leaksOf(errors)).toEqual([]);
+          await Promise.all(clients.splice(0).map((client) => client.close()));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
