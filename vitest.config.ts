@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
@@ -5,6 +6,16 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * what `npm run test:node24` does under Node 24).
  */
 export default defineConfig({
+  resolve: {
+    // The React and Vue bindings import the client by the package's name (so that an app
+    // bundles one copy of it); in the repository that name is the sources.
+    alias: [
+      {
+        find: /^task-status-client$/,
+        replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+      },
+    ],
+  },
   test: {
     testTimeout: 15_000,
     hookTimeout: 15_000,
@@ -14,7 +25,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
-          include: ['test/**/*.test.ts'],
+          // .tsx: the React bindings' component tests.
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
           exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/package/**'],
         },
       },
@@ -31,6 +43,21 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
+      {
+        // The example apps in Debian's Chromium (/usr/bin/chromium), each served by a Vite dev
+        // server whose /api proxy forwards to a real task-status backend. Fails with the install
+        // command when Chromium is missing.
+        extends: true,
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          hookTimeout: 60_000,
+          testTimeout: 60_000,
+        },
+      },
+      // examples/integration-test is a user's test suite of its own (with its own config).
+      'examples/integration-test/vitest.config.ts',
     ],
   },
 });

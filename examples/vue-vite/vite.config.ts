@@ -1,0 +1,33 @@
+import { fileURLToPath } from 'node:url';
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'vite';
+
+/** Where the backend listens: your FastAPI app, or `npx tsx examples/dev-backend.ts`. */
+const { TASK_STATUS_BACKEND: backend = 'http://127.0.0.1:8000' } = process.env;
+
+export default defineConfig({
+  plugins: [vue()],
+  server: {
+    proxy: {
+      // `ws: true` makes the proxy forward WebSocket upgrades, not only HTTP requests. Without
+      // it Vite leaves the task socket's upgrade unanswered and logs nothing: each attempt ends
+      // in HANDSHAKE_TIMEOUT ("timed out during opening handshake") and is retried, forever.
+      // With it, a `[vite] ws proxy error: Error: read ECONNRESET` here means the request did
+      // reach the backend, which then reset the connection (it crashed or restarted mid-stream);
+      // `connect ECONNREFUSED` means it is not running. See docs/troubleshooting.md.
+      '/api': { target: backend, ws: true },
+    },
+  },
+  resolve: {
+    // Only inside this repository: use the package's sources, so no build is needed first.
+    // In your app, `npm install task-status-client` and drop this alias.
+    alias: [
+      { find: /^task-status-client\/vue$/, replacement: source('vue/index.ts') },
+      { find: /^task-status-client$/, replacement: source('index.ts') },
+    ],
+  },
+});
+
+function source(file: string): string {
+  return fileURLToPath(new URL(`../../src/${file}`, import.meta.url));
+}

@@ -1,0 +1,133 @@
+import type {
+  ConnectionState,
+  TaskId,
+  TaskStatusClient,
+  TaskStatusError,
+  TaskUpdate,
+} from 'task-status-client';
+import {
+  type ComputedRef,
+  computed,
+  getCurrentInstance,
+  inject,
+  type MaybeRefOrGetter,
+  onMounted,
+  onScopeDispose,
+  provide,
+  type Ref,
+  toValue,
+} from 'vue';
+import type { TaskStatusSource, TaskStatusStore } from '../bindings/store.js';
+import { createTaskStatusContext, TASK_STATUS_KEY, type TaskStatusContext } from './context.js';
+
+/** What `useTaskStatus` and `provideTaskStatus` return: read-only refs. */
+export interface TaskStatusRefs<TUpdate extends TaskUpdate = TaskUpdate> {
+  /** The connection state; `idle` until a component holding the client has mounted. */
+  readonly state: Readonly<Ref<ConnectionState>>;
+  /** The latest update per task; a new map after every change. */
+  readonly tasks: Readonly<Ref<ReadonlyMap<TaskId, TUpdate>>>;
+  /** The last error the client reported since a connection was last accepted. */
+  readonly error: Readonly<Ref<TaskStatusError | undefined>>;
+  /** The client; `undefined` until created (never during a server render, for `options`). */
+  readonly client: Readonly<Ref<TaskStatusClient<TUpdate> | undefined>>;
+}
+
+/**
+ * Provides a task-status client to this component's descendants and holds it while this
+ * component is mounted. With `options`, the client is created when the component mounts (never
+ * during a server render), connected, and closed when the last component holding it unmounts.
+ * With `client`, that client is connected on mount and never closed. Options are read once:
+ * to follow another user, re-create the component (`:key="userId"`).
+ *
+ * @example
+ * ```ts
+ * // in App.vue's <script setup>
+ * const { state, error } = provideTaskStatus({
+ *   options: { baseUrl: '', userId: 2, token: () => auth.accessToken },
+ * });
+ * ```
+ */
+export function provideTaskStatus<TUpdate extends TaskUpdate = TaskUpdate>(
+  source: TaskStatusSource<TUpdate>,
+): TaskStatusRefs<TUpdate> {
+  const context = createTaskStatusContext(source);
+  provide(TASK_STATUS_KEY, context as unknown as TaskStatusContext);
+  hold(context.store);
+  return refsOf(context);
+}
+
+/**
+ * The connection state, task table, last error and client provided by `provideTaskStatus` or
+ * the plugin, as read-only refs. The calling component holds the client while it is mounted
+ * (with the plugin, the client is connected while any such component is).
+ *
+ * @throws {Error} when nothing provides a task-status client.
+ * @example
+ * ```ts
+ * const { state, tasks, error } = useTaskStatus();
+ * ```
+ */
+export function useTaskStatus<TUpdate extends TaskUpdate = TaskUpdate>(): TaskStatusRefs<TUpdate> {
+  const context = useContext<TUpdate>('useTaskStatus');
+  hold(context.store);
+  return refsOf(context);
+}
+
+/**
+ * The latest update of one task as a computed ref, `undefined` until one arrives (or while the
+ * id is `null`/`undefined`). The id may be a ref or a getter. Components re-render only when
+ * this task changes (Vue 3.4 and later); `42` and `'42'` are the same task.
+ *
+ * @throws {Error} when nothing provides a task-status client.
+ * @example
+ * ```ts
+ * const props = defineProps<{ taskId: number }>();
+ * const task = useTask(() => props.taskId);
+ * ```
+ */
+export function useTask<TUpdate extends TaskUpdate = TaskUpdate>(
+  taskId: MaybeRefOrGetter<TaskId | null | undefined>,
+): ComputedRef<TUpdate | undefined> {
+  const context = useContext<TUpdate>('useTask');
+  hold(context.store);
+  return computed(() => {
+    void context.version.value;
+    void context.client.value;
+    const id = toValue(taskId);
+    return id === null || id === undefined ? undefined : context.store.getTask(id);
+  });
+}
+
+function useContext<TUpdate extends TaskUpdate>(name: string): TaskStatusContext<TUpdate> {
+  const context = inject(TASK_STATUS_KEY, null);
+  if (context === null) {
+    throw new Error(
+      `${name}() needs a task-status client: call provideTaskStatus() in an ancestor component or install createTaskStatusPlugin()`,
+    );
+  }
+  return context as unknown as TaskStatusContext<TUpdate>;
+}
+
+/**
+ * Holds the client from this component's mount until its scope is disposed. Mount never
+ * happens in a server render, so nothing is created or opened there.
+ */
+function hold<TUpdate extends TaskUpdate>(store: TaskStatusStore<TUpdate>): void {
+  if (getCurrentInstance() === null) return;
+  let held = false;
+  onMounted(() => {
+    held = true;
+    store.acquire();
+  });
+  onScopeDispose(() => {
+    if (held) store.release();
+    held = false;
+  });
+}
+
+function refsOf<TUpdate extends TaskUpdate>(
+  context: TaskStatusContext<TUpdate>,
+): TaskStatusRefs<TUpdate> {
+  const { state, tasks, error, client } = context;
+  return { state, tasks, error, client };
+}

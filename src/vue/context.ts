@@ -1,0 +1,51 @@
+import type {
+  ConnectionState,
+  TaskId,
+  TaskStatusClient,
+  TaskStatusError,
+  TaskUpdate,
+} from 'task-status-client';
+import { type ComputedRef, computed, type InjectionKey, type ShallowRef, shallowRef } from 'vue';
+import { type TaskStatusSource, TaskStatusStore } from '../bindings/store.js';
+
+/** What `provideTaskStatus` and the plugin provide: the store mirrored into Vue refs. */
+export interface TaskStatusContext<TUpdate extends TaskUpdate = TaskUpdate> {
+  readonly store: TaskStatusStore<TUpdate>;
+  readonly state: ShallowRef<ConnectionState>;
+  readonly error: ShallowRef<TaskStatusError | undefined>;
+  readonly client: ShallowRef<TaskStatusClient<TUpdate> | undefined>;
+  /** Changes whenever the task table may have changed. */
+  readonly version: ShallowRef<number>;
+  /** A copy of the task table, taken only when read after a change. */
+  readonly tasks: ComputedRef<ReadonlyMap<TaskId, TUpdate>>;
+}
+
+/** The injection key of the task-status context. */
+export const TASK_STATUS_KEY: InjectionKey<TaskStatusContext> = Symbol('task-status');
+
+/**
+ * A store for `source` and refs that follow it. Creates no client and opens nothing, so it is
+ * safe in a server render: the client comes with the first mounted component that holds it.
+ */
+export function createTaskStatusContext<TUpdate extends TaskUpdate>(
+  source: TaskStatusSource<TUpdate>,
+): TaskStatusContext<TUpdate> {
+  const store = new TaskStatusStore<TUpdate>(source);
+  const state = shallowRef(store.state);
+  const error = shallowRef(store.error);
+  const client = shallowRef(store.client);
+  const version = shallowRef(store.version);
+  // Setting a shallowRef to the value it holds triggers nothing, so each change wakes only what
+  // depends on the part that changed.
+  store.subscribe(() => {
+    state.value = store.state;
+    error.value = store.error;
+    client.value = store.client;
+    version.value = store.version;
+  });
+  const tasks = computed(() => {
+    void version.value;
+    return store.tasks;
+  });
+  return { store, state, error, client, version, tasks };
+}

@@ -1,0 +1,121 @@
+/**
+ * What the browser tests share: Debian's Chromium driven by playwright-core, and an example app
+ * served by a Vite dev server whose `/api` proxy (the app's own vite.config.ts) forwards to a
+ * real task-status backend from the testing kit.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { createLogger, createServer, type Logger } from 'vite';
+
+/** Debian's Chromium (`apt-get install -y chromium`); no test ever downloads a browser. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * As root in a sandbox without internet: no sandbox, no GPU, and none of Chromium's background
+ * connections, which this machine's closed network would refuse many at a time.
+ */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Launches headless Chromium. playwright's `launch()` gives every browser a fresh, empty
+ * profile (user-data-dir) in a temporary directory and deletes it on `close()`.
+ *
+ * @throws {Error} naming the fix when Chromium is not installed.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `The e2e tests need Debian's Chromium at ${CHROMIUM_PATH}, which is missing. Install it with ` +
+        '`apt-get install -y chromium` (as root); no test downloads a browser. To run the other ' +
+        'tests only: `npx vitest run --project unit`.',
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** An example app on a Vite dev server. */
+export interface ExampleApp {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string;
+  /** What Vite logged (proxy errors included). */
+  readonly logs: readonly string[];
+  close(): Promise<void>;
+}
+
+/** The example apps under `examples/`. */
+export type ExampleName = 'react-vite' | 'vue-vite';
+
+/**
+ * Serves `examples/<name>` with its own vite.config.ts, whose `/api` proxy points at `backend`
+ * (through the `TASK_STATUS_BACKEND` variable the config reads). Port 0, no HMR, no file
+ * watcher, and a throwaway dependency cache, so runs leave nothing behind.
+ */
+export async function startExampleApp(name: ExampleName, backend: string): Promise<ExampleApp> {
+  const root = fileURLToPath(new URL(`../../examples/${name}/`, import.meta.url));
+  const cacheDir = await mkdtemp(path.join(tmpdir(), `task-status-e2e-${name}-`));
+  const logs: string[] = [];
+  Object.assign(process.env, { TASK_STATUS_BACKEND: backend });
+  const server = await createServer({
+    root,
+    configFile: path.join(root, 'vite.config.ts'),
+    cacheDir,
+    clearScreen: false,
+    customLogger: recordingLogger(logs),
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (typeof address !== 'object' || address === null) throw new Error('Vite is not listening');
+  const { port } = address;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    logs,
+    async close() {
+      await server.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function recordingLogger(logs: string[]): Logger {
+  const logger = createLogger('info', { allowClearScreen: false });
+  const record = (message: string) => {
+    logs.push(message);
+  };
+  return { ...logger, info: record, warn: record, warnOnce: record, error: record };
+}
+
+/** Collects what the page printed and threw, for failure messages. */
+export function recordPage(page: Page): string[] {
+  const lines: string[] = [];
+  page.on('console', (message) => lines.push(`console.${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => lines.push(`pageerror: ${error.message}`));
+  return lines;
+}
+
+/** Waits until the element's text content is `text`. */
+export async function waitForText(
+  page: Page,
+  selector: string,
+  text: string,
+  timeout = 15_000,
+): Promise<void> {
+  await page.waitForFunction(
+    ([sel, expected]) => document.querySelector(sel as string)?.textContent?.trim() === expected,
+    [selector, text],
+    { timeout, polling: 50 },
+  );
+}

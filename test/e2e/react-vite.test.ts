@@ -1,0 +1,3 @@
+import { describeExampleApp } from './example-app.js';
+
+describeExampleApp('react-vite');

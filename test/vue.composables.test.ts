@@ -1,0 +1,210 @@
+// @vitest-environment happy-dom
+import { flushPromises, mount } from '@vue/test-utils';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { defineComponent, h, nextTick, type PropType, ref } from 'vue';
+import NodeWebSocket from 'ws';
+import type { TaskId, TaskStatusClientOptions, WebSocketConstructor } from '../src/index.js';
+import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
+import {
+  createTaskStatusPlugin,
+  provideTaskStatus,
+  useTask,
+  useTaskStatus,
+} from '../src/vue/index.js';
+
+let server: TaskStatusServer;
+let sockets: string[] = [];
+
+class CountingWebSocket extends NodeWebSocket {
+  constructor(url: string) {
+    super(url);
+    sockets.push(url);
+  }
+}
+
+beforeEach(async () => {
+  server = await startTaskStatusServer({ tokens: { t2: 2 } });
+  sockets = [];
+});
+
+afterEach(async () => {
+  await server.close();
+});
+
+function options(token = 't2'): TaskStatusClientOptions {
+  return {
+    baseUrl: server.url,
+    userId: 2,
+    token,
+    WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+  };
+}
+
+const Status = defineComponent({
+  setup() {
+    const { state, tasks, error } = useTaskStatus();
+    return () =>
+      h('p', { 'data-testid': 'status' }, [
+        `${state.value} [${[...tasks.value.keys()].join(',')}] ${error.value?.code ?? '-'}`,
+      ]);
+  },
+});
+
+const renders = new Map<string, number>();
+const Row = defineComponent({
+  props: { taskId: { type: [Number, String] as PropType<TaskId>, required: true } },
+  setup(props) {
+    const task = useTask(() => props.taskId);
+    return () => {
+      renders.set(String(props.taskId), (renders.get(String(props.taskId)) ?? 0) + 1);
+      return h('li', task.value ? `${task.value.status} ${task.value.progress}` : '-');
+    };
+  },
+});
+
+it('connects with the plugin once a component mounts, and closes when the app unmounts', async () => {
+  const wrapper = mount(Status, {
+    global: { plugins: [createTaskStatusPlugin({ options: options() })] },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open [] -'));
+  expect(sockets).toHaveLength(1);
+  server.pushUpdate(2, { taskId: 5, status: 'running' });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open [5] -'));
+
+  wrapper.unmount();
+  await vi.waitFor(() => expect(server.clients).toHaveLength(0));
+  expect(server.connections[0]?.closeCode).toBe(1000);
+});
+
+it('re-renders only the rows whose task changed', async () => {
+  renders.clear();
+  const App = defineComponent({
+    setup() {
+      provideTaskStatus({ options: options() });
+      return () => h('ul', [h(Status), h(Row, { taskId: 1 }), h(Row, { taskId: 2 })]);
+    },
+  });
+  const wrapper = mount(App);
+  await vi.waitFor(() => expect(wrapper.find('p').text()).toBe('open [] -'));
+  server.pushUpdate(2, { taskId: 1, status: 'running', progress: 10 });
+  server.pushUpdate(2, { taskId: 2, status: 'running', progress: 10 });
+  await vi.waitFor(() => expect(wrapper.findAll('li')[1]?.text()).toBe('running 10'));
+  const before = { 1: renders.get('1'), 2: renders.get('2') };
+
+  server.pushUpdate(2, { taskId: 1, status: 'running', progress: 50 });
+  await vi.waitFor(() => expect(wrapper.findAll('li')[0]?.text()).toBe('running 50'));
+  expect(renders.get('1')).toBe((before[1] ?? 0) + 1);
+  expect(renders.get('2')).toBe(before[2]);
+  wrapper.unmount();
+});
+
+it('follows a task id given as a ref', async () => {
+  const taskId = ref<TaskId | null>(null);
+  const Probe = defineComponent({
+    setup() {
+      provideTaskStatus({ options: options() });
+      return () => h(Inner);
+    },
+  });
+  const Inner = defineComponent({
+    setup() {
+      const task = useTask(taskId);
+      const { state } = useTaskStatus();
+      return () => h('p', `${state.value} ${task.value?.status ?? 'none'}`);
+    },
+  });
+  const wrapper = mount(Probe);
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open none'));
+  server.pushUpdate(2, { taskId: 7, status: 'completed' });
+  await flushPromises();
+  expect(wrapper.text()).toBe('open none');
+  taskId.value = '7';
+  await nextTick();
+  expect(wrapper.text()).toBe('open completed');
+  wrapper.unmount();
+});
+
+it('shows AUTH_FAILED and the closed state when the token is refused', async () => {
+  const wrapper = mount(Status, {
+    global: { plugins: [createTaskStatusPlugin({ options: options('wrong') })] },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('closed [] AUTH_FAILED'));
+  wrapper.unmount();
+});
+
+it('keeps one client while consumers come and go, and lets it go after the last', async () => {
+  const shown = ref(true);
+  const Shell = defineComponent({
+    setup() {
+      return () => (shown.value ? h(Status) : h('p', 'hidden'));
+    },
+  });
+  const wrapper = mount(Shell, {
+    global: { plugins: [createTaskStatusPlugin({ options: options() })] },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open [] -'));
+  shown.value = false;
+  await nextTick();
+  await vi.waitFor(() => expect(server.clients).toHaveLength(0));
+  shown.value = true;
+  await nextTick();
+  await vi.waitFor(() => expect(server.clients.map((c) => c.state)).toEqual(['open']));
+  expect(sockets).toHaveLength(2);
+  wrapper.unmount();
+});
+
+it('keeps the socket when one consumer replaces another in the same render', async () => {
+  const first = ref(true);
+  const Other = defineComponent({
+    setup() {
+      const { state } = useTaskStatus();
+      return () => h('p', `other ${state.value}`);
+    },
+  });
+  const Shell = defineComponent({
+    setup() {
+      return () => (first.value ? h(Status) : h(Other));
+    },
+  });
+  const wrapper = mount(Shell, {
+    global: { plugins: [createTaskStatusPlugin({ options: options() })] },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open [] -'));
+  first.value = false;
+  await nextTick();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(wrapper.text()).toBe('other open');
+  expect(sockets).toHaveLength(1);
+  expect(server.clients.map((c) => c.state)).toEqual(['open']);
+  wrapper.unmount();
+});
+
+it('renders the TaskRow of docs/vue.md', async () => {
+  const TaskRow = defineComponent({
+    props: { taskId: { type: Number, required: true } },
+    setup(props) {
+      const task = useTask(() => props.taskId);
+      return () => (task.value ? h('li', `${task.value.status} ${task.value.progress}`) : null);
+    },
+  });
+  const backend = await startTaskStatusServer({ tokens: { t2: 2 }, snapshotOnConnect: true });
+  backend.pushUpdate(2, { taskId: 42, status: 'running', progress: 40 });
+  const wrapper = mount(TaskRow, {
+    props: { taskId: 42 },
+    global: {
+      plugins: [
+        createTaskStatusPlugin({ options: { baseUrl: backend.url, userId: 2, token: 't2' } }),
+      ],
+    },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toContain('running 40'));
+  wrapper.unmount();
+  await backend.close();
+});
+
+it('throws a clear error when nothing provides a client', () => {
+  const handler = vi.fn();
+  expect(() => mount(Status, { global: { config: { warnHandler: handler } } })).toThrow(
+    'useTaskStatus() needs a task-status client',
+  );
+});
