@@ -59,7 +59,7 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   const query = new URLSearchParams(url.search);
   query.delete('token');
   const kept = query.toString();
-  url.search = `${kept ? `${kept}&` : ''}token=${encode('token', token)}`;
+  url.search = `${kept ? `${kept}&` : ''}token=${encode('token', token).replace(/[!'()*]/g, escapeChar)}`;
   url.hash = '';
   return url.href;
 }
@@ -73,7 +73,9 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
  * ```
  */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:access_)?token=)[^&#\s]*/gi, '$1***');
+  // Stops at quotes and angle brackets too, which no valid URL holds unencoded, so a URL
+  // quoted in JSON or HTML keeps its closing quote.
+  return url.replace(/([?&](?:access_)?token=)[^&#\s"'<>]*/gi, '$1***');
 }
 
 function validateToken(token: unknown): void {
@@ -164,6 +166,11 @@ function longestOverlap(base: readonly string[], end: number, route: readonly st
     if (matches) return size;
   }
   return 0;
+}
+
+/** Encodes what encodeURIComponent leaves of `!'()*`, so no quote can end a token early. */
+function escapeChar(char: string): string {
+  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
 }
 
 /** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */

@@ -477,3 +477,19 @@ describe('redactUrl', () => {
     expect(redacted).not.toContain(encodeURIComponent(token));
   });
 });
+
+describe('redactUrl inside quoted text', () => {
+  it('keeps the closing quote of a URL quoted in JSON', () => {
+    const json = JSON.stringify({ url: 'wss://h/api/v1/ws/tasks/2?token=abc', next: 1 });
+    expect(JSON.parse(redactUrl(json))).toEqual({
+      url: 'wss://h/api/v1/ws/tasks/2?token=***',
+      next: 1,
+    });
+  });
+
+  it('masks the whole of a token that holds a quote', () => {
+    const url = buildTaskStatusUrl({ baseUrl: 'https://h', userId: 2, token: "it's(secret)!*" });
+    expect(new URL(url).searchParams.get('token')).toBe("it's(secret)!*");
+    expect(redactUrl(url)).toBe('wss://h/api/v1/ws/tasks/2?token=***');
+  });
+});
