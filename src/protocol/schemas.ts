@@ -90,5 +90,11 @@ export const taskUpdateSchema = z.object({
   result: z.unknown(),
   error: z.unknown(),
   updatedAt: dateTimeSchema.nullable(),
-  raw: z.optional(z.record(z.string(), z.unknown())),
+  // Checked as "an object" only: walking and copying the whole frame per update would double
+  // the cost of a user schema, and `raw` should stay the very frame received.
+  raw: z.optional(
+    z.custom<Record<string, unknown>>(
+      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    ),
+  ),
 });
