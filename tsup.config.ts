@@ -19,7 +19,13 @@ const realServerStub: Plugin = {
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', schemas: 'src/schemas.ts', testing: 'src/testing/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      schemas: 'src/schemas.ts',
+      testing: 'src/testing/index.ts',
+      react: 'src/react/index.ts',
+      vue: 'src/vue/index.ts',
+    },
     format: ['esm', 'cjs'],
     // TypeScript 6 rejects the baseUrl that tsup's dts step sets unless told to.
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
@@ -29,8 +35,10 @@ export default defineConfig([
     platform: 'node',
     splitting: false,
     treeshake: true,
-    // msw is an optional peer dependency of the testing entry: never bundled.
-    external: [...external, 'msw'],
+    // msw, react and vue are optional peer dependencies of their entries: never bundled. The
+    // bindings import the client as `task-status-client`, left as is, so that an app bundles
+    // one copy of the client (the browser build, under bundlers) whichever entries it uses.
+    external: [...external, 'msw', 'react', 'react-dom', 'vue', 'task-status-client'],
     outDir: 'dist',
   },
   {
@@ -54,5 +62,21 @@ export default defineConfig([
         'isomorphic-ws': fileURLToPath(new URL('./src/transport/ws-browser.ts', import.meta.url)),
       };
     },
+  },
+  {
+    // The `task-status` command (package.json `bin`): Node only, one ESM file with a shebang.
+    // Nothing in the library or browser builds imports it; its own dependencies (commander,
+    // log-update, picocolors) stay external like the library's.
+    entry: { cli: 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    banner: { js: '#!/usr/bin/env node' },
+    external: [...external, 'msw', 'commander', 'log-update', 'picocolors'],
+    outDir: 'dist',
   },
 ]);

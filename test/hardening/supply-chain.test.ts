@@ -1,11 +1,22 @@
 /**
- * What a user installs with the package: the four runtime dependencies chosen for it, nothing
- * they pull in besides, no install scripts, and a lockfile that agrees with package.json.
+ * What a user installs with the package: the library's four runtime dependencies and nothing
+ * they pull in besides, the `task-status` command's own three (which no library entry imports),
+ * no install scripts, and a lockfile that agrees with package.json.
  */
 import { readFileSync } from 'node:fs';
+import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const RUNTIME = ['eventemitter3', 'isomorphic-ws', 'ws', 'zod'];
+/** The CLI's argument parser, terminal redraw and colours: see docs/decisions/0003. */
+const CLI_ONLY = ['commander', 'log-update', 'picocolors'];
+const LIBRARY_ENTRIES = [
+  'src/index.ts',
+  'src/schemas.ts',
+  'src/testing/index.ts',
+  'src/react/index.ts',
+  'src/vue/index.ts',
+];
 
 interface LockEntry {
   version?: string;
@@ -32,12 +43,9 @@ function resolve(name: string, from: string): string | undefined {
 }
 
 /** Every installed package reachable from the root's runtime dependencies, by name. */
-function runtimeClosure(): Map<string, LockEntry> {
+function runtimeClosure(roots: readonly string[]): Map<string, LockEntry> {
   const seen = new Map<string, LockEntry>();
-  const queue = Object.keys(lock.packages['']?.dependencies ?? {}).map((name) => ({
-    name,
-    from: '',
-  }));
+  const queue = roots.map((name) => ({ name, from: '' }));
   for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
     const path = resolve(item.name, item.from);
     const entry = path === undefined ? undefined : lock.packages[path];
@@ -56,21 +64,46 @@ function runtimeClosure(): Map<string, LockEntry> {
 }
 
 describe('supply chain', () => {
-  it('depends at runtime on exactly eventemitter3, isomorphic-ws, ws and zod', () => {
-    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(RUNTIME);
+  it('depends at runtime on eventemitter3, isomorphic-ws, ws and zod, plus the CLI three', () => {
+    expect(Object.keys(manifest.dependencies ?? {}).sort()).toEqual(
+      [...RUNTIME, ...CLI_ONLY].sort(),
+    );
+  });
+
+  it('imports none of the CLI dependencies from any library entry', async () => {
+    const result = await esbuild.build({
+      entryPoints: LIBRARY_ENTRIES,
+      bundle: true,
+      write: false,
+      outdir: 'out',
+      platform: 'node',
+      format: 'esm',
+      metafile: true,
+      external: ['react', 'react-dom', 'vue', 'msw', 'ws', 'zod', 'eventemitter3', 'isomorphic-ws'],
+      alias: { 'task-status-client': './src/index.ts' },
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    for (const name of CLI_ONLY)
+      expect(inputs.filter((path) => path.includes(`node_modules/${name}/`))).toEqual([]);
   });
 
   it('keeps the lockfile in step with the runtime dependencies of package.json', () => {
     expect(lock.packages['']?.dependencies).toEqual(manifest.dependencies);
   });
 
-  it('installs nothing else with them: their whole tree is the same four packages', () => {
-    const names = [...runtimeClosure().keys()].map((path) => path.split('node_modules/').at(-1));
+  it("installs nothing else with the library's four: their whole tree is the same four", () => {
+    const names = [...runtimeClosure(RUNTIME).keys()].map((path) =>
+      path.split('node_modules/').at(-1),
+    );
     expect(names.sort()).toEqual(RUNTIME);
   });
 
-  it('runs no install script from any runtime package', () => {
-    const scripted = [...runtimeClosure()].filter(([, entry]) => entry.hasInstallScript === true);
+  it('runs no install script from any runtime package, the CLI ones included', () => {
+    const all = Object.keys(lock.packages['']?.dependencies ?? {});
+    const scripted = [...runtimeClosure(all)].filter(
+      ([, entry]) => entry.hasInstallScript === true,
+    );
     expect(scripted.map(([path]) => path)).toEqual([]);
   });
 });

@@ -1,0 +1,105 @@
+import type { AuthErrorInfo, TaskStatusError } from '../../index.js';
+import { type CheckOutcome, fail } from './types.js';
+
+/**
+ * The auth step's failure, from the error `connect()` rejected with and what the client's
+ * `authError` event said: an error frame (JSON or plain text) with the server's code and
+ * message, a bare close code, a 401/403 upgrade, or no verdict at all.
+ */
+export function refusal(
+  error: TaskStatusError,
+  info: AuthErrorInfo | undefined,
+  ms: number,
+  timeoutMs: number,
+): CheckOutcome {
+  const data = {
+    ms,
+    errorCode: error.code,
+    serverCode: info?.code ?? null,
+    serverMessage: info?.message ?? null,
+    closeCode: error.closeCode ?? null,
+    httpStatus: info?.httpStatus ?? null,
+  };
+  if (error.code === 'AUTH_FAILED') return refusedToken(error, info, data);
+  if (error.code === 'HANDSHAKE_TIMEOUT') {
+    return fail(
+      'verdict-timeout',
+      `no verdict within ${timeoutMs} ms: ${error.message}`,
+      'the socket opened but the server neither accepted (a frame) nor refused (error frame, close): look for slow token checks after websocket.accept()',
+      { data },
+    );
+  }
+  if (error.code === 'CONNECTION_LOST') {
+    return fail(
+      'closed-before-verdict',
+      `the server closed the socket before any verdict (close ${error.closeCode ?? '?'}${error.closeReason ? ` "${error.closeReason}"` : ''})`,
+      'the handler ends without accepting or refusing: see the server log; send an error frame before closing',
+      { data },
+    );
+  }
+  return fail(
+    'connect-failed',
+    error.message,
+    'see the upgrade step: this connection failed before any verdict',
+    {
+      data,
+    },
+  );
+}
+
+/** The server refused the token: say how, with its code and message. */
+function refusedToken(
+  error: TaskStatusError,
+  info: AuthErrorInfo | undefined,
+  data: Record<string, unknown>,
+): CheckOutcome {
+  const close = error.closeCode === undefined ? '' : `, then close ${error.closeCode}`;
+  if (info?.httpStatus !== undefined) {
+    return fail(
+      'auth-http-status',
+      `refused: HTTP ${info.httpStatus} on the upgrade`,
+      authFix(null),
+      { data },
+    );
+  }
+  if (info?.code) {
+    return fail(
+      'auth-error-frame',
+      `refused: error frame ${info.code}: "${info.message ?? ''}"${close}`,
+      authFix(info.code),
+      { data },
+    );
+  }
+  if (info?.message) {
+    return fail(
+      'auth-text-frame',
+      `refused: plain-text frame "${info.message}"${close}`,
+      authFix(null),
+      {
+        data,
+        notes: [
+          'the server writes errors as plain text, not {"type":"error","code":…,"message":…}: the SDK copes, but a JSON frame with a code lets clients tell an expired token from a wrong one',
+        ],
+      },
+    );
+  }
+  return fail(
+    'auth-close-code',
+    `refused: close ${error.closeCode ?? '?'}${error.closeReason ? ` "${error.closeReason}"` : ''} with no error frame`,
+    authFix(null),
+    { data, notes: ['send an error frame before closing, so clients can say why'] },
+  );
+}
+
+function authFix(code: string | null): string {
+  if (code !== null && /expired/i.test(code)) {
+    return 'the token has expired: get a fresh one (in an app, give the client a token function so it can refresh)';
+  }
+  if (code !== null && /forbidden|permission/i.test(code)) {
+    return 'the token is valid but not for this user: --user must be the user the token was issued to';
+  }
+  if (code === 'internal_error') {
+    return 'the server failed while checking the token: see its log (is its database or Redis reachable?)';
+  }
+  return "the server rejects this token: check that it is signed with the backend's SECRET_KEY and algorithm, has not expired, and belongs to --user";
+}

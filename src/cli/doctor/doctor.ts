@@ -1,0 +1,120 @@
+import { isTaskStatusError } from '../../index.js';
+import { checkDns, checkHealth, checkTcp } from './network-checks.js';
+import { DoctorSession } from './session-checks.js';
+import { type DoctorOptions, resolveTarget, type Target } from './target.js';
+import type { CheckId, CheckOutcome, CheckResult, DoctorReport } from './types.js';
+import { checkUpgrade } from './upgrade-check.js';
+import { checkUrl } from './url-check.js';
+
+/** Names of the steps, as printed. */
+export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
+  dns: 'DNS lookup',
+  tcp: 'TCP connect',
+  health: 'Health',
+  url: 'Canonical URL',
+  upgrade: 'HTTP upgrade',
+  auth: 'Auth verdict',
+  heartbeat: 'Heartbeat',
+  reconnect: 'Reconnect',
+};
+
+/**
+ * Runs every step in order, the way a person would debug the socket, calling `onCheck` as each
+ * one finishes (so a terminal shows progress while a timeout runs). A step whose prerequisite
+ * failed is skipped, never left out: the report always has the same eight checks.
+ */
+export async function runDoctor(
+  options: DoctorOptions,
+  onCheck: (check: CheckResult) => void,
+): Promise<DoctorReport> {
+  const checks: CheckResult[] = [];
+  const record = (id: CheckId, outcome: CheckOutcome, durationMs: number): CheckResult => {
+    const check: CheckResult = {
+      id,
+      title: CHECK_TITLES[id],
+      verdict: outcome.verdict,
+      cause: outcome.cause,
+      summary: outcome.summary,
+      notes: outcome.notes ?? [],
+      fix: outcome.fix ?? null,
+      durationMs,
+      data: outcome.data ?? {},
+    };
+    checks.push(check);
+    onCheck(check);
+    return check;
+  };
+  const run = async (id: CheckId, step: () => Promise<CheckOutcome> | CheckOutcome) => {
+    const started = performance.now();
+    const outcome = await step();
+    return record(id, outcome, Math.round(performance.now() - started));
+  };
+  const skip = (id: CheckId, because: string) =>
+    record(id, { verdict: 'skip', cause: null, summary: `skipped: ${because}` }, 0);
+
+  let target: Target | undefined;
+  let problem: string | undefined;
+  try {
+    target = resolveTarget(options);
+  } catch (error) {
+    if (!isTaskStatusError(error, 'INVALID_OPTIONS')) throw error;
+    problem = error.message;
+  }
+
+  let reachable = false;
+  if (target === undefined) {
+    for (const id of ['dns', 'tcp', 'health'] as const)
+      skip(id, 'the base URL is unusable (see url)');
+  } else {
+    const resolved = target;
+    const dns = await run('dns', () => checkDns(resolved));
+    if (dns.verdict === 'fail') skip('tcp', 'the host does not resolve');
+    else {
+      const tcp = await run('tcp', () => checkTcp(resolved, options.timeoutMs));
+      reachable = tcp.verdict !== 'fail';
+    }
+    if (reachable) await run('health', () => checkHealth(resolved, options.timeoutMs));
+    else skip('health', 'the server is unreachable');
+  }
+  await run('url', () => checkUrl(target, options, problem));
+
+  if (target === undefined || !reachable) {
+    for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) {
+      skip(id, target === undefined ? 'the base URL is unusable' : 'the server is unreachable');
+    }
+  } else {
+    const resolved = target;
+    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options));
+    if (upgrade.verdict === 'fail') {
+      for (const id of ['auth', 'heartbeat', 'reconnect'] as const) skip(id, 'the upgrade failed');
+    } else {
+      await runSession(options, run, skip);
+    }
+  }
+  return {
+    ok: checks.every((check) => check.verdict !== 'fail'),
+    url: target?.safeUrl ?? null,
+    userId: String(options.userId),
+    checks,
+  };
+}
+
+async function runSession(
+  options: DoctorOptions,
+  run: (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>,
+  skip: (id: CheckId, because: string) => CheckResult,
+): Promise<void> {
+  const session = new DoctorSession(options);
+  try {
+    const auth = await run('auth', () => session.auth());
+    if (auth.verdict === 'fail') {
+      skip('heartbeat', 'the token was not accepted');
+      skip('reconnect', 'the token was not accepted');
+      return;
+    }
+    await run('heartbeat', () => session.heartbeat());
+    await run('reconnect', () => session.reconnect());
+  } finally {
+    await session.close();
+  }
+}

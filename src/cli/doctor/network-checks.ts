@@ -1,0 +1,124 @@
+import { lookup } from 'node:dns/promises';
+import { connect } from 'node:net';
+import type { Target } from './target.js';
+import { type CheckOutcome, fail, pass, warn } from './types.js';
+
+/** Resolves the host name; an IP address resolves to itself. */
+export async function checkDns(target: Target): Promise<CheckOutcome> {
+  try {
+    const addresses = await lookup(target.host, { all: true });
+    const list = addresses.map((entry) => entry.address);
+    return pass(`${target.host} resolves to ${list.join(', ')}`, { data: { addresses: list } });
+  } catch (error) {
+    const code = errorCode(error);
+    return fail(
+      'dns-failed',
+      `${target.host} does not resolve (${code ?? describe(error)})`,
+      'check the host name in --base-url; inside Docker use the service name, from the host use localhost',
+      { data: { code } },
+    );
+  }
+}
+
+/**
+ * Opens (and closes) a TCP connection to the socket's host and port. By host name, so that Node
+ * tries every address the name resolves to (`localhost` is `::1` and `127.0.0.1`), as `ws` will.
+ */
+export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcome> {
+  const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  return new Promise((resolve) => {
+    const socket = connect({ host: target.host, port: target.port });
+    const done = (outcome: CheckOutcome) => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.setTimeout(timeoutMs, () =>
+      done(
+        fail(
+          'tcp-timeout',
+          `no answer from ${where} within ${timeoutMs} ms`,
+          'a firewall drops the packets, or the host is wrong: check the host and port in --base-url',
+          { data: { port: target.port } },
+        ),
+      ),
+    );
+    socket.once('connect', () => {
+      const address = socket.remoteAddress ?? target.host;
+      const via = address === target.host ? '' : ` (${address})`;
+      done(
+        pass(`${where}${via} accepts TCP connections`, { data: { address, port: target.port } }),
+      );
+    });
+    socket.once('error', (error) => {
+      const code = errorCode(error);
+      if (code === 'ECONNREFUSED') {
+        done(
+          fail(
+            'connection-refused',
+            `nothing is listening on ${where} (ECONNREFUSED)`,
+            'start the backend (e.g. `uvicorn app.main:app --port 8000`), or fix the port in --base-url',
+            { data: { port: target.port, code } },
+          ),
+        );
+        return;
+      }
+      done(
+        fail('tcp-error', `cannot connect to ${where} (${code ?? describe(error)})`, NETWORK_FIX, {
+          data: { port: target.port, code },
+        }),
+      );
+    });
+  });
+}
+
+/** `GET {base}/health`, as the seed report's "basic service check" did. */
+export async function checkHealth(target: Target, timeoutMs: number): Promise<CheckOutcome> {
+  const url = `${target.httpBase}/health`;
+  const where = `GET ${target.mount}/health`;
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+  } catch (error) {
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    return fail(
+      'health-unreachable',
+      timedOut
+        ? `${where}: no response within ${timeoutMs} ms`
+        : `${where} failed: ${describe(error)}`,
+      timedOut
+        ? 'the server accepts connections but does not answer HTTP: its worker may be blocked or overloaded'
+        : NETWORK_FIX,
+    );
+  }
+  const body = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+  const data = { httpStatus: response.status, body };
+  if (response.ok) return pass(`${where} → ${response.status} ${body}`.trim(), { data });
+  if (response.status >= 500) {
+    return fail(
+      'health-status',
+      `${where} → ${response.status} ${body}`.trim(),
+      'the backend reports itself unhealthy: check its logs and its dependencies (database, Redis)',
+      { data },
+    );
+  }
+  return warn(
+    'health-status',
+    `${where} → ${response.status}`,
+    'the backend has no /health endpoint here; the socket does not need one, but it tells "server up" from "socket broken"',
+    { data },
+  );
+}
+
+const NETWORK_FIX = 'check the host, port and scheme in --base-url, and any proxy in between';
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const causeCode = errorCode(cause);
+  if (causeCode !== undefined) return causeCode;
+  return error instanceof Error ? error.message : String(error);
+}

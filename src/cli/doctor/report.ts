@@ -1,0 +1,46 @@
+import pc from 'picocolors';
+import type { CheckResult, DoctorReport, Verdict } from './types.js';
+
+const MARKS: Readonly<Record<Verdict, string>> = {
+  pass: pc.green('✔'),
+  warn: pc.yellow('!'),
+  fail: pc.red('✖'),
+  skip: pc.dim('-'),
+};
+const TITLE_WIDTH = 14;
+
+/** The first line of the human report. */
+export function formatHeader(url: string | null, userId: string): string {
+  return `${pc.bold('task-status doctor')} · user ${userId} · ${url ?? '(no usable URL)'}\n\n`;
+}
+
+/** One check: a verdict line, then its notes and its fix, indented. */
+export function formatCheck(check: CheckResult): string {
+  const title = check.title.padEnd(TITLE_WIDTH);
+  const time = check.verdict === 'skip' ? '' : pc.dim(` (${check.durationMs} ms)`);
+  const summary = check.verdict === 'skip' ? pc.dim(check.summary) : check.summary;
+  const lines = [`${MARKS[check.verdict]} ${title} ${summary}${time}`];
+  for (const note of check.notes)
+    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${pc.dim(`note: ${note}`)}`);
+  if (check.fix !== null) {
+    const color = check.verdict === 'fail' ? pc.red : pc.yellow;
+    const cause = check.cause === null ? '' : ` [${check.cause}]`;
+    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${color(`fix${cause}:`)} ${check.fix}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The closing line: counts, and the first failure to look at. */
+export function formatSummary(report: DoctorReport): string {
+  const count = (verdict: Verdict) => report.checks.filter((check) => check.verdict === verdict);
+  const failed = count('fail');
+  const parts = [
+    `${count('pass').length} passed`,
+    `${count('warn').length} warned`,
+    `${failed.length} failed`,
+    `${count('skip').length} skipped`,
+  ];
+  const first = failed[0];
+  if (first === undefined) return `\n${pc.green('OK')}: ${parts.join(', ')}\n`;
+  return `\n${pc.red('FAILED')}: ${parts.join(', ')}; start with ${first.id} (${first.cause})\n`;
+}

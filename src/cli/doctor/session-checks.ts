@@ -1,0 +1,199 @@
+import NodeWebSocket from 'ws';
+import {
+  type AuthErrorInfo,
+  CONNECT_DEFAULTS,
+  type ParsedFrame,
+  TaskStatusClient,
+  type TaskStatusError,
+  type WebSocketConstructor,
+} from '../../index.js';
+import { refusal } from './auth-verdict.js';
+import type { DoctorOptions } from './target.js';
+import { type CheckOutcome, fail, pass, warn } from './types.js';
+
+/** The first ping goes out this soon after the token is accepted, not 25 s later. */
+const PING_AFTER_MS = 50;
+
+/**
+ * The steps that need a real client: the post-accept auth verdict, a heartbeat round trip and a
+ * forced reconnect, on one `TaskStatusClient` that never reconnects by itself (`reconnect: false`)
+ * and holds a plain-string token (so a refusal is final, not retried).
+ */
+export class DoctorSession {
+  readonly #options: DoctorOptions;
+  readonly #client: TaskStatusClient;
+  #firstFrame: ParsedFrame | undefined;
+  #authError: AuthErrorInfo | undefined;
+  #lastError: TaskStatusError | undefined;
+  #rttMs: number | undefined;
+  #frames = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(options: DoctorOptions) {
+    this.#options = options;
+    this.#client = new TaskStatusClient({
+      baseUrl: options.baseUrl,
+      userId: options.userId,
+      token: options.token,
+      ...(options.path === undefined ? {} : { path: options.path }),
+      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+      reconnect: false,
+      // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it.
+      connectTimeoutMs: options.timeoutMs + CONNECT_DEFAULTS.authGraceMs,
+      heartbeat: { intervalMs: PING_AFTER_MS, timeoutMs: options.timeoutMs },
+    });
+    const client = this.#client;
+    client.on('message', (frame) => {
+      this.#frames++;
+      this.#firstFrame ??= frame;
+    });
+    client.on('authError', (info) => {
+      this.#authError = info;
+    });
+    client.on('heartbeat', ({ rttMs }) => {
+      this.#rttMs ??= rttMs;
+      this.#poke();
+    });
+    client.on('error', (error) => {
+      this.#lastError = error;
+      this.#poke();
+    });
+    client.on('state', () => this.#poke());
+  }
+
+  /** Connects and reads the server's verdict on the token. */
+  async auth(): Promise<CheckOutcome> {
+    const started = performance.now();
+    try {
+      await this.#client.connect();
+    } catch (error) {
+      const ms = Math.round(performance.now() - started);
+      return refusal(error as TaskStatusError, this.#authError, ms, this.#options.timeoutMs);
+    }
+    const ms = Math.round(performance.now() - started);
+    const first = this.#firstFrame;
+    if (first?.kind === 'connected') {
+      const ackUser = first.frame.user_id ?? null;
+      const data = { verdict: 'ack', ms, ackUserId: ackUser };
+      if (ackUser !== null && String(ackUser) !== String(this.#options.userId)) {
+        return warn(
+          'ack-user-mismatch',
+          `accepted, but the connected frame names user ${ackUser}, not ${this.#options.userId}`,
+          'the server maps this token to another user than the path names: check the user id check after token verification',
+          { data },
+        );
+      }
+      const who = ackUser === null ? '' : ` (user_id ${ackUser})`;
+      return pass(`accepted: connected frame${who} after ${ms} ms`, { data });
+    }
+    if (first !== undefined) {
+      return pass(
+        `accepted: a ${first.kind} frame after ${ms} ms (the server sends no connected ack)`,
+        {
+          data: { verdict: first.kind, ms },
+        },
+      );
+    }
+    return warn(
+      'no-ack',
+      `accepted only by silence: no frame within authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) after the socket opened`,
+      'send {"type":"connected","user_id":…} as soon as the token is accepted: clients then know at once, and a hung server no longer looks like one that accepted',
+      { data: { verdict: 'quiet', ms } },
+    );
+  }
+
+  /** Waits for one ping/pong round trip on the open connection. */
+  async heartbeat(): Promise<CheckOutcome> {
+    const timeoutMs = this.#options.timeoutMs;
+    const framesBefore = this.#frames;
+    const deadline = performance.now() + PING_AFTER_MS + timeoutMs + 500;
+    for (;;) {
+      if (this.#rttMs !== undefined) {
+        return pass(`pong after ${this.#rttMs} ms`, { data: { rttMs: this.#rttMs } });
+      }
+      const error = this.#lastError;
+      if (error?.code === 'HEARTBEAT_TIMEOUT') {
+        return fail(
+          'heartbeat-timeout',
+          `no pong, and no frame at all, within ${timeoutMs} ms of a ping: the server accepted the socket and then went silent`,
+          'the socket handler stopped reading: look for a blocking call (sync database or Redis client, CPU work) in the WebSocket handler; make it answer {"type":"ping"} with {"type":"pong"}; a proxy that buffers frames looks the same',
+          { data: { timeoutMs } },
+        );
+      }
+      if (this.#client.state !== 'open') {
+        return fail(
+          'connection-lost',
+          `the connection ended before a pong: ${error?.message ?? 'closed'}`,
+          'the server closes accepted sockets: see its log for the close reason',
+          { data: { errorCode: error?.code ?? null } },
+        );
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        return warn(
+          'no-pong',
+          `no pong within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived`,
+          'the server ignores pings: answer {"type":"ping"} with {"type":"pong"}, or clients will take an idle connection for dead',
+        );
+      }
+      await this.#sleep(left);
+    }
+  }
+
+  /** Drops the connection on purpose and connects again with the same token. */
+  async reconnect(): Promise<CheckOutcome> {
+    const limitMs = 2 * this.#options.timeoutMs;
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), limitMs);
+    });
+    try {
+      const result = await Promise.race([this.#client.reconnect(), timeout]);
+      const ms = Math.round(performance.now() - started);
+      if (result === 'timeout') {
+        return fail(
+          'reconnect-timeout',
+          `no new connection within ${limitMs} ms`,
+          'the first connection worked but a second one hangs: look for per-user locks or connection limits in the server',
+        );
+      }
+      return pass(`closed the socket and was accepted again after ${ms} ms`, { data: { ms } });
+    } catch (error) {
+      const failure = error as TaskStatusError;
+      return fail(
+        'reconnect-failed',
+        `the second connection failed: ${failure.message}`,
+        failure.code === 'AUTH_FAILED'
+          ? 'the token worked once and then not: one-time tokens or a limit of one connection per user break every reconnect'
+          : 'the server refused a second connection right after the first: check its connection limits and log',
+        { data: { errorCode: failure.code } },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+
+  #poke(): void {
+    // `error` follows the `closed` state change in the same tick: look once both are in.
+    setImmediate(() => this.#wake?.());
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = undefined;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,187 @@
+import type { IncomingMessage } from 'node:http';
+import NodeWebSocket from 'ws';
+import { DEFAULT_TASK_STATUS_PATH } from '../../index.js';
+import { type DoctorOptions, type Target, urlForRoute } from './target.js';
+import { type CheckOutcome, fail, pass } from './types.js';
+
+/** What one raw upgrade attempt saw. */
+export type UpgradeProbe =
+  | { readonly kind: 'switched'; readonly ms: number }
+  | {
+      readonly kind: 'rejected';
+      readonly ms: number;
+      readonly status: number;
+      readonly body: string;
+    }
+  | { readonly kind: 'timeout'; readonly ms: number }
+  | {
+      readonly kind: 'error';
+      readonly ms: number;
+      readonly code: string | undefined;
+      readonly message: string;
+    };
+
+/**
+ * Routes the seed backend was once reachable under (see `docs/protocol.md`, "The doubled-prefix
+ * history"), tried when the canonical route answers 404.
+ */
+export const SUSPECT_ROUTES = [
+  '/api/v1/api/v1/ws/tasks/{userId}',
+  '/api/v1/ws/api/v1/ws/tasks/{userId}',
+  '/ws/tasks/{userId}',
+  '/tasks/{userId}',
+] as const;
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Sends the HTTP upgrade with `ws` itself, which (unlike a browser) shows the status line of a
+ * refused upgrade, and times the `101`. A socket that switches is closed at once: the auth
+ * verdict is the next step's business.
+ */
+export function probeUpgrade(url: string, timeoutMs: number): Promise<UpgradeProbe> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  return new Promise((resolve) => {
+    let settled = false;
+    let switchedAt = 0;
+    const socket = new NodeWebSocket(url, { followRedirects: false, perMessageDeflate: false });
+    const settle = (probe: UpgradeProbe) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.on('error', () => {});
+      // `terminate` drops the TCP connection, also mid-handshake, so nothing keeps Node alive.
+      socket.terminate();
+      resolve(probe);
+    };
+    const timer = setTimeout(() => settle({ kind: 'timeout', ms: elapsed() }), timeoutMs);
+    socket.on('upgrade', () => {
+      switchedAt = elapsed();
+    });
+    socket.on('open', () => settle({ kind: 'switched', ms: switchedAt || elapsed() }));
+    socket.on('unexpected-response', (request, response: IncomingMessage) => {
+      const ms = elapsed();
+      readSome(response).then((body) => {
+        request.destroy();
+        settle({ kind: 'rejected', ms, status: response.statusCode ?? 0, body });
+      });
+    });
+    socket.on('error', (error: Error & { code?: string }) =>
+      settle({ kind: 'error', ms: elapsed(), code: error.code, message: error.message }),
+    );
+  });
+}
+
+/** The HTTP upgrade step: status, time to `101`, and on a 404 a search for the real route. */
+export async function checkUpgrade(target: Target, options: DoctorOptions): Promise<CheckOutcome> {
+  const probe = await probeUpgrade(target.socketUrl, options.timeoutMs);
+  const path = new URL(target.socketUrl).pathname;
+  switch (probe.kind) {
+    case 'switched':
+      return pass(`HTTP 101 Switching Protocols after ${probe.ms} ms`, {
+        data: { httpStatus: 101, ms: probe.ms },
+      });
+    case 'timeout':
+      return fail(
+        'handshake-timeout',
+        `handshake timeout: no HTTP 101 within ${options.timeoutMs} ms (TCP connected, upgrade unanswered)`,
+        'the server took the connection but never answered the upgrade ("timed out during opening handshake"): look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or an overloaded worker; a proxy that does not forward the Upgrade and Connection headers looks the same (nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade")',
+        { data: { ms: probe.ms, timeoutMs: options.timeoutMs } },
+      );
+    case 'error':
+      return fail(
+        'upgrade-error',
+        `the upgrade failed after ${probe.ms} ms: ${probe.message}`,
+        probe.code === 'ECONNRESET'
+          ? 'the connection was reset during the upgrade ("read ECONNRESET" in a dev proxy): the server or a proxy dropped it; check the server log at that moment, and that the proxy forwards WebSocket upgrades (Vite: server.proxy with ws: true)'
+          : 'check the scheme (ws/wss, http/https) and any TLS certificate or proxy in between',
+        { data: { ms: probe.ms, code: probe.code ?? null } },
+      );
+    case 'rejected':
+      return rejected(probe, path, target, options);
+  }
+}
+
+async function rejected(
+  probe: Extract<UpgradeProbe, { kind: 'rejected' }>,
+  path: string,
+  target: Target,
+  options: DoctorOptions,
+): Promise<CheckOutcome> {
+  const data = { httpStatus: probe.status, ms: probe.ms, body: probe.body };
+  const said = `HTTP ${probe.status} instead of 101 after ${probe.ms} ms`;
+  if (probe.status === 401 || probe.status === 403) {
+    return fail(
+      'upgrade-auth-rejected',
+      `${said}: the server checks the token before accepting the socket`,
+      "accept the socket first, then send an error frame and close (the seed report's fix #2): browsers see a refused upgrade only as close 1006, with no reason",
+      { data },
+    );
+  }
+  if (probe.status !== 404) {
+    return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), UPGRADE_FIX, { data });
+  }
+  const foundAt = await findRoute(target, options);
+  if (foundAt === undefined) {
+    return fail(
+      'route-not-found',
+      `${said}: no WebSocket route at ${path}`,
+      `the server does not serve ${target.route}: check how its routers are mounted (a prefix applied twice, or missing), or pass --path with the route it really uses`,
+      { data: { ...data, foundAt: null } },
+    );
+  }
+  return fail(
+    'route-not-found',
+    `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
+    foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')
+      ? `the server applies its router prefix twice (the seed report's /api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
+      : `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`,
+    { data: { ...data, foundAt } },
+  );
+}
+
+/** Tries the suspect routes, in order, and returns the first that upgrades. */
+async function findRoute(target: Target, options: DoctorOptions): Promise<string | undefined> {
+  const timeoutMs = Math.min(options.timeoutMs, PROBE_TIMEOUT_MS);
+  for (const route of SUSPECT_ROUTES) {
+    if (route === target.route) continue;
+    const probe = await probeUpgrade(urlForRoute(target, options, route), timeoutMs);
+    if (probe.kind === 'switched') return route;
+  }
+  return undefined;
+}
+
+const UPGRADE_FIX =
+  'the server (or a proxy in front of it) refused the WebSocket upgrade: check that the route is a WebSocket route and that every proxy forwards Upgrade requests';
+
+/** The start of a response body, as one line. */
+function readSome(response: IncomingMessage, limit = 200): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    let finished = false;
+    const done = () => {
+      if (finished) return;
+      finished = true;
+      response.removeAllListeners('data');
+      resolve(text.slice(0, limit).replace(/\s+/g, ' ').trim());
+    };
+    const timer = setTimeout(done, 500);
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length >= limit) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    response.once('end', () => {
+      clearTimeout(timer);
+      done();
+    });
+    response.once('error', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}

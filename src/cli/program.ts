@@ -1,0 +1,245 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { version } from '../../package.json';
+import { buildTaskStatusUrl, isTaskStatusError, redactUrl, type TaskId } from '../index.js';
+import { DEMO_FAULTS, type DemoFault, runDemo } from './demo.js';
+import { runDoctor } from './doctor/doctor.js';
+import { formatCheck, formatHeader, formatSummary } from './doctor/report.js';
+import { ExitCode } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { createScrubber, resolveToken, UsageError } from './secrets.js';
+import { runWatch } from './watch/watch.js';
+
+interface ConnectionFlags {
+  baseUrl: string;
+  user: string;
+  token?: string;
+  tokenEnv?: string;
+  path?: string;
+}
+
+interface WatchFlags extends ConnectionFlags {
+  task?: string[];
+  json?: boolean;
+  exitOnDone?: boolean;
+  maxAttempts: number;
+}
+
+interface DoctorFlags extends ConnectionFlags {
+  json?: boolean;
+  timeout: number;
+}
+
+interface DemoFlags {
+  json?: boolean;
+  tasks: number;
+  failures: number;
+  serve?: boolean;
+  port: number;
+  fault: DemoFault;
+}
+
+const EXIT_CODES_HELP = `
+Exit codes: 0 ok · 1 a task failed / a check failed · 2 bad arguments · 3 connection failed ·
+130 Ctrl-C · 143 SIGTERM. Documentation: docs/cli.md in the task-status-client package.`;
+
+/**
+ * Runs the `task-status` command with `argv` (the arguments after the program name) and
+ * resolves with the exit code. `signal` aborts on Ctrl-C or SIGTERM (its reason names which).
+ */
+export async function main(
+  argv: readonly string[],
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const program = createProgram(io, signal, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    if (error instanceof UsageError || isTaskStatusError(error, 'INVALID_OPTIONS')) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return ExitCode.Usage;
+    }
+    // Anything else (a port in use, say) is reported as a failure, without a stack trace.
+    io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.Failed;
+  }
+  return exitCode;
+}
+
+function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) => void): Command {
+  const program = new Command('task-status')
+    .description('Watch task-status WebSocket updates live, or diagnose a broken connection.')
+    .version(version)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+  const context = { io, signal, setExit };
+  addWatchCommand(program, context);
+  addDoctorCommand(program, context);
+  addDemoCommand(program, context);
+  return program;
+}
+
+/** What every command's action needs. */
+interface CommandContext {
+  readonly io: CliIo;
+  readonly signal: AbortSignal;
+  readonly setExit: (code: number) => void;
+}
+
+function addWatchCommand(program: Command, { io, signal, setExit }: CommandContext): void {
+  connectionOptions(program.command('watch'))
+    .description('Follow task updates: a live line per task on a terminal, NDJSON otherwise.')
+    .option('--task <id...>', 'follow only these tasks (repeat or list several)')
+    .option('--json', 'one JSON object per event (NDJSON), even on a terminal')
+    .option(
+      '--exit-on-done',
+      'exit once the --task tasks, or without --task every task seen so far, are terminal: 0 if all completed, 1 otherwise',
+    )
+    .addOption(
+      new Option('--max-attempts <n>', 'give up after n failed attempts in a row (exit 3)')
+        .argParser(integer(1))
+        .default(Number.POSITIVE_INFINITY, 'no limit'),
+    )
+    .action(async (flags: WatchFlags) => {
+      const options = {
+        baseUrl: flags.baseUrl,
+        userId: parseId(flags.user),
+        token: resolveToken(flags, io.env),
+        path: flags.path,
+        tasks: (flags.task ?? []).map(parseId),
+        json: flags.json === true,
+        exitOnDone: flags.exitOnDone === true,
+        maxAttempts: flags.maxAttempts,
+      };
+      setExit(await runWatch(options, io, signal));
+    });
+}
+
+function addDoctorCommand(program: Command, { io, signal, setExit }: CommandContext): void {
+  connectionOptions(program.command('doctor'))
+    .description(
+      'Check DNS, TCP, /health, the URL, the upgrade, auth, heartbeat and reconnect, in order.',
+    )
+    .option('--json', 'print the report as one JSON document')
+    .option('--timeout <ms>', 'time allowed to each network step', integer(1), 5_000)
+    .action(async (flags: DoctorFlags) => {
+      setExit(await doctor(flags, io, signal));
+    });
+}
+
+function addDemoCommand(program: Command, { io, signal, setExit }: CommandContext): void {
+  program
+    .command('demo')
+    .description('Start an embedded task-status server with simulated tasks and watch them finish.')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .option('--json', 'NDJSON output, even on a terminal')
+    .option('--tasks <n>', 'how many tasks to simulate', integer(1), 5)
+    .option('--failures <n>', 'how many of them fail halfway', integer(0), 1)
+    .option('--serve', 'only run the server (until Ctrl-C), to point watch or doctor at it')
+    .option('--port <n>', 'port for --serve (0: a free one)', integer(0), 0)
+    .addOption(
+      new Option('--fault <name>', 'with --serve: a fault for doctor to find')
+        .choices(DEMO_FAULTS)
+        .default('none'),
+    )
+    .action(async (flags: DemoFlags) => {
+      const options = {
+        json: flags.json === true,
+        tasks: flags.tasks,
+        failures: flags.failures,
+        serve: flags.serve === true,
+        port: flags.port,
+        fault: flags.fault,
+      };
+      setExit(await runDemo(options, io, signal));
+    });
+}
+
+function connectionOptions(command: Command): Command {
+  return command
+    .addHelpText('after', EXIT_CODES_HELP)
+    .requiredOption(
+      '--base-url <url>',
+      'where the backend lives: http(s)://host[:port][/mount]; a base ending in /api/v1 works too',
+    )
+    .requiredOption('--user <id>', 'the user whose tasks to follow')
+    .option('--token <jwt>', 'the token (shows in the process list: prefer --token-env)')
+    .option('--token-env <var>', 'read the token from this environment variable')
+    .option(
+      '--path <template>',
+      'route template if the server differs (default /api/v1/ws/tasks/{userId})',
+    );
+}
+
+async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promise<number> {
+  const token = resolveToken(flags, io.env);
+  const scrub = createScrubber(token);
+  const write = (text: string) => io.stdout.write(scrub(text));
+  const options = {
+    baseUrl: flags.baseUrl,
+    userId: parseId(flags.user),
+    token,
+    path: flags.path,
+    timeoutMs: flags.timeout,
+  };
+  if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId)));
+  const interrupted = new Promise<undefined>((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+  });
+  const report = await Promise.race([
+    runDoctor(options, (check) => {
+      if (flags.json !== true) write(formatCheck(check));
+    }),
+    interrupted,
+  ]);
+  if (report === undefined)
+    return signal.reason === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
+  write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report));
+  return report.ok ? ExitCode.Ok : ExitCode.Failed;
+}
+
+function safeUrl(options: {
+  baseUrl: string;
+  userId: TaskId;
+  token: string;
+  path: string | undefined;
+}) {
+  try {
+    return redactUrl(
+      buildTaskStatusUrl({
+        baseUrl: options.baseUrl,
+        userId: options.userId,
+        token: options.token,
+        ...(options.path === undefined ? {} : { path: options.path }),
+      }),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** `'42'` → `42` (ids travel as numbers in the seed backend); other strings stay strings. */
+function parseId(value: string): TaskId {
+  const number = Number(value);
+  return /^\d+$/.test(value) && Number.isSafeInteger(number) ? number : value;
+}
+
+function integer(min: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < min) {
+      throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    }
+    return number;
+  };
+}

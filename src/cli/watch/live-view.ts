@@ -1,0 +1,189 @@
+import { createLogUpdate } from 'log-update';
+import pc from 'picocolors';
+import type { ConnectionState, ReconnectingInfo, TaskUpdate } from '../../index.js';
+import type { WatchEnd, WatchReporter } from './reporter.js';
+import type { BoardTask, TaskBoard } from './task-board.js';
+
+/** What the live view shows: the board plus the connection and the exit condition. */
+export interface LiveModel {
+  /** Printed in the header, e.g. `task-status watch · user 2`. */
+  readonly title: string;
+  /** The socket URL, token masked. */
+  readonly url: string;
+  readonly board: TaskBoard;
+  /** `undefined` without `--exit-on-done`; `[]` for "every task seen". */
+  readonly exitWhenDone: readonly string[] | undefined;
+  state: ConnectionState;
+  reconnect: (ReconnectingInfo & { readonly at: number }) | undefined;
+  rttMs: number | undefined;
+  end: WatchEnd | undefined;
+}
+
+const BAR_WIDTH = 20;
+const DOCTOR_HINT =
+  'run `task-status doctor` with the same --base-url, --user and token to find out why';
+const REDRAW_MS = 200;
+const STATUS_COLORS: Readonly<Record<string, (text: string) => string>> = {
+  completed: pc.green,
+  failed: pc.red,
+  cancelled: pc.yellow,
+  running: pc.cyan,
+  pending: pc.dim,
+};
+
+/**
+ * The terminal view of `watch`: a line per task (progress bar, percent, status, elapsed time,
+ * message) under a line for the connection (`reconnecting in 2.4s…`), redrawn in place by
+ * log-update and left on screen when the command ends.
+ */
+export function createLiveView(
+  stream: NodeJS.WritableStream & { columns?: number },
+  model: LiveModel,
+  scrub: (text: string) => string,
+): WatchReporter {
+  const log = createLogUpdate(stream);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const draw = () => log(scrub(renderLiveView(model, Date.now(), stream.columns ?? 100)));
+  return {
+    start: () => {
+      draw();
+      timer = setInterval(draw, REDRAW_MS);
+    },
+    state: (state) => {
+      model.state = state;
+      if (state === 'open') model.reconnect = undefined;
+      draw();
+    },
+    open: () => draw(),
+    close: () => draw(),
+    reconnecting: (info) => {
+      model.reconnect = { ...info, at: Date.now() };
+      draw();
+    },
+    authError: () => draw(),
+    error: () => {},
+    heartbeat: (info) => {
+      model.rttMs = info.rttMs;
+    },
+    task: () => draw(),
+    end: (end) => {
+      clearInterval(timer);
+      model.end = end;
+      draw();
+      log.done();
+    },
+  };
+}
+
+/** The whole view as text, for a terminal `columns` wide. Pure: the time is passed in. */
+export function renderLiveView(model: LiveModel, now: number, columns: number): string {
+  const lines = [
+    pc.dim(clip(`${model.title} · ${model.url}`, columns)),
+    connectionLine(model, now, columns),
+  ];
+  const tasks = model.board.tasks;
+  if (tasks.length === 0) lines.push(pc.dim('  waiting for task updates…'));
+  const idWidth = Math.max(...tasks.map((task) => String(task.taskId).length), 1);
+  for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns));
+  lines.push(footer(model));
+  return lines.join('\n');
+}
+
+function connectionLine(model: LiveModel, now: number, columns: number): string {
+  switch (model.state) {
+    case 'idle':
+    case 'connecting':
+      return pc.yellow('◌ connecting…');
+    case 'open':
+      return pc.green(`● connected${model.rttMs === undefined ? '' : ` · ping ${model.rttMs} ms`}`);
+    case 'reconnecting': {
+      const info = model.reconnect;
+      if (info === undefined) return pc.yellow('↻ reconnecting…');
+      const left = info.at + info.delayMs - now;
+      const when = left > 0 ? ` in ${(left / 1000).toFixed(1)}s` : '';
+      const text = `↻ reconnecting${when}… (attempt ${info.attempt}: ${info.reason.message})`;
+      return pc.yellow(clip(text, columns));
+    }
+    case 'closed': {
+      const error = model.end?.error;
+      if (error === undefined) return pc.dim('■ closed');
+      return pc.red(clip(`✖ closed: ${error.message}`, columns));
+    }
+  }
+}
+
+/** `text` cut to fit a terminal `columns` wide (log-update would wrap it onto a second line). */
+function clip(text: string, columns: number): string {
+  const room = Math.max(columns - 1, 10);
+  return text.length > room ? `${text.slice(0, room - 1)}…` : text;
+}
+
+/** What to print after the status: the message, else for a failed task its error. */
+function detail(update: TaskUpdate): string {
+  if (update.message !== null && update.message !== '') return update.message;
+  const error = update.error as { message?: unknown } | string | null | undefined;
+  if (typeof error === 'string') return error;
+  if (typeof error?.message === 'string') return error.message;
+  return '';
+}
+
+function taskLine(task: BoardTask, idWidth: number, now: number, columns: number): string {
+  const update = task.update;
+  const label = `  ${String(task.taskId).padStart(idWidth)}`;
+  if (update === undefined) return `${label}  ${pc.dim(`${'·'.repeat(BAR_WIDTH)}     –  waiting`)}`;
+  const color = STATUS_COLORS[update.status] ?? ((text: string) => text);
+  const progress = update.progress ?? (update.status === 'completed' ? 100 : 0);
+  const filled = Math.round((Math.min(100, Math.max(0, progress)) / 100) * BAR_WIDTH);
+  const bar = color('█'.repeat(filled)) + pc.dim('░'.repeat(BAR_WIDTH - filled));
+  const percent = update.progress === null ? '   –' : `${Math.round(update.progress)}%`.padStart(4);
+  const elapsed = formatElapsed((task.endedAt ?? now) - (task.firstSeenAt ?? now)).padStart(6);
+  const status = update.status.padEnd(9);
+  const head = `${label}  ${bar}  ${percent}  ${color(status)}  ${elapsed}`;
+  const headWidth = label.length + 2 + BAR_WIDTH + 2 + percent.length + 2 + status.length + 2;
+  const room = columns - (headWidth + elapsed.length) - 3;
+  const message = detail(update);
+  if (message === '' || room < 8) return head;
+  return `${head}  ${pc.dim(message.length > room ? `${message.slice(0, room - 1)}…` : message)}`;
+}
+
+function footer(model: LiveModel): string {
+  const end = model.end;
+  if (end !== undefined) return endLine(end);
+  const when = model.exitWhenDone;
+  if (when === undefined) return pc.dim('Ctrl-C to stop');
+  const what =
+    when.length === 0
+      ? 'every task seen is done'
+      : when.length === 1
+        ? `task ${when[0]} is done`
+        : `tasks ${when.join(', ')} are done`;
+  return pc.dim(`exits when ${what} · Ctrl-C to stop`);
+}
+
+function endLine(end: WatchEnd): string {
+  const counts = new Map<string, number>();
+  for (const task of end.tasks) {
+    const status = task.status ?? 'unseen';
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  const summary = [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
+  const tail = `${summary === '' ? 'no tasks' : summary} (exit ${end.exitCode})`;
+  switch (end.reason) {
+    case 'tasks-done':
+      return (end.exitCode === 0 ? pc.green : pc.red)(`done: ${tail}`);
+    case 'interrupted':
+    case 'terminated':
+      return pc.yellow(`stopped: ${tail}`);
+    case 'connection-failed':
+      return `${pc.red(`connection failed: ${tail}`)}\n${pc.dim(DOCTOR_HINT)}`;
+  }
+}
+
+/** `950ms` → `0.9s`, `75s` → `1m15s`, `3700s` → `1h01m`. */
+export function formatElapsed(ms: number): string {
+  const seconds = Math.max(0, ms) / 1000;
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${String(Math.floor(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}

@@ -1,0 +1,40 @@
+import type { TaskUpdate } from '../../index.js';
+import { describeError, type WatchReporter } from './reporter.js';
+
+/**
+ * One JSON object per line for every event, for machines and pipes (`jq`, log shippers). Each
+ * line has `event` and `time` (ISO 8601) first; the rest is the event's payload. The last line is
+ * `{"event":"exit",…}`. Every line goes through `scrub`, so no token is ever written.
+ */
+export function createNdjsonReporter(
+  write: (line: string) => void,
+  scrub: (text: string) => string,
+): WatchReporter {
+  const emit = (event: string, payload: object = {}) =>
+    write(`${scrub(JSON.stringify({ event, time: new Date().toISOString(), ...payload }))}\n`);
+  return {
+    start: () => {},
+    state: (state, previous) => emit('state', { state, previous }),
+    open: (info) => emit('open', info),
+    close: (info) => emit('close', info),
+    reconnecting: ({ attempt, delayMs, reason }) =>
+      emit('reconnecting', { attempt, delayMs, reason: describeError(reason) }),
+    authError: (info) => emit('authError', { ...info, httpStatus: info.httpStatus ?? null }),
+    error: (error) => emit('error', describeError(error)),
+    heartbeat: (info) => emit('heartbeat', info),
+    task: (update) => emit('task', taskPayload(update)),
+    end: ({ exitCode, reason, tasks, error }) =>
+      emit('exit', {
+        exitCode,
+        reason,
+        tasks,
+        ...(error === undefined ? {} : { error: describeError(error) }),
+      }),
+  };
+}
+
+/** A task update without `raw` (the frame as received, which repeats the same fields). */
+export function taskPayload(update: TaskUpdate): Omit<TaskUpdate, 'raw'> {
+  const { raw: _raw, ...fields } = update;
+  return fields;
+}

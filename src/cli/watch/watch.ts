@@ -1,0 +1,144 @@
+import NodeWebSocket from 'ws';
+import {
+  redactUrl,
+  type TaskId,
+  TaskStatusClient,
+  type TaskStatusError,
+  type WebSocketConstructor,
+} from '../../index.js';
+import { ExitCode } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { createScrubber } from '../secrets.js';
+import { createLiveView } from './live-view.js';
+import { createNdjsonReporter } from './ndjson-reporter.js';
+import type { WatchEndReason, WatchReporter } from './reporter.js';
+import { TaskBoard } from './task-board.js';
+
+/** What `task-status watch` was asked to do, after argument parsing. */
+export interface WatchOptions {
+  readonly baseUrl: string;
+  readonly userId: number | string;
+  readonly token: string;
+  /** Route template, when the server differs from `/api/v1/ws/tasks/{userId}`. */
+  readonly path: string | undefined;
+  /** Tasks to follow; empty for every task the server reports. */
+  readonly tasks: readonly TaskId[];
+  /** NDJSON even on a terminal. */
+  readonly json: boolean;
+  /** Stop once the followed tasks are terminal (see `TaskBoard.done`). */
+  readonly exitOnDone: boolean;
+  /** Failed attempts in a row before giving up; `Infinity` never gives up. */
+  readonly maxAttempts: number;
+  /** First words of the live view's header. */
+  readonly title?: string;
+  /**
+   * Exit 1 when a task ends other than `completed` (the demo, whose failures are simulated,
+   * turns this off).
+   * @default true
+   */
+  readonly failOnTaskFailure?: boolean;
+}
+
+/**
+ * Runs `watch` until the tasks are done (with `exitOnDone`), the connection fails for good, or
+ * `signal` aborts (its `reason` is `'SIGTERM'` for a terminate, anything else for Ctrl-C).
+ * Resolves with the exit code; the client is closed by then.
+ *
+ * `ws` is passed as the WebSocket so that every Node version reports the same thing: the HTTP
+ * status of a refused upgrade is visible with `ws` and hidden by Node 22+'s built-in WebSocket.
+ */
+export async function runWatch(
+  options: WatchOptions,
+  io: CliIo,
+  signal: AbortSignal,
+): Promise<number> {
+  const client = new TaskStatusClient({
+    baseUrl: options.baseUrl,
+    userId: options.userId,
+    token: options.token,
+    ...(options.path === undefined ? {} : { path: options.path }),
+    WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    reconnect: { maxAttempts: options.maxAttempts },
+  });
+  const scrub = createScrubber(options.token);
+  const board = new TaskBoard(options.tasks);
+  const reporter = pickReporter(options, io, board, client.toJSON().url, scrub);
+  let lastError: TaskStatusError | undefined;
+  let finished = false;
+
+  return new Promise<number>((resolve) => {
+    const finish = async (exitCode: number, reason: WatchEndReason) => {
+      if (finished) return;
+      finished = true;
+      signal.removeEventListener('abort', onAbort);
+      await client.close();
+      const error = reason === 'connection-failed' ? lastError : undefined;
+      reporter.end({ exitCode, reason, tasks: board.outcomes(), error });
+      resolve(exitCode);
+    };
+    const onAbort = () => {
+      const terminated = signal.reason === 'SIGTERM';
+      void finish(
+        terminated ? ExitCode.Terminated : ExitCode.Interrupted,
+        terminated ? 'terminated' : 'interrupted',
+      );
+    };
+
+    client.on('state', (state, previous) => {
+      reporter.state(state, previous);
+      // The fatal error is emitted right after the state turns `closed`: read it a tick later.
+      if (state === 'closed' && !finished) {
+        queueMicrotask(() => void finish(ExitCode.ConnectionFailed, 'connection-failed'));
+      }
+    });
+    client.on('open', (info) => reporter.open(info));
+    client.on('close', (info) => reporter.close(info));
+    client.on('reconnecting', (info) => reporter.reconnecting(info));
+    client.on('authError', (info) => reporter.authError(info));
+    client.on('heartbeat', (info) => reporter.heartbeat(info));
+    client.on('error', (error) => {
+      lastError = error;
+      reporter.error(error);
+    });
+    client.on('task', (update) => {
+      if (!board.apply(update, Date.now())) return;
+      reporter.task(update, board);
+      if (options.exitOnDone && board.done) {
+        const failed = !board.allCompleted && options.failOnTaskFailure !== false;
+        void finish(failed ? ExitCode.Failed : ExitCode.Ok, 'tasks-done');
+      }
+    });
+
+    reporter.start();
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // Failures arrive as `error` and `state` events; a final one ends the watch above.
+    client.connect().catch(() => {});
+  });
+}
+
+function pickReporter(
+  options: WatchOptions,
+  io: CliIo,
+  board: TaskBoard,
+  url: string,
+  scrub: (text: string) => string,
+): WatchReporter {
+  if (options.json || io.stdout.isTTY !== true) {
+    return createNdjsonReporter((line) => io.stdout.write(line), scrub);
+  }
+  return createLiveView(
+    io.stdout,
+    {
+      title: `${options.title ?? 'task-status watch'} · user ${options.userId}`,
+      url: redactUrl(url),
+      board,
+      exitWhenDone: options.exitOnDone ? options.tasks.map(String) : undefined,
+      state: 'idle',
+      reconnect: undefined,
+      rttMs: undefined,
+      end: undefined,
+    },
+    scrub,
+  );
+}

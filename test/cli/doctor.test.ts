@@ -1,0 +1,281 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
+import {
+  startTaskStatusServer,
+  type TaskStatusServer,
+  type TaskStatusServerOptions,
+} from '../../src/testing/index.js';
+import { killLeftovers, runCli } from './helpers.js';
+
+const TOKEN = 'good-token-of-user-2';
+const servers: TaskStatusServer[] = [];
+
+afterEach(async () => {
+  killLeftovers();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function start(options: TaskStatusServerOptions = {}): Promise<TaskStatusServer> {
+  const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 }, ...options });
+  servers.push(server);
+  return server;
+}
+
+/** Runs `doctor --json` and checks what must hold for every run: valid JSON, no token. */
+async function doctor(baseUrl: string, token = TOKEN, ...extra: string[]) {
+  const result = await runCli([
+    'doctor',
+    '--base-url',
+    baseUrl,
+    '--user',
+    '2',
+    '--token',
+    token,
+    '--json',
+    '--timeout',
+    '800',
+    ...extra,
+  ]);
+  expect(result.stdout + result.stderr).not.toContain(token);
+  const report = JSON.parse(result.stdout) as DoctorReport;
+  expect(report.checks.map((check) => check.id)).toEqual([
+    'dns',
+    'tcp',
+    'health',
+    'url',
+    'upgrade',
+    'auth',
+    'heartbeat',
+    'reconnect',
+  ]);
+  const check = (id: string) => report.checks.find((item) => item.id === id) as CheckResult;
+  return { code: result.code, report, check, stderr: result.stderr };
+}
+
+describe('task-status doctor against a healthy server', () => {
+  it('passes every check and exits 0', async () => {
+    const server = await start();
+    const { code, report, check } = await doctor(server.url);
+    expect(report.checks.map((item) => [item.id, item.verdict])).toEqual(
+      report.checks.map((item) => [item.id, 'pass']),
+    );
+    expect(report.ok).toBe(true);
+    expect(report.url).toBe(`ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=***`);
+    expect(check('health').data).toMatchObject({ httpStatus: 200 });
+    expect(check('upgrade').data).toMatchObject({ httpStatus: 101 });
+    expect(check('auth').data).toMatchObject({ verdict: 'ack', ackUserId: 2 });
+    expect(check('heartbeat').data).toMatchObject({ rttMs: expect.any(Number) });
+    expect(check('reconnect').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
+  it('notes that a base ending in /api/v1 would double the prefix if joined naïvely', async () => {
+    const server = await start();
+    const { code, check } = await doctor(`${server.url}/api/v1`);
+    expect(check('url')).toMatchObject({ verdict: 'pass', data: { naiveDoubled: true } });
+    expect(check('url').data).toMatchObject({
+      naiveUrl: `http://127.0.0.1:${server.port}/api/v1/api/v1/ws/tasks/2`,
+    });
+    expect(code).toBe(0);
+  });
+
+  it('warns about a base URL that already repeats the prefix, and still connects', async () => {
+    const server = await start();
+    const { code, check } = await doctor(`${server.url}/api/v1/api/v1`);
+    expect(check('url')).toMatchObject({ verdict: 'warn', cause: 'doubled-prefix' });
+    expect(check('auth').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
+  it('reads the token from --token-env', async () => {
+    const server = await start();
+    const result = await runCli(
+      ['doctor', '--base-url', server.url, '--user', '2', '--token-env', 'TS_TOKEN', '--json'],
+      { TS_TOKEN: TOKEN },
+    );
+    expect((JSON.parse(result.stdout) as DoctorReport).ok).toBe(true);
+    expect(result.code).toBe(0);
+  });
+
+  it('prints a human report with a verdict per step', async () => {
+    const server = await start();
+    const result = await runCli([
+      'doctor',
+      '--base-url',
+      server.url,
+      '--user',
+      '2',
+      '--token',
+      TOKEN,
+    ]);
+    expect(result.stdout).toContain(`task-status doctor · user 2 · ws://127.0.0.1:${server.port}`);
+    expect(result.stdout).toMatch(/✔ HTTP upgrade +HTTP 101 Switching Protocols after \d+ ms/);
+    expect(result.stdout).toMatch(/✔ Auth verdict +accepted: connected frame \(user_id 2\)/);
+    expect(result.stdout).toContain('OK: 8 passed, 0 warned, 0 failed, 0 skipped');
+    expect(result.stdout).not.toContain(TOKEN);
+    expect(result.code).toBe(0);
+  });
+});
+
+describe('task-status doctor names the fault', () => {
+  it('a token refused with a JSON error frame', async () => {
+    const server = await start();
+    const { code, report, check } = await doctor(server.url, 'expired-or-forged-token');
+    expect(check('upgrade').verdict).toBe('pass');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-error-frame',
+      data: {
+        errorCode: 'AUTH_FAILED',
+        serverCode: 'auth_failed',
+        serverMessage: 'Authentication failed: invalid or expired token',
+        closeCode: 1008,
+      },
+    });
+    expect(check('heartbeat').verdict).toBe('skip');
+    expect(check('reconnect').verdict).toBe('skip');
+    expect(report.ok).toBe(false);
+    expect(code).toBe(1);
+  });
+
+  it('a token refused with a plain-text error frame', async () => {
+    const server = await start({ errorFormat: 'text' });
+    const { code, check } = await doctor(server.url, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-text-frame',
+      data: { serverCode: null, serverMessage: 'Authentication failed: invalid or expired token' },
+    });
+    expect(check('auth').notes.join(' ')).toContain('plain text');
+    expect(code).toBe(1);
+  });
+
+  it('a token issued to another user', async () => {
+    const server = await start({ tokens: { 'token-of-user-3': 3 } });
+    const { check } = await doctor(server.url, 'token-of-user-3');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-error-frame',
+      data: { serverCode: 'forbidden' },
+    });
+    expect(check('auth').fix).toContain('--user');
+  });
+
+  it('an upgrade answered later than the timeout, as a handshake timeout', async () => {
+    const server = await start({ handshakeDelayMs: 5_000 });
+    const { code, check } = await doctor(server.url);
+    expect(check('tcp').verdict).toBe('pass');
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'handshake-timeout',
+      data: { timeoutMs: 800 },
+    });
+    expect(check('upgrade').summary).toContain('handshake timeout');
+    expect(['auth', 'heartbeat', 'reconnect'].map((id) => check(id).verdict)).toEqual([
+      'skip',
+      'skip',
+      'skip',
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it('a server that accepts the socket and then says nothing', async () => {
+    let server: TaskStatusServer | undefined;
+    // Each connection is silenced while it authenticates: no ack, no pong, socket kept open.
+    server = await start({
+      tokens: (token) => {
+        server?.silence();
+        return token === TOKEN ? 2 : null;
+      },
+    });
+    const { code, check } = await doctor(server.url);
+    expect(check('upgrade').verdict).toBe('pass');
+    expect(check('auth')).toMatchObject({
+      verdict: 'warn',
+      cause: 'no-ack',
+      data: { verdict: 'quiet' },
+    });
+    expect(check('heartbeat')).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
+    expect(code).toBe(1);
+  });
+
+  it('a route registered under a doubled prefix (404 on upgrade), and where it really is', async () => {
+    const server = await start({ path: '/api/v1/api/v1/ws/tasks/{userId}' });
+    const { code, check } = await doctor(server.url);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'route-not-found',
+      data: { httpStatus: 404, foundAt: '/api/v1/api/v1/ws/tasks/{userId}' },
+    });
+    expect(check('upgrade').fix).toContain("--path '/api/v1/api/v1/ws/tasks/{userId}'");
+    expect(code).toBe(1);
+  });
+
+  it('a route the server does not have anywhere it knows to look', async () => {
+    const server = await start({ path: '/elsewhere/{userId}' });
+    const { check } = await doctor(server.url);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'route-not-found',
+      data: { httpStatus: 404, foundAt: null },
+    });
+  });
+
+  it('passes once --path names the route the server really uses', async () => {
+    const server = await start({ path: '/api/v1/api/v1/ws/tasks/{userId}' });
+    const { code, check } = await doctor(
+      server.url,
+      TOKEN,
+      '--path',
+      '/api/v1/api/v1/ws/tasks/{userId}',
+    );
+    expect(check('upgrade').verdict).toBe('pass');
+    expect(check('url')).toMatchObject({ verdict: 'warn', cause: 'doubled-prefix' });
+    expect(code).toBe(0);
+  });
+
+  it('a server that is down', async () => {
+    const server = await start();
+    await server.close();
+    const { code, check } = await doctor(server.url);
+    expect(check('dns').verdict).toBe('pass');
+    expect(check('tcp')).toMatchObject({ verdict: 'fail', cause: 'connection-refused' });
+    expect(check('url').verdict).toBe('pass');
+    expect(
+      ['health', 'upgrade', 'auth', 'heartbeat', 'reconnect'].map((id) => check(id).verdict),
+    ).toEqual(['skip', 'skip', 'skip', 'skip', 'skip']);
+    expect(code).toBe(1);
+  });
+
+  it('a base URL that cannot be used', async () => {
+    const { code, check } = await doctor('ftp://example.invalid');
+    expect(check('url')).toMatchObject({ verdict: 'fail', cause: 'invalid-url' });
+    expect(check('dns').verdict).toBe('skip');
+    expect(code).toBe(1);
+  });
+});
+
+describe('task-status doctor arguments', () => {
+  it('exits 2 without a token', async () => {
+    const result = await runCli(['doctor', '--base-url', 'http://127.0.0.1:9', '--user', '2']);
+    expect(result.stderr).toContain('--token');
+    expect(result.code).toBe(2);
+  });
+
+  it('exits 2 when the --token-env variable is unset', async () => {
+    const result = await runCli(
+      [
+        'doctor',
+        '--base-url',
+        'http://127.0.0.1:9',
+        '--user',
+        '2',
+        '--token-env',
+        'NOT_SET_ANYWHERE',
+      ],
+      { NOT_SET_ANYWHERE: undefined },
+    );
+    expect(result.stderr).toContain('NOT_SET_ANYWHERE');
+    expect(result.code).toBe(2);
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Runs the `task-status` command as a real child process (Node with tsx, straight from the
+ * sources, so no build is needed) with piped stdio: stdout is not a terminal, so `watch` and
+ * `demo` print NDJSON.
+ */
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const entry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+const running = new Set<ChildProcessWithoutNullStreams>();
+
+/** How a run ended and what it printed. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A command still running. */
+export interface CliProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** What it printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when it exits. */
+  readonly exited: Promise<CliResult>;
+}
+
+/** Starts `task-status …args`; `env` is added to this process's environment. */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  return startProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
+}
+
+function startProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(file, args, {
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: undefined, ...env },
+    stdio: 'pipe',
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<CliResult>((resolve) => {
+    child.once('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/**
+ * Starts `task-status …args` on a pseudo-terminal (util-linux `script`), as a person would in a
+ * terminal: stdout is a TTY, and writing `\x03` to `child.stdin` is a real Ctrl-C.
+ */
+export function startCliInTerminal(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): CliProcess {
+  const command = [process.execPath, '--import', 'tsx', entry, ...args].map(quote).join(' ');
+  return startProcess(
+    'script',
+    [
+      '--quiet',
+      '--return',
+      '--flush',
+      '--command',
+      `stty cols 100 rows 30; exec ${command}`,
+      '/dev/null',
+    ],
+    env,
+  );
+}
+
+/** True where util-linux `script` is installed (Debian and most Linux systems). */
+export const hasScript = (() => {
+  try {
+    return execFileSync('script', ['--version'], { stdio: 'pipe' })
+      .toString()
+      .includes('util-linux');
+  } catch {
+    return false;
+  }
+})();
+
+function quote(word: string): string {
+  return `'${word.replaceAll("'", "'\\''")}'`;
+}
+
+/** Runs `task-status …args` to its end. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startCli(args, env).exited;
+}
+
+/** Kills (by pid) whatever a failed test left running. */
+export function killLeftovers(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
+/** One NDJSON line of `watch`, with the fields the tests read. */
+export interface Line {
+  readonly event: string;
+  readonly time: string;
+  readonly state?: string;
+  readonly taskId?: number | string;
+  readonly status?: string;
+  readonly progress?: number | null;
+  readonly reconnected?: boolean;
+  readonly tasks?: readonly unknown[];
+  readonly [field: string]: unknown;
+}
+
+/** The NDJSON lines of `text`, parsed. */
+export function ndjson(text: string): Line[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Line);
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { formatElapsed, type LiveModel, renderLiveView } from '../../src/cli/watch/live-view.js';
+import { TaskBoard } from '../../src/cli/watch/task-board.js';
+import { TaskStatusError, type TaskUpdate } from '../../src/index.js';
+
+function update(
+  taskId: number,
+  status: string,
+  progress: number | null,
+  message: string | null = null,
+): TaskUpdate {
+  return { taskId, status, progress, message, result: null, error: null, updatedAt: null };
+}
+
+function model(board: TaskBoard, patch: Partial<LiveModel> = {}): LiveModel {
+  return {
+    title: 'task-status watch · user 2',
+    url: 'ws://h/api/v1/ws/tasks/2?token=***',
+    board,
+    exitWhenDone: undefined,
+    state: 'open',
+    reconnect: undefined,
+    rttMs: undefined,
+    end: undefined,
+    ...patch,
+  };
+}
+
+// picocolors leaves text plain when stdout is not a terminal, as under vitest.
+describe('the live view of watch', () => {
+  it('draws a line per task with a progress bar, percent, status, elapsed time and message', () => {
+    const board = new TaskBoard([]);
+    board.apply(update(1, 'running', 40, 'Step 2 of 4'), 1_000);
+    board.apply(update(12, 'completed', 100, 'Done'), 1_000);
+    board.apply(update(12, 'completed', 100, 'Done'), 1_000);
+    const text = renderLiveView(model(board), 3_500, 100);
+    expect(text.split('\n')).toEqual([
+      'task-status watch · user 2 · ws://h/api/v1/ws/tasks/2?token=***',
+      '● connected',
+      '   1  ████████░░░░░░░░░░░░   40%  running      2.5s  Step 2 of 4',
+      '  12  ████████████████████  100%  completed    0.0s  Done',
+      'Ctrl-C to stop',
+    ]);
+  });
+
+  it('shows the reconnect countdown and the reason', () => {
+    const board = new TaskBoard([5]);
+    const reason = new TaskStatusError(
+      'CONNECTION_LOST',
+      'Connection closed by server (close 1012)',
+    );
+    const text = renderLiveView(
+      model(board, {
+        state: 'reconnecting',
+        reconnect: { attempt: 2, delayMs: 2_400, reason, at: 10_000 },
+        exitWhenDone: ['5'],
+      }),
+      10_400,
+      100,
+    );
+    expect(text).toContain(
+      '↻ reconnecting in 2.0s… (attempt 2: Connection closed by server (close 1012))',
+    );
+    expect(text).toContain('  5  ····················     –  waiting');
+    expect(text).toContain('exits when task 5 is done · Ctrl-C to stop');
+  });
+
+  it('cuts long messages to the terminal width', () => {
+    const board = new TaskBoard([]);
+    board.apply(update(1, 'running', 10, 'x'.repeat(200)), 0);
+    const line = renderLiveView(model(board), 0, 80).split('\n')[2] ?? '';
+    expect(line.length).toBeLessThanOrEqual(80);
+    expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('formats elapsed times from tenths of seconds to hours', () => {
+    expect([950, 75_000, 3_700_000].map(formatElapsed)).toEqual(['0.9s', '1m15s', '1h01m']);
+  });
+});
+
+describe('TaskBoard', () => {
+  it('with --task ids follows only those and is done when all of them are terminal', () => {
+    const board = new TaskBoard([1, 'b']);
+    expect(board.apply(update(3, 'completed', 100), 0)).toBe(false);
+    board.apply(update(1, 'completed', 100), 0);
+    expect(board.done).toBe(false);
+    board.apply({ ...update(0, 'cancelled', null), taskId: 'b' }, 0);
+    expect([board.done, board.allCompleted]).toEqual([true, false]);
+  });
+
+  it('without ids is done once at least one task was seen and every seen task is terminal', () => {
+    const board = new TaskBoard([]);
+    expect(board.done).toBe(false);
+    board.apply(update(1, 'pending', 0), 0);
+    board.apply(update(2, 'completed', 100), 0);
+    expect(board.done).toBe(false);
+    board.apply(update(1, 'completed', 100), 0);
+    expect([board.done, board.allCompleted]).toEqual([true, true]);
+  });
+
+  it('matches 42 and "42" as the same task', () => {
+    const board = new TaskBoard([42]);
+    expect(board.apply({ ...update(0, 'running', 1), taskId: '42' }, 0)).toBe(true);
+    expect(board.tasks).toHaveLength(1);
+  });
+});

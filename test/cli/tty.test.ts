@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
+import { hasScript, killLeftovers, startCliInTerminal } from './helpers.js';
+
+const TOKEN = 'tty-token-of-user-2';
+const servers: TaskStatusServer[] = [];
+
+afterEach(async () => {
+  killLeftovers();
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** The screen text without escape sequences (colors are off: NO_COLOR). */
+function plain(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
+describe.runIf(hasScript)('task-status on a terminal', () => {
+  it('draws the live view and, on Ctrl-C, closes the client, leaves the last frame and exits 130', async () => {
+    const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 } });
+    servers.push(server);
+    const cli = startCliInTerminal(
+      ['watch', '--base-url', server.url, '--user', '2', '--token-env', 'TS_TOKEN'],
+      {
+        TS_TOKEN: TOKEN,
+      },
+    );
+    await vi.waitFor(
+      () => expect(server.clients.some((client) => client.state === 'open')).toBe(true),
+      {
+        timeout: 10_000,
+      },
+    );
+    server.pushUpdate(2, { taskId: 9, status: 'running', progress: 45, message: 'Crunching' });
+    await vi.waitFor(() => expect(plain(cli.stdout())).toContain('Crunching'));
+    cli.child.stdin.write('\u0003');
+    const result = await cli.exited;
+    const screen = plain(result.stdout);
+    expect(screen).toContain(
+      `task-status watch · user 2 · ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=***`,
+    );
+    expect(screen).toMatch(/9 {2}█{9}░{11} {3}45% {2}running/);
+    expect(screen).toContain('stopped: 1 running (exit 130)');
+    expect(screen).not.toContain(TOKEN);
+    expect(result.code).toBe(130);
+    await vi.waitFor(() =>
+      expect(server.connections[0]).toMatchObject({
+        closeCode: 1000,
+        closeReason: 'client closed',
+      }),
+    );
+  });
+
+  it('runs the demo to the end with progress bars and exits 0', async () => {
+    const result = await startCliInTerminal(['demo']).exited;
+    const screen = plain(result.stdout);
+    expect(screen).toContain('● connected');
+    expect(screen).toContain('done: 4 completed, 1 failed (exit 0)');
+    expect(result.code).toBe(0);
+  });
+});
