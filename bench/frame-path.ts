@@ -1,28 +1,38 @@
 /**
- * Microbenchmark of the per-frame path: what the client does with one text frame (parse, check,
- * map, task-table update, one `task` listener) against a bare `JSON.parse` of the same frames.
- * A benchmark, not a test: it prints numbers. Run: `npx tsx bench/frame-path.ts`.
+ * Microbenchmark of the per-frame path, in one process and without a socket: what the client
+ * does with one text frame, stage by stage, against a bare `JSON.parse` of the same frames.
+ * Stages run interleaved in every round, each on fresh frames (later rounds carry later
+ * timestamps, so the task table applies every frame, none is stale). It says where the time of
+ * the socket benchmark goes; it is not a budget.
+ *
+ * Run alone: `node --import tsx bench/frame-path.ts`; `npm run bench` runs it too.
  */
-import { TaskStatusClient, type WebSocketLike } from '../src/index.js';
+import * as z from 'zod';
+import { parseServerFrame, TaskStatusClient, type WebSocketLike } from '../src/index.js';
+import { taskUpdateSchema } from '../src/schemas.js';
+import { taskUpdateFrames } from './lib/frames.js';
+import { median } from './lib/stats.js';
 
-const FRAMES = 200_000;
-const ROUNDS = 9;
-
-function makeFrames(count: number, round: number): string[] {
-  const statuses = ['pending', 'running', 'running', 'completed'];
-  return Array.from({ length: count }, (_, i) =>
-    JSON.stringify({
-      type: 'task_update',
-      task_id: i % 500,
-      status: statuses[i % 4],
-      progress: i % 101,
-      message: `step ${i % 97} of the job`,
-      updated_at: new Date(1_767_225_600_000 + round * count + i).toISOString(),
-    }),
-  );
+export interface FramePathOptions {
+  readonly frames: number;
+  readonly rounds: number;
 }
 
-/** A socket double that is open at once and lets the bench push frames synchronously. */
+export const FRAME_PATH_DEFAULTS: FramePathOptions = { frames: 100_000, rounds: 7 };
+
+/** CPU nanoseconds per frame, median over rounds, by stage. */
+export type FramePathResult = Record<StageName, number>;
+
+const STAGES = [
+  'JSON.parse',
+  'parseServerFrame',
+  'client (no taskSchema)',
+  'zod validate only',
+  'client + zod taskSchema',
+] as const;
+type StageName = (typeof STAGES)[number];
+
+/** A socket double that opens at once and lets the bench push frames synchronously. */
 class BenchSocket implements WebSocketLike {
   static last: BenchSocket | undefined;
   readyState = 1;
@@ -33,7 +43,10 @@ class BenchSocket implements WebSocketLike {
   onerror: WebSocketLike['onerror'] = null;
   constructor() {
     BenchSocket.last = this;
-    queueMicrotask(() => this.onopen?.({}));
+    queueMicrotask(() => {
+      this.onopen?.({});
+      this.onmessage?.({ data: '{"type":"connected","user_id":1}' });
+    });
   }
   send(): void {}
   close(): void {
@@ -41,65 +54,110 @@ class BenchSocket implements WebSocketLike {
   }
 }
 
-function baseline(frames: string[]): number {
+const taskSchema = taskUpdateSchema.extend({ result: z.object({ url: z.string() }).nullable() });
+
+/** A connected client fed through its socket's `onmessage`, as a real socket would. */
+async function connectedClient(withSchema: boolean) {
+  const options = {
+    baseUrl: 'http://127.0.0.1:1',
+    userId: 1,
+    token: 'bench',
+    WebSocket: BenchSocket,
+  };
+  const client = withSchema
+    ? new TaskStatusClient({ ...options, taskSchema })
+    : new TaskStatusClient(options);
   let sink = 0;
-  const start = performance.now();
-  for (const frame of frames) sink += (JSON.parse(frame) as { progress: number }).progress;
-  const elapsed = performance.now() - start;
-  if (sink < 0) throw new Error('unreachable');
-  return frames.length / (elapsed / 1000);
+  client.on('task', (update) => {
+    sink += update.progress ?? 0;
+  });
+  client.on('error', (error) => {
+    throw error;
+  });
+  await client.connect();
+  const onmessage = BenchSocket.last?.onmessage;
+  if (!onmessage) throw new Error('socket not wired');
+  return { client, onmessage, sink: () => sink };
 }
 
-function throughClient(frames: string[], socket: BenchSocket): number {
-  const start = performance.now();
-  const onmessage = socket.onmessage;
-  if (onmessage === null) throw new Error('socket not wired');
-  for (const frame of frames) onmessage({ data: frame });
-  return frames.length / ((performance.now() - start) / 1000);
+/**
+ * CPU nanoseconds per frame (user + system time of this process): on a shared machine, time the
+ * process spent descheduled would otherwise land on whichever stage happened to be running.
+ */
+function timeNs(frames: readonly string[], run: (frame: string) => number): number {
+  let sink = 0;
+  const start = process.cpuUsage();
+  for (const frame of frames) sink += run(frame);
+  const used = process.cpuUsage(start);
+  if (Number.isNaN(sink)) throw new Error('unreachable');
+  return ((used.user + used.system) * 1000) / frames.length;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+export async function runFramePath(
+  options: FramePathOptions = FRAME_PATH_DEFAULTS,
+  log: (line: string) => void = () => {},
+): Promise<FramePathResult> {
+  const plain = await connectedClient(false);
+  const zod = await connectedClient(true);
+  const validate = taskSchema['~standard'].validate;
+  const times = Object.fromEntries(STAGES.map((stage) => [stage, [] as number[]])) as Record<
+    StageName,
+    number[]
+  >;
+  const run: Record<StageName, (frames: string[]) => number> = {
+    'JSON.parse': (frames) =>
+      timeNs(frames, (frame) => (JSON.parse(frame) as { progress: number }).progress),
+    parseServerFrame: (frames) =>
+      timeNs(frames, (frame) => (parseServerFrame(frame).kind === 'task_update' ? 1 : 0)),
+    'client (no taskSchema)': (frames) =>
+      timeNs(frames, (frame) => {
+        plain.onmessage({ data: frame });
+        return 0;
+      }),
+    'zod validate only': (frames) => {
+      // Validation alone, on updates the guard already produced (not timed).
+      const updates = frames.map((frame) => {
+        const parsed = parseServerFrame(frame);
+        if (parsed.kind !== 'task_update') throw new Error('not a task update');
+        return parsed.update;
+      });
+      let i = 0;
+      return timeNs(frames, () => ('value' in validate(updates[i++]) ? 1 : 0));
+    },
+    'client + zod taskSchema': (frames) =>
+      timeNs(frames, (frame) => {
+        zod.onmessage({ data: frame });
+        return 0;
+      }),
+  };
+  let start = 0;
+  for (let round = 0; round < options.rounds; round++) {
+    const order = STAGES.map((_, i) => STAGES[(i + round) % STAGES.length] as StageName);
+    for (const stage of order) {
+      const frames = taskUpdateFrames(options.frames, start);
+      start += options.frames;
+      times[stage].push(run[stage](frames));
+    }
+    log(
+      `  round ${round + 1}/${options.rounds}: ${STAGES.map((s) => `${s} ${times[s].at(-1)?.toFixed(0)} ns`).join(', ')}`,
+    );
+  }
+  const applied = plain.client.stats.applied + zod.client.stats.applied;
+  const expected = 2 * options.rounds * options.frames;
+  await plain.client.close();
+  await zod.client.close();
+  if (applied !== expected) throw new Error(`task table applied ${applied} of ${expected} frames`);
+  return Object.fromEntries(
+    STAGES.map((stage) => [stage, median(times[stage])]),
+  ) as FramePathResult;
 }
 
-const client = new TaskStatusClient({
-  baseUrl: 'http://127.0.0.1:1',
-  userId: 1,
-  token: 'bench',
-  authGraceMs: 0,
-  heartbeat: false,
-  WebSocket: BenchSocket,
-});
-let received = 0;
-client.on('task', () => {
-  received++;
-});
-await client.connect();
-const socket = BenchSocket.last;
-if (socket === undefined) throw new Error('no socket');
-
-const ratios: number[] = [];
-const rates: number[] = [];
-const bases: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  // Later rounds carry later timestamps, so every frame is applied, none refused as stale.
-  const frames = makeFrames(FRAMES, round);
-  const base = baseline(frames);
-  const rate = throughClient(frames, socket);
-  bases.push(base);
-  rates.push(rate);
-  ratios.push(rate / base);
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await runFramePath(FRAME_PATH_DEFAULTS, console.log);
+  const base = result['JSON.parse'];
+  for (const [stage, ns] of Object.entries(result)) {
+    console.log(
+      `${stage.padEnd(26)} ${ns.toFixed(0).padStart(6)} ns/frame  ${(ns / base).toFixed(2)}x JSON.parse`,
+    );
+  }
 }
-await client.close();
-const fmt = (n: number) => `${Math.round(n / 1000)}k/s`;
-console.log(`frames per round: ${FRAMES}, rounds: ${ROUNDS}, task events: ${received}`);
-console.log(
-  `JSON.parse only:  median ${fmt(median(bases))} (min ${fmt(Math.min(...bases))}, max ${fmt(Math.max(...bases))})`,
-);
-console.log(
-  `client path:      median ${fmt(median(rates))} (min ${fmt(Math.min(...rates))}, max ${fmt(Math.max(...rates))})`,
-);
-console.log(
-  `ratio:            median ${median(ratios).toFixed(2)}x (min ${Math.min(...ratios).toFixed(2)}, max ${Math.max(...ratios).toFixed(2)})`,
-);
