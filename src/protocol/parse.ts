@@ -132,16 +132,11 @@ function parseValue(data: unknown, text: string): ParsedFrame {
   }
   const frame = data as RawFrame;
   const type = frame.type;
+  if (type === 'task_update') return readTaskUpdate(frame, text);
   if (type === 'ping') return PING_JSON;
   if (type === 'pong') return PONG_JSON;
   const fields =
-    type === 'task_update'
-      ? TASK_FIELDS
-      : type === 'error'
-        ? ERROR_FIELDS
-        : type === 'connected'
-          ? CONNECTED_FIELDS
-          : undefined;
+    type === 'error' ? ERROR_FIELDS : type === 'connected' ? CONNECTED_FIELDS : undefined;
   if (fields === undefined) {
     return isString(type)
       ? { kind: 'unknown', type: type as string, frame }
@@ -152,19 +147,6 @@ function parseValue(data: unknown, text: string): ParsedFrame {
     if (!(field[3] && value == null) && !field[1](value))
       return invalid(text, issues(frame, fields));
   }
-  if (type === 'task_update') {
-    const update: TaskUpdate = {
-      taskId: frame.task_id as TaskUpdate['taskId'],
-      status: frame.status as string,
-      progress: (frame.progress as number | undefined) ?? null,
-      message: (frame.message as string | undefined) ?? null,
-      result: frame.result ?? null,
-      error: frame.error ?? null,
-      updatedAt: (frame.updated_at as string | undefined) ?? null,
-      raw: frame,
-    };
-    return { kind: 'task_update', update };
-  }
   if (type === 'connected') return { kind: 'connected', frame: frame as ConnectedFrame };
   const { code, message, detail } = frame;
   return {
@@ -173,6 +155,37 @@ function parseValue(data: unknown, text: string): ParsedFrame {
     message: (message as string | undefined) ?? (isString(detail) ? (detail as string) : null),
     frame: frame as ErrorFrame,
   };
+}
+
+/**
+ * The hot path: the same checks as `TASK_FIELDS`, written out as plain property reads (a loop
+ * over the table costs about a third of a `JSON.parse` per frame in keyed loads and calls).
+ */
+function readTaskUpdate(frame: RawFrame, text: string): ParsedFrame {
+  const { task_id: taskId, status, progress, message, updated_at: updatedAt } = frame;
+  if (
+    (typeof taskId === 'string'
+      ? taskId !== ''
+      : Number.isSafeInteger(taskId) && (taskId as number) >= 0) &&
+    typeof status === 'string' &&
+    status !== '' &&
+    (progress == null || (typeof progress === 'number' && progress >= 0 && progress <= 100)) &&
+    (message == null || typeof message === 'string') &&
+    (updatedAt == null || (typeof updatedAt === 'string' && ISO_DATE_TIME.test(updatedAt)))
+  ) {
+    const update: TaskUpdate = {
+      taskId: taskId as TaskUpdate['taskId'],
+      status,
+      progress: progress ?? null,
+      message: message ?? null,
+      result: frame.result ?? null,
+      error: frame.error ?? null,
+      updatedAt: updatedAt ?? null,
+      raw: frame,
+    };
+    return { kind: 'task_update', update };
+  }
+  return invalid(text, issues(frame, TASK_FIELDS));
 }
 
 /** Slow path, only for frames that failed: every wrong field, in order. */
