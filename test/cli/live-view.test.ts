@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatElapsed, type LiveModel, renderLiveView } from '../../src/cli/watch/live-view.js';
 import { TaskBoard } from '../../src/cli/watch/task-board.js';
@@ -26,14 +27,18 @@ function model(board: TaskBoard, patch: Partial<LiveModel> = {}): LiveModel {
   };
 }
 
-// picocolors leaves text plain when stdout is not a terminal, as under vitest.
+/** The view without colours: picocolors turns them on when CI is set, even off a terminal. */
+function render(...args: Parameters<typeof renderLiveView>): string {
+  return stripVTControlCharacters(renderLiveView(...args));
+}
+
 describe('the live view of watch', () => {
   it('draws a line per task with a progress bar, percent, status, elapsed time and message', () => {
     const board = new TaskBoard([]);
     board.apply(update(1, 'running', 40, 'Step 2 of 4'), 1_000);
     board.apply(update(12, 'completed', 100, 'Done'), 1_000);
     board.apply(update(12, 'completed', 100, 'Done'), 1_000);
-    const text = renderLiveView(model(board), 3_500, 100);
+    const text = render(model(board), 3_500, 100);
     expect(text.split('\n')).toEqual([
       'task-status watch · user 2 · ws://h/api/v1/ws/tasks/2?token=***',
       '● connected',
@@ -49,7 +54,7 @@ describe('the live view of watch', () => {
       'CONNECTION_LOST',
       'Connection closed by server (close 1012)',
     );
-    const text = renderLiveView(
+    const text = render(
       model(board, {
         state: 'reconnecting',
         reconnect: { attempt: 2, delayMs: 2_400, reason, at: 10_000 },
@@ -68,7 +73,7 @@ describe('the live view of watch', () => {
   it('cuts long messages to the terminal width', () => {
     const board = new TaskBoard([]);
     board.apply(update(1, 'running', 10, 'x'.repeat(200)), 0);
-    const line = renderLiveView(model(board), 0, 80).split('\n')[2] ?? '';
+    const line = render(model(board), 0, 80).split('\n')[2] ?? '';
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith('…')).toBe(true);
   });
