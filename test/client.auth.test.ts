@@ -1,40 +1,30 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
   type AuthErrorInfo,
   isTaskStatusError,
-  TaskStatusClient,
-  type TaskStatusClientOptions,
+  type TaskStatusClient,
   type TaskStatusError,
   type WebSocketConstructor,
 } from '../src/index.js';
 import { rejection } from './helpers/events.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { useWsHarness } from './helpers/harness.js';
 
 const SECRET = 'sekr3t-T0KEN+/=';
-let server: TestServer;
-const clients: TaskStatusClient[] = [];
-
-function client(options: Partial<TaskStatusClientOptions> = {}) {
-  const created = new TaskStatusClient({
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: SECRET,
-    heartbeat: false,
-    authGraceMs: 60_000,
-    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
+const harness = useWsHarness({
+  token: SECRET,
+  heartbeat: false,
+  authGraceMs: 60_000,
+  reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+});
+const client = harness.client;
 
 /** The seed's server: accept, check the token, on failure send an error frame, then close. */
 function authServer(
   valid: (token: string | null) => boolean,
   reject: (ws: import('ws').WebSocket) => void,
 ) {
-  server.onSocket = (ws, request) => {
+  harness.server.onSocket = (ws, request) => {
     const token = new URL(request.url ?? '', 'http://x').searchParams.get('token');
     if (valid(token)) ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
     else reject(ws);
@@ -48,15 +38,6 @@ function collect(c: TaskStatusClient) {
   c.on('error', (error) => errors.push(error));
   return { authErrors, errors };
 }
-
-beforeEach(async () => {
-  server = await startWsServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
 
 describe('auth verdict after accept', () => {
   it('treats a JSON error frame then close 1008 as a final auth failure with a static token', async () => {
@@ -86,7 +67,7 @@ describe('auth verdict after accept', () => {
       },
     ]);
     expect(c.state).toBe('closed');
-    expect(server.sockets).toHaveLength(1);
+    expect(harness.server.sockets).toHaveLength(1);
   });
 
   it('treats a plain-text error frame then Starlette default close 1000 as an auth failure', async () => {
@@ -105,7 +86,7 @@ describe('auth verdict after accept', () => {
       message: 'Authentication failed: token expired',
       closeCode: 1000,
     });
-    expect(server.sockets).toHaveLength(1);
+    expect(harness.server.sockets).toHaveLength(1);
   });
 
   it.each([1008, 4001, 4003, 4401, 4403])(
@@ -117,7 +98,7 @@ describe('auth verdict after accept', () => {
       );
       const c = client();
       await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: code });
-      expect(server.sockets).toHaveLength(1);
+      expect(harness.server.sockets).toHaveLength(1);
     },
   );
 
@@ -156,12 +137,12 @@ describe('auth verdict after accept', () => {
     const c = client({ token: () => `t${++calls}` });
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
     expect(calls).toBe(2);
-    expect(server.sockets).toHaveLength(2);
+    expect(harness.server.sockets).toHaveLength(2);
     expect(c.state).toBe('closed');
   });
 
   it('treats an HTTP 401 upgrade refusal (visible through ws) as an auth failure, not a loop', async () => {
-    server.onUpgrade = (_request, socket) => {
+    harness.server.onUpgrade = (_request, socket) => {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     };
     // Node 22+ has a global WebSocket that, like a browser, hides the status: use ws's.
@@ -169,23 +150,23 @@ describe('auth verdict after accept', () => {
     const { authErrors } = collect(c);
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', httpStatus: 401 });
     expect(authErrors[0]).toMatchObject({ httpStatus: 401, willRetry: false });
-    expect(server.requests).toHaveLength(1);
+    expect(harness.server.requests).toHaveLength(1);
   });
 
   it('retries an opaque pre-open failure (what a browser shows for a refused upgrade) with backoff', async () => {
-    server.onUpgrade = (_request, socket) => socket.destroy();
+    harness.server.onUpgrade = (_request, socket) => socket.destroy();
     const c = client({ reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 3 } });
     const { authErrors, errors } = collect(c);
     const started = Date.now();
     expect((await rejection(c.connect())).code).toBe('RECONNECT_EXHAUSTED');
     expect(authErrors).toEqual([]);
     expect(errors.filter((e) => e.code === 'CONNECTION_ERROR')).toHaveLength(4);
-    expect(server.requests).toHaveLength(4);
+    expect(harness.server.requests).toHaveLength(4);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('reads an auth error frame after open, then close, as an auth failure', async () => {
-    server.onSocket = (ws) => {
+    harness.server.onSocket = (ws) => {
       ws.send(JSON.stringify({ type: 'connected' }));
       ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
       setTimeout(() => ws.close(1000), 20);
@@ -233,11 +214,11 @@ describe('odd frames before the verdict', () => {
     const { authErrors } = collect(c);
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1000 });
     expect(authErrors[0]).toMatchObject({ code: null, message: 'Could not validate credentials' });
-    expect(server.sockets).toHaveLength(1);
+    expect(harness.server.sockets).toHaveLength(1);
   });
 
   it('still accepts after an odd frame when no close follows within authGraceMs', async () => {
-    server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'welcome', motd: 'hi' }));
+    harness.server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'welcome', motd: 'hi' }));
     const c = client({ authGraceMs: 30 });
     const { errors } = collect(c);
     await c.connect();

@@ -1,47 +1,32 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { isTaskStatusError, TaskStatusClient, type TaskUpdate } from '../src/index.js';
+import { isTaskStatusError, type TaskUpdate } from '../src/index.js';
 import { record } from './helpers/events.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { useWsHarness } from './helpers/harness.js';
 
-let server: TestServer;
-const clients: TaskStatusClient[] = [];
-
-function client(options: Partial<ConstructorParameters<typeof TaskStatusClient>[0]> = {}) {
-  const created = new TaskStatusClient({
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: 'tok-abc',
-    heartbeat: false,
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
-
-beforeEach(async () => {
-  server = await startWsServer();
+const harness = useWsHarness({
+  token: 'tok-abc',
+  heartbeat: false,
 });
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
+const client = harness.client;
 
 describe('connect', () => {
   it('resolves on a connected ack and requests the canonical URL with the token', async () => {
-    server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    harness.server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
     const c = client({ authGraceMs: 60_000 });
     const log = record(c, ['state', 'open']);
     await c.connect();
     expect(c.state).toBe('open');
-    expect(server.requests).toEqual(['/api/v1/ws/tasks/2?token=tok-abc']);
+    expect(harness.server.requests).toEqual(['/api/v1/ws/tasks/2?token=tok-abc']);
     expect(log).toEqual([
       ['state', 'connecting'],
       ['state', 'open'],
       [
         'open',
-        { url: `ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=***`, reconnected: false },
+        {
+          url: `ws://127.0.0.1:${harness.server.port}/api/v1/ws/tasks/2?token=***`,
+          reconnected: false,
+        },
       ],
     ]);
   });
@@ -55,7 +40,7 @@ describe('connect', () => {
   });
 
   it('counts any valid frame as the verdict and delivers it', async () => {
-    server.onSocket = (ws) =>
+    harness.server.onSocket = (ws) =>
       ws.send(JSON.stringify({ type: 'task_update', task_id: 7, status: 'running', progress: 5 }));
     const c = client({ authGraceMs: 60_000 });
     const updates: TaskUpdate[] = [];
@@ -71,7 +56,7 @@ describe('connect', () => {
     const first = c.connect();
     expect(c.connect()).toBe(first);
     await first;
-    expect(server.sockets).toHaveLength(1);
+    expect(harness.server.sockets).toHaveLength(1);
     await expect(c.connect()).resolves.toBeUndefined();
   });
 
@@ -83,7 +68,7 @@ describe('connect', () => {
     await implicit.connect();
     const explicit = client({ authGraceMs: 10, WebSocket: WebSocket as never });
     await explicit.connect();
-    expect(server.sockets).toHaveLength(2);
+    expect(harness.server.sockets).toHaveLength(2);
   });
 
   it('reads the token function on every attempt, with its reason', async () => {
@@ -98,10 +83,9 @@ describe('connect', () => {
     await c.connect();
     await c.reconnect();
     expect(reasons).toEqual(['connect', 'reconnect']);
-    expect(server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token'))).toEqual([
-      'tok-1',
-      'tok-2',
-    ]);
+    expect(
+      harness.server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token')),
+    ).toEqual(['tok-1', 'tok-2']);
   });
 
   it('can connect again after close', async () => {

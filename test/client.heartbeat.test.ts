@@ -1,41 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  TaskStatusClient,
-  type TaskStatusClientOptions,
-  type TaskStatusError,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import type { TaskStatusError } from '../src/index.js';
 import { nextEvent } from './helpers/events.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { useWsHarness } from './helpers/harness.js';
 
-let server: TestServer;
-const clients: TaskStatusClient[] = [];
-
-function client(options: Partial<TaskStatusClientOptions> = {}) {
-  const created = new TaskStatusClient({
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: 'tok',
-    authGraceMs: 0,
-    reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
-
-beforeEach(async () => {
-  server = await startWsServer();
+const harness = useWsHarness({
+  authGraceMs: 0,
+  reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
 });
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
+const client = harness.client;
 
 describe('heartbeat', () => {
   it('pings on an interval and reports the round trip of the pong', async () => {
     const received: string[] = [];
-    server.onSocket = (ws) =>
+    harness.server.onSocket = (ws) =>
       ws.on('message', (data) => {
         received.push(String(data));
         if (String(data) === '{"type":"ping"}') ws.send('{"type":"pong"}');
@@ -50,7 +27,7 @@ describe('heartbeat', () => {
 
   it('answers JSON and plain-text server pings in kind', async () => {
     const answers: string[] = [];
-    server.onSocket = (ws) => {
+    harness.server.onSocket = (ws) => {
       ws.on('message', (data) => answers.push(String(data)));
       ws.send('{"type":"ping"}');
       ws.send('ping');
@@ -74,11 +51,11 @@ describe('heartbeat', () => {
     expect(detectedAfter).toBeLessThan(600);
     expect((await closed)[0]).toMatchObject({ code: 1006, willReconnect: true });
     await nextEvent(c, 'open');
-    expect(server.sockets).toHaveLength(2);
+    expect(harness.server.sockets).toHaveLength(2);
   });
 
   it('counts any inbound frame as liveness, even when pings go unanswered', async () => {
-    server.onSocket = (ws) => {
+    harness.server.onSocket = (ws) => {
       let progress = 0;
       const timer = setInterval(
         () =>
@@ -105,6 +82,6 @@ describe('heartbeat', () => {
       }),
     );
     expect(errors).toEqual([]);
-    expect(server.sockets).toHaveLength(1);
+    expect(harness.server.sockets).toHaveLength(1);
   });
 });

@@ -1,38 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  type ReconnectingInfo,
-  TaskStatusClient,
-  type TaskStatusClientOptions,
-  type TaskStatusError,
-} from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ReconnectingInfo, TaskStatusError } from '../src/index.js';
 import { nextEvent, rejection } from './helpers/events.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { useWsHarness } from './helpers/harness.js';
 
-let server: TestServer;
-const clients: TaskStatusClient[] = [];
-
-function client(options: Partial<TaskStatusClientOptions> = {}) {
-  const created = new TaskStatusClient({
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: 'tok',
-    heartbeat: false,
-    authGraceMs: 0,
-    reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
-
-beforeEach(async () => {
-  server = await startWsServer();
+const harness = useWsHarness({
+  heartbeat: false,
+  authGraceMs: 0,
+  reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
 });
+const client = harness.client;
 
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
 });
 
 describe('reconnect', () => {
@@ -42,9 +21,9 @@ describe('reconnect', () => {
     const states: string[] = [];
     c.on('state', (s) => states.push(s));
     const closed = nextEvent<[{ willReconnect: boolean }]>(c, 'close');
-    await server.close();
+    await harness.server.close();
     expect((await closed)[0].willReconnect).toBe(true);
-    await server.listen();
+    await harness.server.listen();
     const [info] = await nextEvent<[{ reconnected: boolean }]>(c, 'open');
     expect(info.reconnected).toBe(true);
     expect(states[0]).toBe('reconnecting');
@@ -55,7 +34,7 @@ describe('reconnect', () => {
     'reconnects after a server close %i',
     async (code) => {
       let n = 0;
-      server.onSocket = (ws) => {
+      harness.server.onSocket = (ws) => {
         if (n++ === 0) setTimeout(() => ws.close(code), 5);
       };
       const c = client();
@@ -64,12 +43,12 @@ describe('reconnect', () => {
       expect(info.attempt).toBe(1);
       expect(info.reason.closeCode).toBe(code);
       await nextEvent(c, 'open');
-      expect(server.sockets).toHaveLength(2);
+      expect(harness.server.sockets).toHaveLength(2);
     },
   );
 
   it('lets shouldReconnect veto a reconnect', async () => {
-    server.onSocket = (ws) => setTimeout(() => ws.close(1001, 'going away'), 5);
+    harness.server.onSocket = (ws) => setTimeout(() => ws.close(1001, 'going away'), 5);
     const seen: number[] = [];
     const c = client({
       shouldReconnect: (info) => {
@@ -86,7 +65,7 @@ describe('reconnect', () => {
 
   it('lets shouldReconnect retry what the policy calls fatal', async () => {
     let n = 0;
-    server.onSocket = (ws) => {
+    harness.server.onSocket = (ws) => {
       if (n++ === 0) ws.close(4001, 'custom');
     };
     const c = client({ shouldReconnect: (info) => info.code === 4001 });
@@ -95,12 +74,12 @@ describe('reconnect', () => {
     );
     await c.connect();
     await reopened;
-    expect(server.sockets).toHaveLength(2);
+    expect(harness.server.sockets).toHaveLength(2);
   });
 
   it('gives up with RECONNECT_EXHAUSTED after maxAttempts failures in a row', async () => {
-    const port = server.port;
-    await server.close();
+    const port = harness.server.port;
+    await harness.server.close();
     const c = client({
       baseUrl: `http://127.0.0.1:${port}`,
       reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
@@ -112,20 +91,20 @@ describe('reconnect', () => {
     expect((error.cause as TaskStatusError).code).toBe('CONNECTION_ERROR');
     expect(attempts).toEqual([1, 2, 3]);
     expect(c.state).toBe('closed');
-    await server.listen();
+    await harness.server.listen();
   });
 
   it('rejects with the first failure itself when reconnect is false', async () => {
-    const port = server.port;
-    await server.close();
+    const port = harness.server.port;
+    await harness.server.close();
     const c = client({ baseUrl: `http://127.0.0.1:${port}`, reconnect: false });
     await expect(c.connect()).rejects.toMatchObject({ code: 'CONNECTION_ERROR' });
-    await server.listen();
+    await harness.server.listen();
   });
 
   it('uses the injected random for the delays it announces (real timers)', async () => {
-    const port = server.port;
-    await server.close();
+    const port = harness.server.port;
+    await harness.server.close();
     const c = client({
       baseUrl: `http://127.0.0.1:${port}`,
       random: () => 0.5,
@@ -135,7 +114,7 @@ describe('reconnect', () => {
     c.on('reconnecting', (info) => delays.push(info.delayMs));
     await c.connect().catch(() => {});
     expect(delays).toEqual([2, 4, 8, 8]);
-    await server.listen();
+    await harness.server.listen();
   });
 
   it('waits exactly the jittered delay before each attempt (fake timers)', async () => {
@@ -180,7 +159,7 @@ describe('reconnect', () => {
   });
 
   it('resets the attempt counter only after the connection was stable for stableAfterMs', async () => {
-    server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
+    harness.server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
     const c = client({
       reconnect: { initialDelayMs: 1, maxDelayMs: 2, stableAfterMs: 60_000, maxAttempts: 4 },
     });
@@ -195,7 +174,7 @@ describe('reconnect', () => {
   });
 
   it('starts counting from one again after a stable connection', async () => {
-    server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
+    harness.server.onSocket = (ws) => setTimeout(() => ws.close(1011), 5);
     const c = client({
       reconnect: { initialDelayMs: 1, maxDelayMs: 2, stableAfterMs: 0, maxAttempts: 1 },
     });
@@ -212,7 +191,9 @@ describe('reconnect', () => {
     const baseline = c.eventNames().map((name) => c.listenerCount(name));
     for (let i = 0; i < 100; i++) await c.reconnect();
     expect(c.eventNames().map((name) => c.listenerCount(name))).toEqual(baseline);
-    await expect.poll(() => server.sockets.filter((s) => s.readyState === s.OPEN).length).toBe(1);
-    expect(server.sockets).toHaveLength(101);
+    await expect
+      .poll(() => harness.server.sockets.filter((s) => s.readyState === s.OPEN).length)
+      .toBe(1);
+    expect(harness.server.sockets).toHaveLength(101);
   });
 });

@@ -1,34 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import {
-  isTaskStatusError,
-  TaskStatusClient,
-  type TaskStatusClientOptions,
-  type TaskUpdate,
-} from '../src/index.js';
+import { isTaskStatusError, type TaskStatusClient, type TaskUpdate } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { at, taskFrame } from './helpers/frames.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { useWsHarness } from './helpers/harness.js';
 
-let server: TestServer;
-const clients: TaskStatusClient[] = [];
-
-function client(options: Partial<TaskStatusClientOptions> = {}) {
-  const created = new TaskStatusClient({
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: 'tok',
-    heartbeat: false,
-    authGraceMs: 0,
-    reconnect: false,
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
+const harness = useWsHarness({
+  heartbeat: false,
+  authGraceMs: 0,
+  reconnect: false,
+});
+const client = harness.client;
 
 function socket(): WebSocket {
-  const last = server.sockets.at(-1);
+  const last = harness.server.sockets.at(-1);
   if (last === undefined) throw new Error('no socket yet');
   return last;
 }
@@ -50,15 +35,6 @@ async function send(c: TaskStatusClient, ...frames: string[]): Promise<void> {
 }
 
 const ids = (updates: TaskUpdate[]) => updates.map((u) => `${u.taskId}:${u.status}`);
-
-beforeEach(async () => {
-  server = await startWsServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
 
 describe('update iterators', () => {
   it('yields updates in order, filtered by one or several task ids', async () => {
@@ -143,7 +119,7 @@ describe('update iterators', () => {
   });
 
   it('rejects a pending next() with AUTH_FAILED', async () => {
-    server.onSocket = (ws) => {
+    harness.server.onSocket = (ws) => {
       ws.send('{"type":"error","code":"auth_failed"}');
       ws.close(1008);
     };
