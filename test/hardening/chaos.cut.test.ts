@@ -10,6 +10,7 @@ import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import {
   connectionLog,
   FAST_HEARTBEAT,
+  NODE_WEBSOCKET,
   numberedConnections,
   openProblems,
   SLACK_MS,
@@ -24,6 +25,7 @@ beforeEach(async () => {
   server = await startWsServer(numberedConnections());
   proxy = await startTcpProxy(server.port);
   client = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: proxy.baseUrl,
     userId: 2,
     token: 'tok',

@@ -10,6 +10,7 @@ import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import {
   connectionLog,
   FAST_HEARTBEAT,
+  NODE_WEBSOCKET,
   numberedConnections,
   openProblems,
 } from './helpers/connections.js';
@@ -29,6 +30,7 @@ beforeEach(async () => {
   server = await startWsServer(numberedConnections());
   proxy = await startTcpProxy(server.port);
   client = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: proxy.baseUrl,
     userId: 2,
     token: 'tok',

@@ -7,7 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskStatusClient } from '../../src/index.js';
 import { nextEvent } from '../helpers/events.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { connectionLog, numberedConnections, openProblems } from './helpers/connections.js';
+import {
+  connectionLog,
+  NODE_WEBSOCKET,
+  numberedConnections,
+  openProblems,
+} from './helpers/connections.js';
 
 let server: TestServer;
 let client: TaskStatusClient;
@@ -15,6 +20,7 @@ let client: TaskStatusClient;
 beforeEach(async () => {
   server = await startWsServer(numberedConnections());
   client = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: server.baseUrl,
     userId: 2,
     token: 'tok',

@@ -17,6 +17,7 @@ import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import {
   connectionLog,
   FAST_HEARTBEAT,
+  NODE_WEBSOCKET,
   numberedConnections,
   openProblems,
   SLACK_MS,
@@ -51,6 +52,7 @@ afterEach(async () => {
 
 function client(options: Partial<TaskStatusClientOptions> = {}) {
   const created = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: proxy.baseUrl,
     userId: 2,
     token: 'tok',

@@ -8,6 +8,7 @@ import { TaskStatusClient, type TaskStatusClientOptions } from '../../src/index.
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import {
   connectionLog,
+  NODE_WEBSOCKET,
   numberedConnections,
   openProblems,
   SLACK_MS,
@@ -32,6 +33,7 @@ afterEach(async () => {
 
 function client(options: Partial<TaskStatusClientOptions> = {}) {
   const created = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: proxy.baseUrl,
     userId: 2,
     token: 'tok',

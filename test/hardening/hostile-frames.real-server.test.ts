@@ -10,6 +10,7 @@ import type { CloseEventInfo, ParsedFrame, TaskStatusError, TaskUpdate } from '.
 import { TaskStatusClient } from '../../src/index.js';
 import { nextEvent } from '../helpers/events.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
+import { NODE_WEBSOCKET } from './helpers/connections.js';
 import { anyFrame, materialise, type Outcome } from './helpers/hostile-frames.js';
 
 const MAX_FRAME_BYTES = 64 * 1024;
@@ -28,6 +29,7 @@ afterEach(async () => {
 
 function client() {
   const created = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: server.baseUrl,
     userId: 2,
     token: 'tok',

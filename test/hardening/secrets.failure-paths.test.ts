@@ -12,6 +12,7 @@ import {
 } from '../../src/index.js';
 import { nextEvent, rejection } from '../helpers/events.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
+import { NODE_WEBSOCKET } from './helpers/connections.js';
 import { captureOutput, leaksIn, recordEvents, render, TOKEN } from './helpers/secrets.js';
 
 let server: TestServer;
@@ -31,6 +32,7 @@ afterEach(async () => {
 
 function client(options: Partial<TaskStatusClientOptions> = {}) {
   const created = new TaskStatusClient({
+    WebSocket: NODE_WEBSOCKET,
     baseUrl: server.baseUrl,
     userId: 2,
     token: TOKEN,

@@ -59,6 +59,9 @@ describe('soak', () => {
     // Nothing accumulates: a per-frame leak of 40 bytes would already show here.
     expect(report.heap.growthBytes).toBeLessThan(2 * 1_048_576);
     expect(report.listeners.end).toEqual(report.listeners.baseline);
-    expect(report.handles.after).toEqual(report.handles.before);
+    // No kind of handle grows; one can shrink (a connect in flight at the start has finished).
+    for (const [kind, count] of Object.entries(report.handles.after)) {
+      expect(count, kind).toBeLessThanOrEqual(report.handles.before[kind] ?? 0);
+    }
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
-import type { ParsedFrame, TaskStatusClient } from '../../../src/index.js';
+import NodeWebSocket from 'ws';
+import type { ParsedFrame, TaskStatusClient, WebSocketConstructor } from '../../../src/index.js';
 
 /**
  * The server side of the chaos tests: every socket gets a `connected` frame carrying its own
@@ -55,3 +56,11 @@ export const FAST_HEARTBEAT = { intervalMs: 100, timeoutMs: 100 } as const;
 
 /** Scheduling slack allowed on top of a detection bound (timers, a busy CI machine). */
 export const SLACK_MS = 150;
+
+/**
+ * `ws`'s class, passed explicitly by the tests that drive real sockets through failures. Only
+ * `ws` can drop a dead socket at once (`terminate()`) and show a refused upgrade's HTTP status;
+ * a WHATWG socket (browsers, Node 22+'s global) can only be asked to close, and a black-holed
+ * link then lingers until the platform gives up on it (see docs/reliability.md).
+ */
+export const NODE_WEBSOCKET = NodeWebSocket as unknown as WebSocketConstructor;
