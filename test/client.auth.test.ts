@@ -226,3 +226,37 @@ describe('odd frames before the verdict', () => {
     expect(errors.map((e) => e.code)).toEqual(['UNKNOWN_FRAME']);
   });
 });
+
+describe('a verdict that comes after authGraceMs', () => {
+  it.each([
+    ['a plain-text refusal', 'Authentication failed'],
+    ['a JSON error without a code', JSON.stringify({ type: 'error', message: 'Invalid token' })],
+    ['a FastAPI detail frame', JSON.stringify({ detail: 'Invalid token' })],
+  ])('still reads %s then close 1000 as an auth failure', async (_name, frame) => {
+    harness.server.onSocket = (ws) =>
+      setTimeout(() => {
+        ws.send(frame);
+        ws.close(1000);
+      }, 60);
+    const c = client({ authGraceMs: 10 });
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+    );
+    await c.connect();
+    expect((await failed).serverMessage).toMatch(/Authentication failed|Invalid token/);
+    expect(c.state).toBe('closed');
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
+  it('keeps text frames as messages once a real frame has arrived', async () => {
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected' }));
+      ws.send('hello there');
+    };
+    const c = client({ authGraceMs: 10 });
+    const texts: string[] = [];
+    c.on('message', (frame) => frame.kind === 'text' && texts.push(frame.text));
+    await c.connect();
+    await expect.poll(() => texts).toEqual(['hello there']);
+  });
+});

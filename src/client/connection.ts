@@ -83,6 +83,8 @@ export class Connection {
   #authError: ConnectionEnd['authError'];
   /** The pending auth error came from a frame that only looked like one (no `type: error`). */
   #authErrorGuessed = false;
+  /** Accepted only because the server stayed quiet for authGraceMs, and still quiet since. */
+  #presumed = false;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
 
@@ -162,7 +164,12 @@ export class Connection {
     if (this.#phase !== 'opening') return;
     this.#phase = 'verdict';
     if (this.#settings.authGraceMs === 0) this.#accept();
-    else this.#grace.start(this.#settings.authGraceMs, this.#accept);
+    else this.#grace.start(this.#settings.authGraceMs, this.#presume);
+  };
+
+  readonly #presume = (): void => {
+    this.#presumed = true;
+    this.#accept();
   };
 
   readonly #accept = (): void => {
@@ -218,12 +225,16 @@ export class Connection {
   };
 
   #deliver(parsed: ParsedFrame): void {
-    if (this.#phase === 'verdict') {
-      if (this.#authError !== undefined && !this.#authErrorGuessed) return;
-      this.#authError = undefined;
-      this.#accept();
+    if (this.#authError !== undefined) {
+      // A real error frame before the verdict stands; a guessed one is undone by a valid frame.
+      if (!this.#authErrorGuessed && this.#phase === 'verdict') return;
+      if (this.#authErrorGuessed) this.#authError = undefined;
     }
-    if (this.#phase === 'accepted') this.#listener.frame(parsed);
+    if (this.#phase === 'verdict') this.#accept();
+    if (this.#phase === 'accepted') {
+      this.#presumed = false;
+      this.#listener.frame(parsed);
+    }
   }
 
   /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
@@ -233,7 +244,9 @@ export class Connection {
       const code = parsed.kind === 'error' && parsed.code !== null ? scrub(parsed.code) : null;
       const message = parsed.kind === 'error' ? parsed.message : parsed.text;
       const safe = message === null ? null : truncate(scrub(message), 500);
-      if (this.#phase !== 'accepted' || isAuthErrorCode(code)) {
+      // After the verdict too while it is only presumed (quiet for authGraceMs, nothing since):
+      // a slow server may check the token for longer than that and only then refuse it.
+      if (this.#phase !== 'accepted' || this.#presumed || isAuthErrorCode(code)) {
         // Before the verdict an error means "token refused"; the server closes next.
         this.#authError = { code, message: safe };
         this.#authErrorGuessed = false;
@@ -255,7 +268,7 @@ export class Connection {
       return;
     }
     const safeFrame = scrub(data);
-    if (this.#phase === 'verdict' && this.#authError === undefined) {
+    if ((this.#phase === 'verdict' || this.#presumed) && this.#authError === undefined) {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
       // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
