@@ -8,10 +8,10 @@ import {
   type WebSocketConstructor,
 } from '../src/index.js';
 import { rejection } from './helpers/events.js';
-import { useWsHarness } from './helpers/harness.js';
+import { setupWsHarness } from './helpers/harness.js';
 
 const SECRET = 'sekr3t-T0KEN+/=';
-const harness = useWsHarness({
+const harness = setupWsHarness({
   token: SECRET,
   heartbeat: false,
   authGraceMs: 60_000,

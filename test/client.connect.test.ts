@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isTaskStatusError, type TaskUpdate } from '../src/index.js';
 import { record } from './helpers/events.js';
-import { useWsHarness } from './helpers/harness.js';
+import { setupWsHarness } from './helpers/harness.js';
 
-const harness = useWsHarness({
+const harness = setupWsHarness({
   token: 'tok-abc',
   heartbeat: false,
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskStatusError } from '../src/index.js';
 import { nextEvent } from './helpers/events.js';
-import { useWsHarness } from './helpers/harness.js';
+import { setupWsHarness } from './helpers/harness.js';
 
-const harness = useWsHarness({
+const harness = setupWsHarness({
   authGraceMs: 0,
   reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
 });

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ReconnectingInfo, TaskStatusError } from '../src/index.js';
 import { nextEvent, rejection } from './helpers/events.js';
-import { useWsHarness } from './helpers/harness.js';
+import { setupWsHarness } from './helpers/harness.js';
 
-const harness = useWsHarness({
+const harness = setupWsHarness({
   heartbeat: false,
   authGraceMs: 0,
   reconnect: { initialDelayMs: 5, maxDelayMs: 20 },

@@ -3,9 +3,9 @@ import type { WebSocket } from 'ws';
 import { isTaskStatusError, type TaskStatusClient, type TaskUpdate } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { at, taskFrame } from './helpers/frames.js';
-import { useWsHarness } from './helpers/harness.js';
+import { setupWsHarness } from './helpers/harness.js';
 
-const harness = useWsHarness({
+const harness = setupWsHarness({
   heartbeat: false,
   authGraceMs: 0,
   reconnect: false,

@@ -11,7 +11,7 @@ export interface WsHarness {
 }
 
 /** Registers the hooks: a `ws` server on 127.0.0.1:0 per test; every client closed after it. */
-export function useWsHarness(defaults: Partial<TaskStatusClientOptions> = {}): WsHarness {
+export function setupWsHarness(defaults: Partial<TaskStatusClientOptions> = {}): WsHarness {
   let current: TestServer | undefined;
   const clients: TaskStatusClient[] = [];
   beforeEach(async () => {
