@@ -197,3 +197,27 @@ describe('reconnect', () => {
     expect(harness.server.sockets).toHaveLength(101);
   });
 });
+
+describe('giving up before the first connection', () => {
+  it('stops after maxInitialAttempts when an upgrade is refused opaquely, as a browser sees it', async () => {
+    harness.server.onUpgrade = (_request, socket) => socket.destroy();
+    const c = client({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 3 } });
+    const error = await rejection(c.connect());
+    expect(error.code).toBe('RECONNECT_EXHAUSTED');
+    expect(error.message).toContain('without ever connecting');
+    expect(harness.server.requests).toHaveLength(4);
+    expect(c.state).toBe('closed');
+  });
+
+  it('keeps retrying past maxInitialAttempts once it has been connected', async () => {
+    const c = client({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1 } });
+    await c.connect();
+    const failures: string[] = [];
+    c.on('error', (e) => failures.push(e.code));
+    harness.server.onUpgrade = (_request, socket) => socket.destroy();
+    harness.server.sockets[0]?.close(1012);
+    await expect.poll(() => failures.length).toBeGreaterThanOrEqual(4);
+    expect(failures).not.toContain('RECONNECT_EXHAUSTED');
+    expect(c.state).toBe('reconnecting');
+  });
+});

@@ -77,7 +77,11 @@ describe('handshake timeout', () => {
       userId: 2,
       token: 'tok',
       authGraceMs: 0,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
+      reconnect: {
+        initialDelayMs: 5,
+        maxDelayMs: 20,
+        maxInitialAttempts: Number.POSITIVE_INFINITY,
+      },
     });
     clients.push(c);
     const errors: TaskStatusError[] = [];

@@ -52,6 +52,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #failures = 0;
   #authRetried = false;
   #everOpened = false;
+  /** The server accepted a connection since the last `connect()`. */
+  #acceptedSinceConnect = false;
   #openedAt = 0;
   #token = '';
   #signalAttached = false;
@@ -140,6 +142,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#feed.lastError = undefined;
     this.#failures = 0;
     this.#authRetried = false;
+    this.#acceptedSinceConnect = false;
     this.#attachSignal();
     this.#setState('connecting');
     this.#attempt('connect', undefined);
@@ -300,6 +303,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (connection !== this.#connection) return;
     const reconnected = this.#everOpened;
     this.#everOpened = true;
+    this.#acceptedSinceConnect = true;
     this.#openedAt = Date.now();
     this.#authRetried = false;
     this.#setState('open');
@@ -379,13 +383,16 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
     if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) this.#failures = 0;
     this.#failures += 1;
-    if (this.#failures > policy.maxAttempts) {
+    const limit = this.#acceptedSinceConnect
+      ? policy.maxAttempts
+      : Math.min(policy.maxAttempts, policy.maxInitialAttempts);
+    if (this.#failures > limit) {
       if (end !== undefined) this.#emitClose(end, false);
       this.emit('error', error);
       this.#fail(
         new TaskStatusError(
           'RECONNECT_EXHAUSTED',
-          `Gave up after ${policy.maxAttempts} failed attempts in a row; last: ${error.message}`,
+          `Gave up after ${limit} failed attempts in a row${this.#acceptedSinceConnect ? '' : ' without ever connecting'}; last: ${error.message}`,
           { cause: error },
         ),
       );

@@ -56,10 +56,19 @@ export interface ReconnectOptions {
    */
   factor?: number;
   /**
-   * Failed attempts in a row before the client gives up with `RECONNECT_EXHAUSTED`.
+   * Failed attempts in a row before the client gives up with `RECONNECT_EXHAUSTED`, once it has
+   * been connected (after a drop, a restart, a network change).
    * @default Infinity
    */
   maxAttempts?: number;
+  /**
+   * Failed attempts in a row before `connect()` gives up with `RECONNECT_EXHAUSTED` when the
+   * client has not been accepted since it was called. A browser sees an upgrade the server
+   * refuses exactly as a server that is down (close 1006), so this is what keeps a refused
+   * handshake from retrying forever. The lower of this and `maxAttempts` applies.
+   * @default 6
+   */
+  maxInitialAttempts?: number;
   /**
    * `full`: random in [0, cap]; `equal`: cap/2 plus random in [0, cap/2]; `none`: the cap.
    * @default 'full'
@@ -126,7 +135,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   heartbeat?: false | HeartbeatOptions;
   /**
    * Reconnect settings, or `false` to never reconnect.
-   * @default { initialDelayMs: 1000, maxDelayMs: 5000, factor: 2, maxAttempts: Infinity, jitter: 'full', stableAfterMs: 5000 }
+   * @default { initialDelayMs: 1000, maxDelayMs: 5000, factor: 2, maxAttempts: Infinity, maxInitialAttempts: 6, jitter: 'full', stableAfterMs: 5000 }
    */
   reconnect?: false | ReconnectOptions;
   /**
@@ -188,6 +197,7 @@ export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.f
   maxDelayMs: 5_000,
   factor: 2,
   maxAttempts: Number.POSITIVE_INFINITY,
+  maxInitialAttempts: 6,
   jitter: 'full',
   stableAfterMs: 5_000,
 });
@@ -226,6 +236,8 @@ const atLeast =
   (min: number) =>
   (value: unknown): boolean =>
     typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
+const isCount = (value: unknown) =>
+  value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 0);
 const isGroup = (value: unknown) =>
   value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));
 
@@ -271,10 +283,8 @@ const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
   initialDelayMs: [atLeast(0), 'a finite number >= 0'],
   maxDelayMs: [atLeast(0), 'a finite number >= 0'],
   factor: [atLeast(1), 'a finite number >= 1'],
-  maxAttempts: [
-    (v) => v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && (v as number) >= 0),
-    'a non-negative integer or Infinity',
-  ],
+  maxAttempts: [isCount, 'a non-negative integer or Infinity'],
+  maxInitialAttempts: [isCount, 'a non-negative integer or Infinity'],
   jitter: [(v) => v === 'full' || v === 'equal' || v === 'none', "'full', 'equal' or 'none'"],
   stableAfterMs: [atLeast(0), 'a finite number >= 0'],
 };
