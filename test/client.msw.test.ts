@@ -1,7 +1,6 @@
 import { type WebSocketHandlerConnection, ws } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import NodeWebSocket from 'ws';
 import {
   type AuthErrorInfo,
   type CloseEventInfo,
@@ -14,6 +13,7 @@ import {
   type TokenContext,
 } from '../src/index.js';
 import { nextEvent, record, rejection } from './helpers/events.js';
+import { lendGlobalWebSocket } from './helpers/msw.js';
 
 type MockClient = WebSocketHandlerConnection['client'];
 
@@ -30,27 +30,16 @@ interface MockLog {
 const api = ws.link('ws://tasks.test/api/v1/ws/tasks/:userId');
 const server = setupServer();
 const clients: TaskStatusClient[] = [];
-let lentWebSocket = false;
 
-beforeAll(() => {
-  // msw patches `globalThis.WebSocket` only if there is one, and Node 20 has none: lend it ws's
-  // class first. Node 22+ has a native one, which msw patches as it is.
-  if (typeof globalThis.WebSocket !== 'function') {
-    globalThis.WebSocket = NodeWebSocket as unknown as typeof globalThis.WebSocket;
-    lentWebSocket = true;
-  }
-  server.listen({ onUnhandledRequest: 'error' });
-});
+lendGlobalWebSocket();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   server.resetHandlers();
 });
 
-afterAll(() => {
-  server.close();
-  if (lentWebSocket) Reflect.deleteProperty(globalThis, 'WebSocket');
-});
+afterAll(() => server.close());
 
 function client(options: Partial<TaskStatusClientOptions> = {}) {
   const created = new TaskStatusClient({

@@ -1,13 +1,9 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { TaskStatusClient, type TaskUpdate } from '../src/index.js';
 import { createMockTaskServer } from '../src/testing/index.js';
 import { rejection } from './helpers/events.js';
-
-// Node 20 has no global WebSocket for msw to intercept; Node 22+ has its own.
-const installed = typeof globalThis.WebSocket !== 'function';
-if (installed) globalThis.WebSocket = WebSocket as unknown as typeof globalThis.WebSocket;
+import { lendGlobalWebSocket } from './helpers/msw.js';
 
 const BASE = 'http://tasks.test';
 const backend = createMockTaskServer({ baseUrl: BASE, tokens: { 'tok-2': 2 } });
@@ -25,15 +21,13 @@ function client() {
   return created;
 }
 
+lendGlobalWebSocket();
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   backend.reset();
 });
-afterAll(() => {
-  server.close();
-  if (installed) Reflect.deleteProperty(globalThis, 'WebSocket');
-});
+afterAll(() => server.close());
 
 describe('task updates through the msw mock of the testing kit', () => {
   it('streams updates to an iterator in order and resolves waitForTask', async () => {

@@ -1,6 +1,5 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import NodeWebSocket from 'ws';
 import {
   isTaskStatusError,
   TaskStatusClient,
@@ -12,30 +11,21 @@ import {
   type MockTaskServer,
   type MockTaskServerOptions,
 } from '../src/testing/index.js';
+import { lendGlobalWebSocket } from './helpers/msw.js';
 
 const BASE = 'http://tasks.test';
 const msw = setupServer();
 const clients: TaskStatusClient[] = [];
-let lentWebSocket = false;
 
-beforeAll(() => {
-  // msw intercepts only the global WebSocket, and Node 20 has none: lend it ws's class.
-  if (typeof globalThis.WebSocket !== 'function') {
-    globalThis.WebSocket = NodeWebSocket as unknown as typeof globalThis.WebSocket;
-    lentWebSocket = true;
-  }
-  msw.listen({ onUnhandledRequest: 'error' });
-});
+lendGlobalWebSocket();
+beforeAll(() => msw.listen({ onUnhandledRequest: 'error' }));
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   msw.resetHandlers();
 });
 
-afterAll(() => {
-  msw.close();
-  if (lentWebSocket) Reflect.deleteProperty(globalThis, 'WebSocket');
-});
+afterAll(() => msw.close());
 
 function mock(options: MockTaskServerOptions = {}): MockTaskServer {
   const server = createMockTaskServer({ baseUrl: BASE, ...options });

@@ -6,7 +6,6 @@
  */
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
-import NodeWebSocket from 'ws';
 import {
   buildTaskStatusUrl,
   type TaskId,
@@ -23,6 +22,7 @@ import {
   type TaskServerOptions,
   type TaskUpdateInput,
 } from '../src/testing/index.js';
+import { lendGlobalWebSocket } from './helpers/msw.js';
 
 /** A connected raw WebSocket and everything it saw. */
 interface Probe {
@@ -398,20 +398,9 @@ function probe(url: string): Probe {
 
 const MOCK_BASE = 'http://tasks.test';
 const msw = setupServer();
-let lentWebSocket = false;
 const clients: TaskStatusClient[] = [];
 
-beforeAll(() => {
-  // Node 20 has no global WebSocket, and msw only intercepts the global: lend it ws's class.
-  if (typeof globalThis.WebSocket !== 'function') {
-    globalThis.WebSocket = NodeWebSocket as unknown as typeof globalThis.WebSocket;
-    lentWebSocket = true;
-  }
-});
-
-afterAll(() => {
-  if (lentWebSocket) Reflect.deleteProperty(globalThis, 'WebSocket');
-});
+lendGlobalWebSocket();
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

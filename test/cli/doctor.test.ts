@@ -1,25 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
-import {
-  startTaskStatusServer,
-  type TaskStatusServer,
-  type TaskStatusServerOptions,
-} from '../../src/testing/index.js';
-import { killLeftovers, runCli } from './helpers.js';
+import type { TaskStatusServer } from '../../src/testing/index.js';
+import { runCli, setupServers } from './helpers.js';
 
 const TOKEN = 'good-token-of-user-2';
-const servers: TaskStatusServer[] = [];
-
-afterEach(async () => {
-  killLeftovers();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function start(options: TaskStatusServerOptions = {}): Promise<TaskStatusServer> {
-  const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 }, ...options });
-  servers.push(server);
-  return server;
-}
+const start = setupServers(TOKEN);
 
 /** Runs `doctor --json` and checks what must hold for every run: valid JSON, no token. */
 async function doctor(baseUrl: string, token = TOKEN, ...extra: string[]) {

@@ -5,6 +5,12 @@
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import {
+  startTaskStatusServer,
+  type TaskStatusServer,
+  type TaskStatusServerOptions,
+} from '../../src/testing/index.js';
 
 const entry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const running = new Set<ChildProcessWithoutNullStreams>();
@@ -123,4 +129,23 @@ export function ndjson(text: string): Line[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Line);
+}
+
+/**
+ * Registers the clean-up of a CLI test file (leftover children killed, servers closed) and
+ * returns how to start a task server that accepts `token` for user 2.
+ */
+export function setupServers(
+  token: string,
+): (options?: TaskStatusServerOptions) => Promise<TaskStatusServer> {
+  const servers: TaskStatusServer[] = [];
+  afterEach(async () => {
+    killLeftovers();
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return async (options = {}) => {
+    const server = await startTaskStatusServer({ tokens: { [token]: 2 }, ...options });
+    servers.push(server);
+    return server;
+  };
 }

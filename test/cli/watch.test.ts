@@ -1,24 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  startTaskStatusServer,
-  type TaskStatusServer,
-  type TaskStatusServerOptions,
-} from '../../src/testing/index.js';
-import { killLeftovers, ndjson, runCli, startCli } from './helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { TaskStatusServer } from '../../src/testing/index.js';
+import { ndjson, runCli, setupServers, startCli } from './helpers.js';
 
 const TOKEN = 'watch-token-of-user-2';
-const servers: TaskStatusServer[] = [];
-
-afterEach(async () => {
-  killLeftovers();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function start(options: TaskStatusServerOptions = {}): Promise<TaskStatusServer> {
-  const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 }, ...options });
-  servers.push(server);
-  return server;
-}
+const start = setupServers(TOKEN);
 
 function watch(server: TaskStatusServer | string, ...extra: string[]) {
   const baseUrl = typeof server === 'string' ? server : server.url;
