@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type ResyncContext,
   type ResyncedInfo,
+  type ResyncFunction,
   TaskStatusClient,
   type TaskStatusError,
   type TaskUpdate,
@@ -39,20 +40,25 @@ afterEach(async () => {
   await server.close();
 });
 
+/** A client of the test server with fast reconnects and the given `resync`. */
+function withResync(resync: ResyncFunction): TaskStatusClient {
+  return new TaskStatusClient({
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok',
+    heartbeat: false,
+    authGraceMs: 0,
+    reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+    resync,
+  });
+}
+
 describe('resync after reconnect', () => {
   it('recovers a final status that happened while the client was away', async () => {
     const contexts: { held: string | undefined; signal: AbortSignal }[] = [];
-    client = new TaskStatusClient({
-      baseUrl: server.baseUrl,
-      userId: 2,
-      token: 'tok',
-      heartbeat: false,
-      authGraceMs: 0,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
-      resync: async (context: ResyncContext) => {
-        contexts.push({ held: context.tasks.get(1)?.status, signal: context.signal });
-        return [...backend.values()];
-      },
+    client = withResync(async (context: ResyncContext) => {
+      contexts.push({ held: context.tasks.get(1)?.status, signal: context.signal });
+      return [...backend.values()];
     });
     const statuses: string[] = [];
     client.on('task', (u) => statuses.push(`${u.taskId}:${u.status}`));
@@ -81,15 +87,7 @@ describe('resync after reconnect', () => {
 
   it('drops resync results older than a live update that arrived first', async () => {
     let release: (value: TaskUpdate[]) => void = () => {};
-    client = new TaskStatusClient({
-      baseUrl: server.baseUrl,
-      userId: 2,
-      token: 'tok',
-      heartbeat: false,
-      authGraceMs: 0,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
-      resync: () => new Promise<TaskUpdate[]>((resolve) => (release = resolve)),
-    });
+    client = withResync(() => new Promise<TaskUpdate[]>((resolve) => (release = resolve)));
     await client.connect();
     server.sockets[0]?.send(record(3, 'running', 1));
     await expect.poll(() => client?.getTask(3)?.status).toBe('running');
@@ -105,15 +103,7 @@ describe('resync after reconnect', () => {
   });
 
   it('reports a failing resync as RESYNC_FAILED and keeps the connection', async () => {
-    client = new TaskStatusClient({
-      baseUrl: server.baseUrl,
-      userId: 2,
-      token: 'tok',
-      heartbeat: false,
-      authGraceMs: 0,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
-      resync: () => Promise.reject(new Error('list endpoint down')),
-    });
+    client = withResync(() => Promise.reject(new Error('list endpoint down')));
     await client.connect();
     const failure = new Promise<TaskStatusError>((resolve) =>
       client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
