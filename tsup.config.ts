@@ -23,6 +23,7 @@ export default defineConfig([
       index: 'src/index.ts',
       schemas: 'src/schemas.ts',
       testing: 'src/testing/index.ts',
+      'testing/server': 'src/testing/server.ts',
       react: 'src/react/index.ts',
       vue: 'src/vue/index.ts',
     },

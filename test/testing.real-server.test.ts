@@ -229,3 +229,24 @@ describe('the demo simulation', () => {
     }
   });
 });
+
+describe('task-status-client/testing/server', () => {
+  it('offers the real server without msw anywhere in its imports', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({
+      entryPoints: ['src/testing/server.ts'],
+      bundle: true,
+      write: false,
+      platform: 'node',
+      format: 'esm',
+      metafile: true,
+      external: ['ws', 'eventemitter3', 'zod', 'isomorphic-ws'],
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((path) => path.includes('node_modules/msw/'))).toBe(false);
+    expect(inputs).toContain('src/testing/real-server.ts');
+    const entry = await import('../src/testing/server.js');
+    expect(entry.startTaskStatusServer).toBe(startTaskStatusServer);
+  });
+});
