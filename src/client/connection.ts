@@ -109,11 +109,6 @@ export class Connection {
     this.#deadline.start(settings.connectTimeoutMs, this.#onDeadline);
   }
 
-  /** True once the server accepted the token and the socket is still up. */
-  get accepted(): boolean {
-    return this.#phase === 'accepted';
-  }
-
   /**
    * Closes the socket on the user's behalf. Resolves when the close handshake ends, or after
    * `graceMs`, when the socket is dropped. `ended` is not called.
@@ -144,11 +139,6 @@ export class Connection {
         this.#closed?.();
       }
     });
-  }
-
-  /** Forces this connection to end now as a transient failure (used by `client.reconnect()`). */
-  abandon(error: TaskStatusError): void {
-    this.#abandon(error);
   }
 
   #send(frame: string): void {

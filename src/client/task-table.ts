@@ -46,10 +46,6 @@ export class TaskTable<T extends TaskUpdate> {
     this.#applied++;
     return true;
   }
-
-  clear(): void {
-    this.#view.clear();
-  }
 }
 
 function toNumber(id: string): number | undefined {
