@@ -211,7 +211,7 @@ function done<T>(): Promise<IteratorResult<T>> {
 }
 
 /** The signal's reason when it is an AbortError, else a fresh `AbortError`. */
-export function abortError(signal: AbortSignal | undefined): unknown {
+function abortError(signal: AbortSignal | undefined): unknown {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error && reason.name === 'AbortError') return reason;
   const error = new Error('The operation was aborted', { cause: reason });
