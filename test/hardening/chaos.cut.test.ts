@@ -3,42 +3,20 @@
  * middle of a frame. The client must notice at once (the OS tells it), report the loss, never
  * deliver half a frame, and reconnect with one `open` per new socket.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CloseEventInfo, TaskStatusClient, type TaskStatusError } from '../../src/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CloseEventInfo, TaskStatusClient, TaskStatusError } from '../../src/index.js';
 import { nextEvent } from '../helpers/events.js';
-import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import {
-  connectionLog,
-  FAST_HEARTBEAT,
-  NODE_WEBSOCKET,
-  numberedConnections,
-  openProblems,
-  SLACK_MS,
-} from './helpers/connections.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { setupChaos } from './helpers/chaos.js';
+import { connectionLog, FAST_HEARTBEAT, openProblems, SLACK_MS } from './helpers/connections.js';
 
-let server: TestServer;
-let proxy: TcpProxy;
+const rig = setupChaos({
+  heartbeat: FAST_HEARTBEAT,
+  reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+});
 let client: TaskStatusClient;
 
-beforeEach(async () => {
-  server = await startWsServer(numberedConnections());
-  proxy = await startTcpProxy(server.port);
-  client = new TaskStatusClient({
-    WebSocket: NODE_WEBSOCKET,
-    baseUrl: proxy.baseUrl,
-    userId: 2,
-    token: 'tok',
-    authGraceMs: 5_000,
-    heartbeat: FAST_HEARTBEAT,
-    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
-  });
-});
-
-afterEach(async () => {
-  await client.close();
-  await proxy.close();
-  await server.close();
+beforeEach(() => {
+  client = rig.client();
 });
 
 function errorsOf(c: TaskStatusClient): TaskStatusError[] {
@@ -56,7 +34,7 @@ describe('a link cut without a close frame', () => {
     const reopened = nextEvent(client, 'open');
 
     const cutAt = Date.now();
-    proxy.cut();
+    rig.proxy.cut();
     const [info] = await closed;
     const detectedMs = Date.now() - cutAt;
 
@@ -69,7 +47,7 @@ describe('a link cut without a close frame', () => {
     expect(errors.map((error) => error.code)).toEqual(['CONNECTION_LOST']);
     expect(log).toEqual(['open', 'connected:1', 'close', 'open', 'connected:2']);
     expect(openProblems(log)).toEqual([]);
-    expect(proxy.accepted).toBe(2);
+    expect(rig.proxy.accepted).toBe(2);
   });
 
   it('never delivers a frame cut in half by a reset, and delivers it whole after reconnecting', async () => {
@@ -87,8 +65,8 @@ describe('a link cut without a close frame', () => {
     const reopened = nextEvent(client, 'open');
 
     const resetAt = Date.now();
-    proxy.resetAfter(4_096);
-    server.sockets[0]?.send(big);
+    rig.proxy.resetAfter(4_096);
+    rig.server.sockets[0]?.send(big);
     await reopened;
 
     expect(Date.now() - resetAt).toBeLessThan(
@@ -96,7 +74,7 @@ describe('a link cut without a close frame', () => {
     );
     expect(errors.map((error) => error.code)).toEqual(['CONNECTION_LOST']);
     expect(delivered).toEqual([]);
-    server.sockets[1]?.send(big);
+    rig.server.sockets[1]?.send(big);
     await expect.poll(() => delivered).toEqual(['big']);
     expect(client.getTask('big')?.message).toHaveLength(200_000);
     expect(openProblems(log)).toEqual([]);

@@ -4,48 +4,30 @@
  * per new socket, leak no socket or listener, and with `resync` lose no final status.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ResyncUpdate, TaskStatusClient } from '../../src/index.js';
+import type { ResyncUpdate, TaskStatusClient } from '../../src/index.js';
 import { at, taskFrame } from '../helpers/frames.js';
-import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import {
-  connectionLog,
-  FAST_HEARTBEAT,
-  NODE_WEBSOCKET,
-  numberedConnections,
-  openProblems,
-} from './helpers/connections.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { setupChaos } from './helpers/chaos.js';
+import { connectionLog, FAST_HEARTBEAT, openProblems } from './helpers/connections.js';
 
 const FLAPS = 10;
 const FLAP_EVERY_MS = 300;
 const TASKS = 20;
-let server: TestServer;
-let proxy: TcpProxy;
+const rig = setupChaos({
+  heartbeat: FAST_HEARTBEAT,
+  reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+  resync: () => [...backend.values()],
+});
 let client: TaskStatusClient;
 const backend = new Map<number, ResyncUpdate>();
 const timers: ReturnType<typeof setInterval>[] = [];
 
-beforeEach(async () => {
+beforeEach(() => {
   backend.clear();
-  server = await startWsServer(numberedConnections());
-  proxy = await startTcpProxy(server.port);
-  client = new TaskStatusClient({
-    WebSocket: NODE_WEBSOCKET,
-    baseUrl: proxy.baseUrl,
-    userId: 2,
-    token: 'tok',
-    authGraceMs: 5_000,
-    heartbeat: FAST_HEARTBEAT,
-    reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
-    resync: () => [...backend.values()],
-  });
+  client = rig.client();
 });
 
-afterEach(async () => {
+afterEach(() => {
   for (const timer of timers.splice(0)) clearInterval(timer);
-  await client.close();
-  await proxy.close();
-  await server.close();
 });
 
 /** Runs `step` every `everyMs`, `times` times; resolves after the last one. */
@@ -64,7 +46,7 @@ function every(everyMs: number, times: number, step: (n: number) => void): Promi
 
 /** Sends a frame to every socket the server has open (there is one, or none mid-flap). */
 function broadcast(frame: string): void {
-  for (const ws of server.sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
+  for (const ws of rig.server.sockets) if (ws.readyState === ws.OPEN) ws.send(frame);
 }
 
 describe('a flapping link', () => {
@@ -85,7 +67,7 @@ describe('a flapping link', () => {
       broadcast(taskFrame(n + 1, 'completed', { updated_at: at(100 + n) }));
     });
     const flaps = every(FLAP_EVERY_MS, FLAPS, (n) =>
-      n % 2 === 0 ? proxy.cut() : proxy.blackhole(),
+      n % 2 === 0 ? rig.proxy.cut() : rig.proxy.blackhole(),
     );
     await Promise.all([work, flaps]);
 
@@ -97,9 +79,9 @@ describe('a flapping link', () => {
     expect(openProblems(log)).toEqual([]);
     expect(log.filter((entry) => entry === 'open').length).toBeGreaterThanOrEqual(FLAPS / 2);
     // Nothing accumulates across reconnects: one live socket each side, the same listeners.
-    await expect.poll(() => proxy.links).toBe(1);
+    await expect.poll(() => rig.proxy.links).toBe(1);
     await expect
-      .poll(() => server.sockets.filter((ws) => ws.readyState === ws.OPEN).length)
+      .poll(() => rig.server.sockets.filter((ws) => ws.readyState === ws.OPEN).length)
       .toBe(1);
     expect(client.eventNames().map((name) => [name, client.listenerCount(name)])).toEqual(baseline);
   });

@@ -3,31 +3,23 @@
  * entry or a frozen peer. Only the heartbeat can tell; it must within `intervalMs + timeoutMs`,
  * and with `resync` a final status the server sent into the void is still not lost.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type CloseEventInfo,
-  type ResyncUpdate,
+import { beforeEach, describe, expect, it } from 'vitest';
+import type {
+  CloseEventInfo,
+  ResyncUpdate,
   TaskStatusClient,
-  type TaskStatusClientOptions,
-  type TaskStatusError,
+  TaskStatusError,
 } from '../../src/index.js';
 import { nextEvent, rejection } from '../helpers/events.js';
 import { at, taskFrame } from '../helpers/frames.js';
-import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import {
-  connectionLog,
-  FAST_HEARTBEAT,
-  NODE_WEBSOCKET,
-  numberedConnections,
-  openProblems,
-  SLACK_MS,
-} from './helpers/connections.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { setupChaos } from './helpers/chaos.js';
+import { connectionLog, FAST_HEARTBEAT, openProblems, SLACK_MS } from './helpers/connections.js';
 
 const BOUND_MS = FAST_HEARTBEAT.intervalMs + FAST_HEARTBEAT.timeoutMs;
-let server: TestServer;
-let proxy: TcpProxy;
-const clients: TaskStatusClient[] = [];
+const rig = setupChaos({
+  heartbeat: FAST_HEARTBEAT,
+  reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+});
 
 /** The backend's own record, what an HTTP "list my tasks" endpoint would return. */
 const backend = new Map<number, ResyncUpdate>();
@@ -38,32 +30,11 @@ function advance(taskId: number, status: string, seconds: number): string {
   return taskFrame(taskId, status, { updated_at: at(seconds) });
 }
 
-beforeEach(async () => {
+beforeEach(() => {
   backend.clear();
-  server = await startWsServer(numberedConnections());
-  proxy = await startTcpProxy(server.port);
 });
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await proxy.close();
-  await server.close();
-});
-
-function client(options: Partial<TaskStatusClientOptions> = {}) {
-  const created = new TaskStatusClient({
-    WebSocket: NODE_WEBSOCKET,
-    baseUrl: proxy.baseUrl,
-    userId: 2,
-    token: 'tok',
-    authGraceMs: 5_000,
-    heartbeat: FAST_HEARTBEAT,
-    reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
-    ...options,
-  });
-  clients.push(created);
-  return created;
-}
+const client = rig.client;
 
 function heartbeatTimeout(c: TaskStatusClient): Promise<TaskStatusError> {
   return new Promise((resolve) =>
@@ -84,7 +55,7 @@ describe('a half-open link', () => {
     const reopened = nextEvent(c, 'open');
 
     const silentAt = Date.now();
-    proxy.blackhole();
+    rig.proxy.blackhole();
     await timedOut;
     const detectedMs = Date.now() - silentAt;
 
@@ -94,10 +65,10 @@ describe('a half-open link', () => {
     expect(errors).toEqual(['HEARTBEAT_TIMEOUT']);
     expect(log).toEqual(['open', 'connected:1', 'close', 'open', 'connected:2']);
     expect(openProblems(log)).toEqual([]);
-    // The dead socket was dropped, not left behind: one link through the proxy, one on the server.
-    await expect.poll(() => proxy.links).toBe(1);
+    // The dead socket was dropped, not left behind: one link through the proxy, one on the rig.server.
+    await expect.poll(() => rig.proxy.links).toBe(1);
     await expect
-      .poll(() => server.sockets.filter((ws) => ws.readyState === ws.OPEN).length)
+      .poll(() => rig.server.sockets.filter((ws) => ws.readyState === ws.OPEN).length)
       .toBe(1);
   });
 
@@ -105,14 +76,14 @@ describe('a half-open link', () => {
     const c = client({ resync: () => [...backend.values()] });
     const log = connectionLog(c);
     await c.connect();
-    server.sockets[0]?.send(advance(7, 'running', 1));
+    rig.server.sockets[0]?.send(advance(7, 'running', 1));
     await expect.poll(() => c.getTask(7)?.status).toBe('running');
     const finished = c.waitForTask(7, { timeoutMs: 5_000 });
     const timedOut = heartbeatTimeout(c);
 
     const silentAt = Date.now();
-    proxy.blackhole();
-    server.sockets[0]?.send(advance(7, 'completed', 2)); // lost in the black hole
+    rig.proxy.blackhole();
+    rig.server.sockets[0]?.send(advance(7, 'completed', 2)); // lost in the black hole
     await timedOut;
 
     expect(Date.now() - silentAt).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
@@ -124,11 +95,11 @@ describe('a half-open link', () => {
   it('loses that final status without resync: the server sends changes only', async () => {
     const c = client();
     await c.connect();
-    server.sockets[0]?.send(advance(7, 'running', 1));
+    rig.server.sockets[0]?.send(advance(7, 'running', 1));
     await expect.poll(() => c.getTask(7)?.status).toBe('running');
     const timedOut = heartbeatTimeout(c);
-    proxy.blackhole();
-    server.sockets[0]?.send(advance(7, 'completed', 2));
+    rig.proxy.blackhole();
+    rig.server.sockets[0]?.send(advance(7, 'completed', 2));
     await timedOut;
     await nextEvent(c, 'open');
 

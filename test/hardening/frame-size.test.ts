@@ -3,36 +3,17 @@
  * encodes the string the platform handed over), whatever mix of 1- to 4-byte characters it holds.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { TaskStatusClient } from '../../src/index.js';
-import { type FakeSocket, fakeWebSocket } from './helpers/fake-socket.js';
+import { describe, expect, it } from 'vitest';
+import { setupFakeClients } from './helpers/fake-socket.js';
 
-const clients: TaskStatusClient[] = [];
 const encoder = new TextEncoder();
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
+const openClient = setupFakeClients();
 
 async function connected(maxFrameBytes: number) {
-  const fake = fakeWebSocket();
-  const client = new TaskStatusClient({
-    baseUrl: 'http://127.0.0.1:9',
-    userId: 2,
-    token: 'tok',
-    WebSocket: fake.WebSocket,
-    authGraceMs: 0,
-    heartbeat: false,
-    reconnect: false,
-    maxFrameBytes,
-  });
-  clients.push(client);
-  const connecting = client.connect();
-  (fake.sockets[0] as FakeSocket).open();
-  await connecting;
+  const { client, socket } = await openClient({ maxFrameBytes });
   const tooLarge: string[] = [];
   client.on('error', (error) => error.code === 'FRAME_TOO_LARGE' && tooLarge.push(error.message));
-  return { socket: fake.sockets[0] as FakeSocket, tooLarge };
+  return { client, socket, tooLarge };
 }
 
 /** A frame must pass with `maxFrameBytes` at its UTF-8 length and be dropped one byte below. */
@@ -41,12 +22,13 @@ async function atTheEdge(text: string): Promise<void> {
   const atLimit = await connected(bytes);
   atLimit.socket.receive(text);
   expect(atLimit.tooLarge).toEqual([]);
+  await atLimit.client.close();
   if (bytes > 1) {
     const below = await connected(bytes - 1);
     below.socket.receive(text);
     expect(below.tooLarge).toHaveLength(1);
+    await below.client.close();
   }
-  await Promise.all(clients.splice(0).map((client) => client.close()));
 }
 
 /** Characters of 1, 2, 3 and 4 UTF-8 bytes. */

@@ -4,43 +4,22 @@
  * handler a platform socket would call.
  */
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type ParsedFrame,
+import { describe, expect, it } from 'vitest';
+import type {
+  ParsedFrame,
   TaskStatusClient,
-  type TaskStatusClientOptions,
-  type TaskStatusError,
+  TaskStatusClientOptions,
+  TaskStatusError,
 } from '../../src/index.js';
-import { type FakeSocket, fakeWebSocket } from './helpers/fake-socket.js';
+import { type FakeSocket, setupFakeClients } from './helpers/fake-socket.js';
 import { anyFrame, type HostileCase, materialise, type Outcome } from './helpers/hostile-frames.js';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 const RUNS = 1_000;
-const clients: TaskStatusClient[] = [];
+const openClient = setupFakeClients();
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-});
-
-async function connected(options: Partial<TaskStatusClientOptions> = {}) {
-  const fake = fakeWebSocket();
-  const client = new TaskStatusClient({
-    baseUrl: 'http://127.0.0.1:9',
-    userId: 2,
-    token: 'tok',
-    WebSocket: fake.WebSocket,
-    authGraceMs: 0,
-    heartbeat: false,
-    reconnect: false,
-    maxFrameBytes: MAX_FRAME_BYTES,
-    ...options,
-  });
-  clients.push(client);
-  const connecting = client.connect();
-  const socket = fake.sockets[0] as FakeSocket;
-  socket.open();
-  await connecting;
-  return { client, socket };
+function connected(options: Partial<TaskStatusClientOptions> = {}) {
+  return openClient({ maxFrameBytes: MAX_FRAME_BYTES, ...options });
 }
 
 /** What the client did, in the vocabulary of {@link Outcome}. */
@@ -111,7 +90,6 @@ describe('hostile frames', () => {
           frames += cases.length;
           bad += errors.length;
           await client.close();
-          clients.length = 0;
         },
       ),
       { numRuns: RUNS },

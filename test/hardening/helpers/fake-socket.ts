@@ -1,4 +1,11 @@
-import type { MessageEventLike, WebSocketConstructor, WebSocketLike } from '../../../src/index.js';
+import { afterEach } from 'vitest';
+import {
+  type MessageEventLike,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from '../../../src/index.js';
 
 /** A hand-driven WebSocket double: the test opens it, feeds it frames and drops it. */
 export interface FakeSocket extends WebSocketLike {
@@ -54,4 +61,36 @@ export function fakeWebSocket(): { WebSocket: WebSocketConstructor; sockets: Fak
     }
   }
   return { WebSocket: Fake, sockets };
+}
+
+/**
+ * Registers the clean-up for a test file and returns how to get a client that is already open
+ * on a fake socket (no heartbeat, no reconnect, no grace period), with the socket to drive.
+ */
+export function setupFakeClients(): (
+  options?: Partial<TaskStatusClientOptions>,
+) => Promise<{ client: TaskStatusClient; socket: FakeSocket }> {
+  const clients: TaskStatusClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.close()));
+  });
+  return async (options = {}) => {
+    const fake = fakeWebSocket();
+    const client = new TaskStatusClient({
+      baseUrl: 'http://127.0.0.1:9',
+      userId: 2,
+      token: 'tok',
+      WebSocket: fake.WebSocket,
+      authGraceMs: 0,
+      heartbeat: false,
+      reconnect: false,
+      ...options,
+    });
+    clients.push(client);
+    const connecting = client.connect();
+    const socket = fake.sockets[0] as FakeSocket;
+    socket.open();
+    await connecting;
+    return { client, socket };
+  };
 }
