@@ -104,7 +104,9 @@ describe('hostile frames over a real socket', () => {
       ),
       { numRuns: 40 },
     );
-    expect(binaryFrames).toBeGreaterThan(10);
+    // About 1 frame in 31 is binary, so some reached the socket (a dozen on average); a higher
+    // floor failed now and then on nothing but the draw.
+    expect(binaryFrames).toBeGreaterThan(0);
     expect(c.state).toBe('open');
     expect(server.sockets).toHaveLength(1);
   }, 30_000);
