@@ -217,6 +217,17 @@ describe('update iterators', () => {
 });
 
 describe('task table', () => {
+  it('hands out one live map, the same before the first update as after it', async () => {
+    const c = client();
+    const early = c.tasks;
+    expect(early.size).toBe(0);
+    expect(c.getTask(7)).toBeUndefined();
+    await c.connect();
+    await send(c, taskFrame(7, 'running'));
+    expect(c.tasks).toBe(early);
+    expect(early.get(7)?.status).toBe('running');
+  });
+
   it('keeps the latest update per task, found by number or string id', async () => {
     const c = client();
     await c.connect();

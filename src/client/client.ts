@@ -21,6 +21,12 @@ import type { TaskTableStats } from './task-table.js';
 import type { UpdatesOptions } from './update-stream.js';
 import type { WaitForTaskOptions } from './wait-for-task.js';
 
+/** The shared listener serves clients of every update type. */
+type AnyClient = TaskStatusClient<TaskUpdate>;
+
+/** Set once by the class's static block, which alone may reach the clients' private members. */
+let CONNECTION_LISTENER: ConnectionListener<AnyClient>;
+
 interface Pending {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -43,9 +49,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   TaskStatusEvents<TUpdate>
 > {
   readonly #options: ResolvedOptions<TUpdate>;
-  readonly #wait = new RetryWait();
+  /** Made on the first reconnect wait. */
+  #wait: RetryWait | undefined;
   #state: ConnectionState = 'idle';
-  #connection: Connection | undefined;
+  #connection: Connection<AnyClient> | undefined;
   #pending: Pending | undefined;
   #closing: Promise<void> | undefined;
   #generation = 0;
@@ -58,12 +65,26 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #token = '';
   #signalAttached = false;
   readonly #feed: TaskFeed<TUpdate>;
+  #onAbort: (() => void) | undefined;
+
+  static {
+    // One listener for the connections of every client: an idle client holds no closure of its
+    // own for them. Reports of a connection the client no longer owns are ignored.
+    CONNECTION_LISTENER = {
+      accepted: (client, connection) => client.#accepted(connection),
+      frame: (client, parsed) => client.#frame(parsed),
+      problem: (client, error) => client.emit('error', error),
+      roundTrip: (client, rttMs) => client.emit('heartbeat', { rttMs }),
+      ended: (client, connection, end) => client.#ended(connection, end),
+      scrub: (client, text) => client.#scrub(text),
+    };
+  }
 
   /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
   constructor(options: TaskStatusClientOptions<TUpdate>) {
     super();
     this.#options = resolveOptions(options);
-    this.#feed = new TaskFeed(this, this.#options, this.#scrub);
+    this.#feed = new TaskFeed(this, this.#options);
     // Fail fast on a base URL, user id or path that can never work.
     buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
   }
@@ -169,8 +190,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       });
       this.#setState('reconnecting');
       this.#attempt('reconnect', undefined);
-    } else if (this.#wait.pending) {
-      this.#wait.cancel();
+    } else if (this.#wait?.pending) {
+      this.#wait?.cancel();
       this.#attempt('reconnect', undefined);
     }
     return pending.promise;
@@ -267,19 +288,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
     const options = this.#options;
     try {
-      const connection: Connection = new Connection(
-        {
-          url,
-          WebSocket: pickWebSocket(options.WebSocket),
-          connectTimeoutMs: options.connectTimeoutMs,
-          authGraceMs: options.authGraceMs,
-          heartbeat: options.heartbeat,
-          maxFrameBytes: options.maxFrameBytes,
-          scrub: this.#scrub,
-        },
-        this.#listenerFor(() => connection),
+      this.#connection = new Connection(
+        url,
+        pickWebSocket(options.WebSocket),
+        options,
+        CONNECTION_LISTENER,
+        this as unknown as AnyClient,
       );
-      this.#connection = connection;
     } catch (cause) {
       const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
       this.#failed(
@@ -289,17 +304,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
   }
 
-  #listenerFor(current: () => Connection): ConnectionListener {
-    return {
-      accepted: () => this.#accepted(current()),
-      frame: (parsed) => this.#frame(parsed),
-      problem: (error) => this.emit('error', error),
-      roundTrip: (rttMs) => this.emit('heartbeat', { rttMs }),
-      ended: (end) => this.#ended(current(), end),
-    };
-  }
-
-  #accepted(connection: Connection): void {
+  #accepted(connection: Connection<AnyClient>): void {
     if (connection !== this.#connection) return;
     const reconnected = this.#everOpened;
     this.#everOpened = true;
@@ -311,7 +316,16 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#pending = undefined;
     pending?.resolve();
     this.emit('open', { url: this.#safeUrl(), reconnected });
-    if (reconnected) void this.#feed.resync();
+    if (reconnected) void this.#resync();
+  }
+
+  async #resync(): Promise<void> {
+    const failure = await this.#feed.resync();
+    if (failure === undefined) return;
+    const { cause } = failure;
+    const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
+    // No `cause`: the user's error may carry a token; the masked message is what remains.
+    this.emit('error', new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`));
   }
 
   #frame(parsed: ParsedFrame): void {
@@ -319,7 +333,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
   }
 
-  #ended(connection: Connection, end: ConnectionEnd): void {
+  #ended(connection: Connection<AnyClient>, end: ConnectionEnd): void {
     if (connection !== this.#connection) return;
     this.#connection = undefined;
     const decision = decideAfterClose({
@@ -406,6 +420,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
     if (generation !== this.#generation) return;
+    this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
   }
 
@@ -457,7 +472,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #teardown(): void {
     this.#generation++;
-    this.#wait.cancel();
+    this.#wait?.cancel();
     this.#detachSignal();
     this.#connection = undefined;
   }
@@ -465,21 +480,18 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #attachSignal(): void {
     const signal = this.#options.signal;
     if (signal === undefined || this.#signalAttached) return;
+    this.#onAbort ??= () => void this.#shutdown(abortedError());
     signal.addEventListener('abort', this.#onAbort);
     this.#signalAttached = true;
   }
 
   #detachSignal(): void {
     if (!this.#signalAttached) return;
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort) this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#signalAttached = false;
   }
 
-  readonly #onAbort = (): void => {
-    void this.#shutdown(abortedError());
-  };
-
-  readonly #scrub = (text: string): string => {
+  #scrub(text: string): string {
     const token = this.#token;
     let safe = redactUrl(text);
     if (token.length >= 4) {
@@ -488,7 +500,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       if (encoded !== token) safe = safe.split(encoded).join('***');
     }
     return safe;
-  };
+  }
 }
 
 /**

@@ -17,20 +17,14 @@ import {
   type WebSocketLike,
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
-import { Heartbeat } from './heartbeat.js';
 import type { HeartbeatOptions } from './options.js';
-import { Timer } from './timers.js';
 
-/** Everything one connection needs to know, fixed for its life. */
+/** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
-  readonly url: string;
-  readonly WebSocket: WebSocketConstructor;
   readonly connectTimeoutMs: number;
   readonly authGraceMs: number;
   readonly heartbeat: Readonly<Required<HeartbeatOptions>> | false;
   readonly maxFrameBytes: number;
-  /** Masks the token in any text that may reach a user. */
-  readonly scrub: (text: string) => string;
 }
 
 /** How a connection ended, with the facts the close policy needs. */
@@ -50,63 +44,96 @@ export interface ConnectionEnd {
   readonly error: TaskStatusError;
 }
 
-/** What a connection reports to its owner. */
-export interface ConnectionListener {
+/**
+ * What a connection reports to its owner. One listener object serves every owner (each call
+ * names it), so a connection adds no closures of its owner's to the heap.
+ */
+export interface ConnectionListener<O> {
   /** The server accepted the token (ack, any valid frame, or `authGraceMs` of quiet). */
-  accepted(): void;
+  accepted(owner: O, connection: Connection<O>): void;
   /** A valid frame, after `accepted`. */
-  frame(parsed: ParsedFrame): void;
+  frame(owner: O, parsed: ParsedFrame): void;
   /** A non-fatal problem: bad frame, unknown type, server error frame. */
-  problem(error: TaskStatusError): void;
+  problem(owner: O, error: TaskStatusError): void;
   /** A heartbeat round trip. */
-  roundTrip(rttMs: number): void;
+  roundTrip(owner: O, rttMs: number): void;
   /** The connection is over; called exactly once, unless the owner closed it. */
-  ended(end: ConnectionEnd): void;
+  ended(owner: O, connection: Connection<O>, end: ConnectionEnd): void;
+  /** Masks the token in any text that may reach a user. */
+  scrub(owner: O, text: string): string;
 }
 
 type Phase = 'opening' | 'verdict' | 'accepted' | 'ended';
+
+/**
+ * What the one timer of a connection is waiting for: the connect deadline, the end of the auth
+ * grace period, the next ping, or an answer to the last one.
+ */
+type Due = typeof NOTHING | typeof DEADLINE | typeof GRACE | typeof PING | typeof ANSWER;
+const NOTHING = 0;
+const DEADLINE = 1;
+const GRACE = 2;
+const PING = 3;
+const ANSWER = 4;
 
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
 /**
  * One socket's life: open it, wait for the auth verdict, keep it alive with heartbeats, parse
  * its frames, and report how it ended. Reconnecting is the owner's business.
+ *
+ * Every wait (connect deadline, auth grace, ping interval, pong timeout) runs on one timer, and
+ * the socket's handlers are the only closures, so an idle connection costs little beyond its
+ * socket.
  */
-export class Connection {
+export class Connection<O> {
   readonly #settings: ConnectionSettings;
-  readonly #listener: ConnectionListener;
+  readonly #listener: ConnectionListener<O>;
+  readonly #owner: O;
   readonly #socket: WebSocketLike;
-  readonly #deadline = new Timer();
-  readonly #grace = new Timer();
-  readonly #heartbeat: Heartbeat | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #due: Due = NOTHING;
+  /** When the connect deadline passes (epoch ms). */
+  readonly #deadlineAt: number;
   #phase: Phase = 'opening';
   #authError: ConnectionEnd['authError'];
   /** The pending auth error came from a frame that only looked like one (no `type: error`). */
   #authErrorGuessed = false;
   /** Accepted only because the server stayed quiet for authGraceMs, and still quiet since. */
   #presumed = false;
+  /** A frame arrived since the last ping. */
+  #alive = false;
+  #pingSentAt = 0;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
 
-  constructor(settings: ConnectionSettings, listener: ConnectionListener) {
+  constructor(
+    url: string,
+    WebSocket: WebSocketConstructor,
+    settings: ConnectionSettings,
+    listener: ConnectionListener<O>,
+    owner: O,
+  ) {
     this.#settings = settings;
     this.#listener = listener;
-    const heartbeat = settings.heartbeat;
-    this.#heartbeat =
-      heartbeat === false
-        ? undefined
-        : new Heartbeat(heartbeat, {
-            ping: () => this.#send(PING_FRAME),
-            timeout: () => this.#abandon(heartbeatTimeout(heartbeat)),
-            roundTrip: (rttMs) => listener.roundTrip(rttMs),
-          });
-    this.#socket = new settings.WebSocket(settings.url);
+    this.#owner = owner;
+    this.#socket = new WebSocket(url);
     this.#socket.binaryType = 'arraybuffer';
-    this.#socket.onopen = this.#onOpen;
-    this.#socket.onmessage = this.#onMessage;
-    this.#socket.onclose = this.#onClose;
-    this.#socket.onerror = this.#onError;
-    this.#deadline.start(settings.connectTimeoutMs, this.#onDeadline);
+    const socket = this.#socket;
+    if (isEmitter(socket)) {
+      // `ws` wraps every `on*` handler in a closure of its own; its emitter takes ours as they are.
+      socket.on('open', this.#onOpen);
+      socket.on('message', this.#onMessage);
+      socket.on('close', this.#onClose);
+      socket.on('error', this.#onError);
+    } else {
+      socket.onopen = this.#onOpen;
+      socket.onmessage = this.#onMessage;
+      socket.onclose = this.#onClose;
+      socket.onerror = this.#onError;
+    }
+    this.#deadlineAt = Date.now() + settings.connectTimeoutMs;
+    this.#wait(DEADLINE, settings.connectTimeoutMs);
   }
 
   /**
@@ -122,17 +149,19 @@ export class Connection {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      const timer = new Timer();
+      const timer = setTimeout(() => {
+        dropSocket(this.#socket, code, reason);
+        this.#closed?.();
+      }, graceMs);
       this.#closed = () => {
-        timer.clear();
+        clearTimeout(timer);
         this.#closed = undefined;
         resolve();
       };
-      this.#socket.onclose = () => this.#closed?.();
-      timer.start(graceMs, () => {
-        dropSocket(this.#socket, code, reason);
-        this.#closed?.();
-      });
+      const closed = () => this.#closed?.();
+      const socket = this.#socket;
+      if (isEmitter(socket)) socket.on('close', closed);
+      else socket.onclose = closed;
       try {
         this.#socket.close(code, reason);
       } catch {
@@ -150,33 +179,96 @@ export class Connection {
     }
   }
 
+  #scrub(text: string): string {
+    return this.#listener.scrub(this.#owner, text);
+  }
+
+  /** Points the one timer at `due`, replacing whatever it waited for. */
+  #wait(due: Due, delayMs: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#due = due;
+    this.#timer = setTimeout(this.#onTimer, Math.max(0, delayMs));
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#due = NOTHING;
+  }
+
+  /** Back to the connect deadline, e.g. when an error frame ends the grace period early. */
+  #waitForDeadline(): void {
+    this.#wait(DEADLINE, this.#deadlineAt - Date.now());
+  }
+
+  readonly #onTimer = (): void => {
+    const due = this.#due;
+    this.#timer = undefined;
+    this.#due = NOTHING;
+    if (due === DEADLINE) this.#onDeadline();
+    else if (due === GRACE) {
+      this.#presumed = true;
+      this.#accept();
+    } else if (due === PING) this.#ping();
+    else if (due === ANSWER) this.#checkAnswer();
+  };
+
   readonly #onOpen = (): void => {
     if (this.#phase !== 'opening') return;
     this.#phase = 'verdict';
-    if (this.#settings.authGraceMs === 0) this.#accept();
-    else this.#grace.start(this.#settings.authGraceMs, this.#presume);
+    const graceMs = this.#settings.authGraceMs;
+    if (graceMs === 0) this.#accept();
+    // The deadline still bounds the verdict: whichever comes first is waited for.
+    else if (Date.now() + graceMs < this.#deadlineAt) this.#wait(GRACE, graceMs);
   };
 
-  readonly #presume = (): void => {
-    this.#presumed = true;
-    this.#accept();
-  };
-
-  readonly #accept = (): void => {
+  #accept(): void {
     if (this.#phase !== 'verdict') return;
     if (this.#authErrorGuessed) this.#authError = undefined;
     this.#phase = 'accepted';
-    this.#deadline.clear();
-    this.#grace.clear();
-    this.#heartbeat?.start();
-    this.#listener.accepted();
-  };
+    const heartbeat = this.#settings.heartbeat;
+    if (heartbeat === false) this.#stopTimer();
+    else this.#wait(PING, heartbeat.intervalMs);
+    this.#listener.accepted(this.#owner, this);
+  }
 
-  readonly #onMessage = (event: MessageEventLike): void => {
-    const data = event.data;
-    this.#heartbeat?.seen();
+  /** Sends a ping and expects any frame within `timeoutMs`. */
+  #ping(): void {
+    const heartbeat = this.#settings.heartbeat;
+    if (heartbeat === false) return;
+    this.#alive = false;
+    this.#pingSentAt = Date.now();
+    this.#wait(ANSWER, heartbeat.timeoutMs);
+    this.#send(PING_FRAME);
+  }
+
+  #checkAnswer(): void {
+    const heartbeat = this.#settings.heartbeat;
+    if (heartbeat === false) return;
+    if (!this.#alive) {
+      this.#abandon(heartbeatTimeout(heartbeat));
+      return;
+    }
+    // Frames kept coming though no pong did (a server that ignores pings): still alive.
+    this.#wait(PING, heartbeat.intervalMs - heartbeat.timeoutMs);
+  }
+
+  /** A pong: report the round trip and plan the next ping on the usual beat. */
+  #onPong(): void {
+    const heartbeat = this.#settings.heartbeat;
+    if (this.#due !== ANSWER || heartbeat === false) return;
+    const now = Date.now();
+    this.#wait(PING, this.#pingSentAt + heartbeat.intervalMs - now);
+    this.#listener.roundTrip(this.#owner, now - this.#pingSentAt);
+  }
+
+  /** `event` is a `MessageEvent`, or from `ws`'s emitter the payload and its `isBinary` flag. */
+  readonly #onMessage = (event: MessageEventLike, isBinary?: boolean): void => {
+    const data = isBinary === undefined ? event.data : isBinary ? event : String(event as unknown);
+    this.#alive = true;
     if (typeof data !== 'string') {
       this.#listener.problem(
+        this.#owner,
         new TaskStatusError(
           'PROTOCOL_ERROR',
           'Binary frame from server dropped: the protocol uses text frames only',
@@ -188,6 +280,7 @@ export class Connection {
     const max = this.#settings.maxFrameBytes;
     if (data.length * 3 > max && utf8Length(data) > max) {
       this.#listener.problem(
+        this.#owner,
         new TaskStatusError(
           'FRAME_TOO_LARGE',
           `Frame of ${utf8Length(data)} bytes dropped: larger than maxFrameBytes (${max})`,
@@ -206,7 +299,7 @@ export class Connection {
         this.#deliver(parsed);
         return;
       case 'pong':
-        this.#heartbeat?.pong();
+        this.#onPong();
         this.#deliver(parsed);
         return;
       default:
@@ -223,13 +316,13 @@ export class Connection {
     if (this.#phase === 'verdict') this.#accept();
     if (this.#phase === 'accepted') {
       this.#presumed = false;
-      this.#listener.frame(parsed);
+      this.#listener.frame(this.#owner, parsed);
     }
   }
 
   /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
   #onOddFrame(parsed: ParsedFrame, data: string): void {
-    const scrub = this.#settings.scrub;
+    const scrub = (text: string) => this.#scrub(text);
     if (parsed.kind === 'error' || parsed.kind === 'text') {
       const code = parsed.kind === 'error' && parsed.code !== null ? scrub(parsed.code) : null;
       const message = parsed.kind === 'error' ? parsed.message : parsed.text;
@@ -240,11 +333,12 @@ export class Connection {
         // Before the verdict an error means "token refused"; the server closes next.
         this.#authError = { code, message: safe };
         this.#authErrorGuessed = false;
-        this.#grace.clear();
+        if (this.#due === GRACE) this.#waitForDeadline();
       } else if (parsed.kind === 'text') {
-        this.#listener.frame({ kind: 'text', text: scrub(parsed.text) });
+        this.#listener.frame(this.#owner, { kind: 'text', text: scrub(parsed.text) });
       } else {
         this.#listener.problem(
+          this.#owner,
           new TaskStatusError(
             'SERVER_ERROR',
             `Server error${code ? ` (${code})` : ''}: ${safe ?? 'no message'}`,
@@ -268,6 +362,7 @@ export class Connection {
     if (parsed.kind === 'unknown') {
       const frame = truncate(safeFrame);
       this.#listener.problem(
+        this.#owner,
         new TaskStatusError(
           'UNKNOWN_FRAME',
           `Frame of unknown type "${truncate(scrub(parsed.type), 50)}" ignored: ${frame}`,
@@ -277,26 +372,33 @@ export class Connection {
         ),
       );
     } else if (parsed.kind === 'invalid') {
-      this.#listener.problem(invalidFrameError(safeFrame, parsed.error.issues ?? []));
+      this.#listener.problem(this.#owner, invalidFrameError(safeFrame, parsed.error.issues ?? []));
     }
   }
 
   readonly #onError = (event: ErrorEventLike): void => {
     const message = typeof event?.message === 'string' ? event.message : undefined;
-    if (message !== undefined) this.#failure = this.#settings.scrub(message);
+    if (message !== undefined) this.#failure = this.#scrub(message);
   };
 
-  readonly #onClose = (event: CloseEventLike): void => {
+  /** `event` is a `CloseEvent`, or from `ws`'s emitter the close code and the reason bytes. */
+  readonly #onClose = (event: CloseEventLike | number, reasonBytes?: unknown): void => {
     if (this.#phase === 'ended') return;
     const opened = this.#phase !== 'opening';
     const accepted = this.#phase === 'accepted';
-    const code = typeof event?.code === 'number' ? event.code : CloseCode.Abnormal;
-    const reason = this.#settings.scrub(typeof event?.reason === 'string' ? event.reason : '');
-    const wasClean = event?.wasClean ?? code !== CloseCode.Abnormal;
+    const fromEmitter = typeof event === 'number';
+    const code = fromEmitter
+      ? event
+      : typeof event?.code === 'number'
+        ? event.code
+        : CloseCode.Abnormal;
+    const text = fromEmitter ? String(reasonBytes ?? '') : event?.reason;
+    const reason = this.#scrub(typeof text === 'string' ? text : '');
+    const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
     this.#finish();
     const statusMatch = this.#failure === undefined ? null : HTTP_STATUS.exec(this.#failure);
     const httpStatus = statusMatch?.[1] === undefined ? undefined : Number(statusMatch[1]);
-    this.#listener.ended({
+    this.#listener.ended(this.#owner, this, {
       code,
       reason,
       wasClean,
@@ -340,7 +442,7 @@ export class Connection {
     );
   }
 
-  readonly #onDeadline = (): void => {
+  #onDeadline(): void {
     if (this.#phase === 'opening' || this.#phase === 'verdict') {
       const what = this.#phase === 'opening' ? 'opening handshake' : 'auth verdict';
       this.#abandon(
@@ -351,7 +453,7 @@ export class Connection {
         ),
       );
     }
-  };
+  }
 
   /** Ends the connection from our side without waiting for the peer. */
   #abandon(error: TaskStatusError): void {
@@ -360,7 +462,7 @@ export class Connection {
     const accepted = this.#phase === 'accepted';
     this.#finish();
     dropSocket(this.#socket, CloseCode.Normal, '');
-    this.#listener.ended({
+    this.#listener.ended(this.#owner, this, {
       code: CloseCode.Abnormal,
       reason: '',
       wasClean: false,
@@ -375,10 +477,16 @@ export class Connection {
   /** Stops every timer and detaches from the socket, keeping a no-op error handler for late errors. */
   #finish(): void {
     this.#phase = 'ended';
-    this.#deadline.clear();
-    this.#grace.clear();
-    this.#heartbeat?.stop();
+    this.#stopTimer();
     const socket = this.#socket;
+    if (isEmitter(socket)) {
+      socket.off('open', this.#onOpen);
+      socket.off('message', this.#onMessage);
+      socket.off('close', this.#onClose);
+      socket.off('error', this.#onError);
+      socket.on('error', ignore);
+      return;
+    }
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
@@ -387,6 +495,17 @@ export class Connection {
 }
 
 function ignore(): void {}
+
+/** A socket with a Node-style emitter beside its `on*` handlers: `ws`. */
+interface EmitterSocket extends WebSocketLike {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+function isEmitter(socket: WebSocketLike): socket is EmitterSocket {
+  const candidate = socket as Partial<EmitterSocket>;
+  return typeof candidate.on === 'function' && typeof candidate.off === 'function';
+}
 
 /** The human part of an odd frame: its `message`, `detail` or `error` string, else the frame. */
 function guessMessage(data: string): string {

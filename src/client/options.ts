@@ -310,24 +310,37 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
       `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,
     );
   }
-  return {
-    path: DEFAULT_TASK_STATUS_PATH,
-    WebSocket: undefined,
-    shouldReconnect: undefined,
-    signal: undefined,
-    taskSchema: undefined,
-    resync: undefined,
-    random: Math.random,
-    ...CONNECT_DEFAULTS,
-    ...defined(options),
+  // Every field written out, in one literal: the object keeps one shape with its fields inline,
+  // which matters when a process holds thousands of clients.
+  const resolved: ResolvedOptions<TUpdate> = {
+    baseUrl: options.baseUrl,
+    userId: options.userId,
+    token: options.token,
+    path: options.path ?? DEFAULT_TASK_STATUS_PATH,
+    WebSocket: options.WebSocket,
+    connectTimeoutMs: options.connectTimeoutMs ?? CONNECT_DEFAULTS.connectTimeoutMs,
+    authGraceMs: options.authGraceMs ?? CONNECT_DEFAULTS.authGraceMs,
     heartbeat:
       options.heartbeat === false
         ? false
         : merge(HEARTBEAT_DEFAULTS, options.heartbeat, HEARTBEAT_RULES, 'heartbeat.'),
     reconnect: reconnect === undefined ? RECONNECT_DEFAULTS : reconnect,
-    terminalStatuses: new Set(options.terminalStatuses ?? TERMINAL_STATUSES),
-  } as unknown as ResolvedOptions<TUpdate>;
+    shouldReconnect: options.shouldReconnect,
+    signal: options.signal,
+    random: options.random ?? Math.random,
+    maxFrameBytes: options.maxFrameBytes ?? CONNECT_DEFAULTS.maxFrameBytes,
+    taskSchema: options.taskSchema,
+    terminalStatuses:
+      options.terminalStatuses === undefined
+        ? DEFAULT_TERMINAL_SET
+        : new Set(options.terminalStatuses),
+    resync: options.resync,
+  };
+  return resolved;
 }
+
+/** The default terminal statuses as a set, shared by every client that keeps them. */
+const DEFAULT_TERMINAL_SET: ReadonlySet<string> = new Set(TERMINAL_STATUSES);
 
 /** Checks a group's keys and values against its rules, then lays it over the defaults. */
 function merge<T extends object>(

@@ -16,31 +16,39 @@ type FeedOptions<T extends TaskUpdate> = Pick<
 
 /**
  * The task side of a client: validated updates into the task table, `task` events out, and the
- * iterators, waits and resyncs built on them. The connection side never sees any of it.
+ * iterators, waits and resyncs built on them. The connection side never sees any of it. It is
+ * also the source its iterators subscribe through. An idle client pays for none of the
+ * iterator machinery: the set of live streams is made on first use.
  */
-export class TaskFeed<T extends TaskUpdate> {
+export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   readonly table = new TaskTable<T>();
   readonly #emitter: Emitter<T>;
   readonly #options: FeedOptions<T>;
-  readonly #scrub: (text: string) => string;
-  readonly #streams = new Set<UpdateStream<T>>();
-  readonly #source: StreamSource<T>;
+  #streams: Set<UpdateStream<T>> | undefined;
   #resyncAbort: AbortController | undefined;
   /** Why the client last ended, for waits that outlive it. */
   lastError: TaskStatusError | undefined;
 
-  constructor(emitter: Emitter<T>, options: FeedOptions<T>, scrub: (text: string) => string) {
+  constructor(emitter: Emitter<T>, options: FeedOptions<T>) {
     this.#emitter = emitter;
     this.#options = options;
-    this.#scrub = scrub;
-    this.#source = {
-      subscribe: (listener) => emitter.on('task', listener),
-      unsubscribe: (listener) => emitter.off('task', listener),
-      release: (stream) => this.#streams.delete(stream),
-    };
   }
 
-  readonly isTerminal = (update: T): boolean => this.#options.terminalStatuses.has(update.status);
+  subscribe(listener: (update: T) => void): void {
+    this.#emitter.on('task', listener);
+  }
+
+  unsubscribe(listener: (update: T) => void): void {
+    this.#emitter.off('task', listener);
+  }
+
+  release(stream: UpdateStream<T>): void {
+    this.#streams?.delete(stream);
+  }
+
+  isTerminal(update: T): boolean {
+    return this.#options.terminalStatuses.has(update.status);
+  }
 
   /** The per-frame path: schema (if any), table, `task` event. */
   receive(update: TaskUpdate): void {
@@ -74,7 +82,8 @@ export class TaskFeed<T extends TaskUpdate> {
     isLast?: (update: T) => boolean,
     first?: T,
   ): UpdateStream<T> {
-    const stream = new UpdateStream(this.#source, options, isLast, first);
+    const stream = new UpdateStream(this, options, isLast, first);
+    this.#streams ??= new Set();
     this.#streams.add(stream);
     if (ended) stream.end();
     return stream;
@@ -83,13 +92,18 @@ export class TaskFeed<T extends TaskUpdate> {
   watch(taskId: TaskId, options: Omit<UpdatesOptions, 'taskId'>, closed: boolean): UpdateStream<T> {
     const held = this.table.get(taskId);
     const finished = held !== undefined && this.isTerminal(held);
-    return this.stream({ ...options, taskId }, closed || finished, this.isTerminal, held);
+    return this.stream(
+      { ...options, taskId },
+      closed || finished,
+      (update) => this.isTerminal(update),
+      held,
+    );
   }
 
   wait(taskId: TaskId, options: WaitForTaskOptions, closed: () => boolean): Promise<T> {
     return waitForTask(
       (signal) => this.watch(taskId, { signal }, closed()),
-      this.isTerminal,
+      (update) => this.isTerminal(update),
       taskId,
       () => this.lastError ?? new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'),
       options,
@@ -101,22 +115,26 @@ export class TaskFeed<T extends TaskUpdate> {
     this.lastError = error;
     this.#resyncAbort?.abort();
     this.#resyncAbort = undefined;
-    for (const stream of [...this.#streams]) {
+    for (const stream of [...(this.#streams ?? [])]) {
       if (fatal) stream.fail(error);
       else stream.end();
     }
   }
 
-  /** Runs the user's `resync` after a reconnect and feeds its updates through the table. */
-  async resync(): Promise<void> {
+  /**
+   * Runs the user's `resync` after a reconnect and feeds its updates through the table.
+   * Resolves with what the function threw (as `{ cause }`), if anything (the client reports it with the token
+   * masked); a resync cut short by a newer one or by the end of the client resolves quietly.
+   */
+  async resync(): Promise<{ readonly cause: unknown } | undefined> {
     const resync = this.#options.resync;
-    if (resync === undefined) return;
+    if (resync === undefined) return undefined;
     this.#resyncAbort?.abort();
     const controller = new AbortController();
     this.#resyncAbort = controller;
     try {
       const items = await resync({ tasks: this.table.tasks, signal: controller.signal });
-      if (controller.signal.aborted) return;
+      if (controller.signal.aborted) return undefined;
       let applied = 0;
       for (const item of items) {
         const update = normaliseResyncUpdate<T>(item);
@@ -126,14 +144,9 @@ export class TaskFeed<T extends TaskUpdate> {
         }
       }
       this.#emitter.emit('resynced', { applied, stale: items.length - applied });
+      return undefined;
     } catch (cause) {
-      if (controller.signal.aborted) return;
-      const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
-      // No `cause`: the user's error may carry a token; the masked message is what remains.
-      this.#emitter.emit(
-        'error',
-        new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`),
-      );
+      return controller.signal.aborted ? undefined : { cause };
     } finally {
       if (this.#resyncAbort === controller) this.#resyncAbort = undefined;
     }

@@ -14,12 +14,14 @@ export interface TaskTableStats {
  * have it) or an exact duplicate is refused and counted as stale.
  */
 export class TaskTable<T extends TaskUpdate> {
-  readonly #view = new Map<TaskId, T>();
+  /** Made on first use: a client that has seen no update holds no map. */
+  #view: Map<TaskId, T> | undefined;
   #applied = 0;
   #stale = 0;
 
   /** Read-only map of the latest update per task id, keyed as the server sent the id. */
   get tasks(): ReadonlyMap<TaskId, T> {
+    this.#view ??= new Map();
     return this.#view;
   }
 
@@ -29,14 +31,17 @@ export class TaskTable<T extends TaskUpdate> {
 
   /** The latest update of a task; `42` and `'42'` find the same task. */
   get(taskId: TaskId): T | undefined {
-    const hit = this.#view.get(taskId);
+    const view = this.#view;
+    if (view === undefined) return undefined;
+    const hit = view.get(taskId);
     if (hit !== undefined) return hit;
     const other = typeof taskId === 'number' ? String(taskId) : toNumber(taskId);
-    return other === undefined ? undefined : this.#view.get(other);
+    return other === undefined ? undefined : view.get(other);
   }
 
   /** Applies an update; returns false when it was stale or a duplicate. */
   apply(update: T): boolean {
+    this.#view ??= new Map();
     const held = this.#view.get(update.taskId);
     if (held !== undefined && isStale(held, update)) {
       this.#stale++;
