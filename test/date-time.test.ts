@@ -33,22 +33,72 @@ describe('ISO date-times', () => {
 
   it('orders date-times like Date.parse does, whatever their zones and shapes', () => {
     const instant = fc.integer({ min: 0, max: 4_102_444_800_000 });
-    const shape = fc.constantFrom('iso', 'offset', 'micro', 'naive-utc');
-    const write = (ms: number, kind: string): string => {
+    const SHAPES = [
+      'iso',
+      'offset',
+      'offset-compact',
+      'offset-hours',
+      'negative-offset',
+      'micro',
+      'naive-utc',
+      'space',
+      'seconds',
+      'minutes',
+      'tenths',
+    ] as const;
+    const shape = fc.constantFrom(...SHAPES);
+    const write = (ms: number, kind: (typeof SHAPES)[number]): string => {
       const iso = new Date(ms).toISOString();
-      if (kind === 'iso') return iso;
-      if (kind === 'micro') return `${iso.slice(0, 23)}456+00:00`;
-      if (kind === 'naive-utc') return `${iso.slice(0, 19)}Z`;
-      const shifted = new Date(ms + 2 * 3_600_000).toISOString();
-      return `${shifted.slice(0, 19)}+02:00`;
+      const plus2 = new Date(ms + 2 * 3_600_000).toISOString();
+      const minus5 = new Date(ms - 5.5 * 3_600_000).toISOString();
+      switch (kind) {
+        case 'iso':
+          return iso;
+        case 'micro':
+          return `${iso.slice(0, 23)}456+00:00`;
+        case 'naive-utc':
+          return `${iso.slice(0, 19)}Z`;
+        case 'offset':
+          return `${plus2.slice(0, 19)}+02:00`;
+        case 'offset-compact':
+          return `${plus2.slice(0, 19)}+0200`;
+        case 'offset-hours':
+          return `${plus2.slice(0, 23)}+02`;
+        case 'negative-offset':
+          return `${minus5.slice(0, 23)}-05:30`;
+        case 'space':
+          return `${iso.slice(0, 10)} ${iso.slice(11, 19)}+00:00`;
+        case 'seconds':
+          return `${iso.slice(0, 19)}+00:00`;
+        case 'minutes':
+          return `${iso.slice(0, 16)}Z`;
+        case 'tenths':
+          return `${iso.slice(0, 21)}+00:00`;
+      }
     };
     fc.assert(
       fc.property(instant, instant, shape, shape, (x, y, kx, ky) => {
         const a = write(x, kx);
         const b = write(y, ky);
+        expect(ISO_DATE_TIME.test(a) && ISO_DATE_TIME.test(b)).toBe(true);
         expect(Math.sign(compareDateTimes(a, b))).toBe(Math.sign(Date.parse(a) - Date.parse(b)));
       }),
-      { numRuns: 3000 },
+      { numRuns: 5000 },
+    );
+  });
+
+  it('compares close instants of one shape by their text, to the last digit', () => {
+    const base = Date.parse('2026-06-01T10:00:00Z');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 999_999 }),
+        fc.integer({ min: 0, max: 999_999 }),
+        (x, y) => {
+          const write = (micros: number) =>
+            `${new Date(base + Math.floor(micros / 1000)).toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}+00:00`;
+          expect(Math.sign(compareDateTimes(write(x), write(y)))).toBe(Math.sign(x - y));
+        },
+      ),
     );
   });
 
