@@ -174,7 +174,14 @@ const candidate = fc
 
 // What the guard's results should be, computed from the schema's parsed output.
 
-function expectedUpdate(frame: Extract<ServerFrame, { type: 'task_update' }>): TaskUpdate {
+/**
+ * `raw` is the frame as `JSON.parse` made it: zod's output is a copy, and a copy loses an own
+ * `__proto__` key (assigning one sets the prototype instead).
+ */
+function expectedUpdate(
+  frame: Extract<ServerFrame, { type: 'task_update' }>,
+  data: unknown,
+): TaskUpdate {
   return {
     taskId: frame.task_id,
     status: frame.status,
@@ -183,7 +190,7 @@ function expectedUpdate(frame: Extract<ServerFrame, { type: 'task_update' }>): T
     result: frame.result ?? null,
     error: frame.error ?? null,
     updatedAt: frame.updated_at ?? null,
-    raw: frame,
+    raw: data as Record<string, unknown>,
   };
 }
 
@@ -192,7 +199,7 @@ function expectSameMeaning(parsed: ParsedFrame, frame: ServerFrame, data: unknow
   switch (frame.type) {
     case 'task_update': {
       const { update } = parsed as Extract<ParsedFrame, { kind: 'task_update' }>;
-      expect(update).toEqual(expectedUpdate(frame));
+      expect(update).toEqual(expectedUpdate(frame, data));
       expect(update.raw).toEqual(data);
       expect(taskUpdateSchema.safeParse(update).success).toBe(true);
       break;
@@ -222,6 +229,19 @@ function typeOf(data: unknown): unknown {
 }
 
 describe('the fast guard and the zod schemas', () => {
+  it('keep a frame with an own __proto__ key as the very frame received', () => {
+    const text = '{"type":"task_update","task_id":" ","status":" ","__proto__":false,"":[]}';
+    const parsed = parseServerFrame(text);
+    const data: unknown = JSON.parse(text);
+    const checked = serverFrameSchema.safeParse(data);
+    expect(checked.success).toBe(true);
+    if (!checked.success) return;
+    expectSameMeaning(parsed, checked.data, data);
+    expect(Object.hasOwn((parsed as { update: TaskUpdate }).update.raw ?? {}, '__proto__')).toBe(
+      true,
+    );
+  });
+
   it('accept exactly the same frames and agree on what they mean', () => {
     const seen = new Map<string, number>();
     const count = (key: string) => seen.set(key, (seen.get(key) ?? 0) + 1);
