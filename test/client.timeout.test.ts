@@ -47,6 +47,32 @@ describe('handshake timeout', () => {
     await expect(c.connect()).rejects.toMatchObject({ code: 'HANDSHAKE_TIMEOUT' });
   });
 
+  it('waits out connectTimeoutMs, not authGraceMs, after an error frame the server never follows with a close', async () => {
+    server.onSocket = (ws) =>
+      ws.send('{"type":"error","code":"auth_failed","message":"bad token"}');
+    const c = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      connectTimeoutMs: 300,
+      authGraceMs: 20,
+      reconnect: false,
+    });
+    clients.push(c);
+    const opened = new Promise<number>((resolve) => {
+      c.on('state', (state) => {
+        if (state === 'open') resolve(Date.now());
+      });
+    });
+    const started = Date.now();
+    const error = await rejection(c.connect());
+    // The error frame ended the grace period: quiet after it is no acceptance, the deadline is.
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.serverMessage).toBe('bad token');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(await Promise.race([opened, Promise.resolve('never')])).toBe('never');
+  });
+
   it('retries a timed-out handshake and connects once the server answers', async () => {
     let delayed = 0;
     server.onUpgrade = (_request, _socket, accept) => {
