@@ -21,6 +21,25 @@ afterEach(async () => {
   await server.close();
 });
 
+/** Live ref'd timers of this thread. */
+function liveTimers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+}
+
+describe('timers', () => {
+  it('holds exactly one timer per open client with heartbeat and reconnect on, none after close', async () => {
+    const before = liveTimers();
+    const clients = [1, 2, 3].map(
+      (userId) => new TaskStatusClient({ baseUrl: server.baseUrl, userId, token: 'tok' }),
+    );
+    await Promise.all(clients.map((client) => client.connect()));
+    // Accepted on the `connected` frame: the connect deadline gave way to the heartbeat.
+    expect(liveTimers() - before).toBe(3);
+    await Promise.all(clients.map((client) => client.close()));
+    expect(liveTimers() - before).toBe(0);
+  });
+});
+
 describe('shutdown', () => {
   it.each(['close', 'abort'])('lets a Node process exit by itself after %s()', async (mode) => {
     const { stdout } = await run(
