@@ -6,24 +6,43 @@
 export const ISO_DATE_TIME =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
 
-/** Longest zone designator (`+hh:mm`); any `Z`, `+` or `-` past the date is part of the zone. */
-const ZONE_MAX = 6;
+const Z = 90;
+const PLUS = 43;
+const MINUS = 45;
 
 /**
- * Orders two ISO date-times: negative, zero or positive; NaN when either is unreadable.
+ * Orders two ISO date-times: negative, zero or positive; NaN when `Date.parse` cannot read one of
+ * two differently written values.
  *
  * The hot path compares text, without `Date.parse`: two valid date-times of one length, with the
- * same separator after the date and the same last six characters, are written in one zone and
- * one layout (the zone fits in those six characters, and the length then fixes the layout), so
- * their text order is their time order. Anything else is parsed.
+ * same separator after the date and the same zone designator, are written in one zone and one
+ * layout (the length fixes where the seconds and fraction end), so their text order is their
+ * time order. Anything else is parsed.
  */
 export function compareDateTimes(a: string, b: string): number {
-  if (
-    a.length === b.length &&
-    a.charCodeAt(10) === b.charCodeAt(10) &&
-    a.slice(-ZONE_MAX) === b.slice(-ZONE_MAX)
-  ) {
-    return a < b ? -1 : a > b ? 1 : 0;
+  if (a.length === b.length && a.charCodeAt(10) === b.charCodeAt(10)) {
+    const zone = zoneLength(a);
+    if (zone === zoneLength(b) && (zone < 3 || a.endsWith(b.slice(-zone)))) {
+      return a < b ? -1 : a > b ? 1 : 0;
+    }
   }
   return Date.parse(a) - Date.parse(b);
+}
+
+/**
+ * Length of a date-time's zone designator: 1 for `Z`, 6 for `+hh:mm`, 5 for `+hhmm`, 3 for `+hh`,
+ * 0 for none. Past the date (index 10) a plus or minus can only be the zone's sign, and each form
+ * puts it at its own distance from the end.
+ */
+function zoneLength(value: string): number {
+  const end = value.length;
+  if (value.charCodeAt(end - 1) === Z) return 1;
+  if (isSign(value.charCodeAt(end - 6))) return 6;
+  if (isSign(value.charCodeAt(end - 5))) return 5;
+  if (isSign(value.charCodeAt(end - 3))) return 3;
+  return 0;
+}
+
+function isSign(code: number): boolean {
+  return code === PLUS || code === MINUS;
 }
