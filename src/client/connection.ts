@@ -499,15 +499,20 @@ export class Connection<O> {
 
 function ignore(): void {}
 
-/** A socket with a Node-style emitter beside its `on*` handlers: `ws`. */
+/** A socket with a Node-style emitter beside its `on*` handlers, and `terminate()`: `ws`. */
 interface EmitterSocket extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
+  terminate(): void;
 }
 
 function isEmitter(socket: WebSocketLike): socket is EmitterSocket {
   const candidate = socket as Partial<EmitterSocket>;
-  return typeof candidate.on === 'function' && typeof candidate.off === 'function';
+  return (
+    typeof candidate.on === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.terminate === 'function'
+  );
 }
 
 /** The human part of an odd frame: its `message`, `detail` or `error` string, else the frame. */
