@@ -7,17 +7,23 @@
  * - `raw`: `ws` with an `on('message')` listener that does `JSON.parse(data.toString())`: the floor.
  * - `raw-event`: `ws` with `onmessage` (ws wraps each frame in a `MessageEvent` and decodes it to a
  *   string), then `JSON.parse(event.data)`: the path the SDK's socket handlers use. Diagnostic.
+ * The fourth argument, if any, is the URL of a compiled SDK to load instead of `src`.
+ *
  * - `sdk`: `TaskStatusClient` with default options (heartbeat on, reconnect armed) and one
  *   `task` listener: parse, guard, map, task table, emit.
  * - `sdk-zod`: the same with a zod `taskSchema` extending `taskUpdateSchema`.
  */
 import WebSocket from 'ws';
 import * as z from 'zod';
-import { TaskStatusClient } from '../../src/index.js';
 import { taskUpdateSchema } from '../../src/schemas.js';
 import { asChild } from '../lib/child.js';
 
-const [mode, portText, countText] = process.argv.slice(2);
+const [mode, portText, countText, sdkUrl] = process.argv.slice(2);
+// The SDK as the package build compiles it when the runner passes one (what users run), else
+// `src` through tsx.
+const { TaskStatusClient } = (await import(
+  sdkUrl ?? '../../src/index.js'
+)) as typeof import('../../src/index.js');
 const port = Number(portText);
 const count = Number(countText);
 const parent = asChild(60_000);

@@ -5,6 +5,7 @@
  * alike; a mode is judged by its ratio to the `raw` run of the same round.
  */
 import { type BenchMessage, MEASURED_PRIORITY, startChild } from '../lib/child.js';
+import { compileSdk } from '../lib/compiled-sdk.js';
 import { FRAME_BYTES } from '../lib/frames.js';
 import { median } from '../lib/stats.js';
 
@@ -70,11 +71,12 @@ async function measure(
   mode: Mode,
   port: number,
   frames: number,
+  sdk: string,
   priority: number | undefined,
 ): Promise<Rates> {
   const child = startChild(
     'throughput/client.ts',
-    [mode, String(port), String(frames)],
+    [mode, String(port), String(frames), sdk],
     [],
     priority,
   );
@@ -94,6 +96,8 @@ export async function runThroughput(
   log: (line: string) => void = () => {},
 ): Promise<ThroughputResult> {
   const priority = options.prioritized ? MEASURED_PRIORITY : undefined;
+  // The SDK as users run it: compiled like the package build, not `src` through tsx.
+  const sdk = await compileSdk();
   const server = startChild('throughput/server.ts', [String(options.frames)], [], priority);
   try {
     const { port } = await server.next<BenchMessage & { port: number }>('ready', 60_000);
@@ -102,7 +106,9 @@ export async function runThroughput(
     for (let round = 0; round < total; round++) {
       const order = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
       const got = {} as Record<Mode, Rates>;
-      for (const mode of order) got[mode] = await measure(mode, port, options.frames, priority);
+      for (const mode of order) {
+        got[mode] = await measure(mode, port, options.frames, sdk, priority);
+      }
       const warmup = round < options.warmupRounds;
       const label = warmup
         ? 'warm-up'
