@@ -13,6 +13,7 @@ import {
   type ErrorEventLike,
   type MessageEventLike,
   OPEN,
+  setHandler,
   type WebSocketConstructor,
   type WebSocketLike,
 } from '../transport/websocket.js';
@@ -117,21 +118,13 @@ export class Connection<O> {
     this.#settings = settings;
     this.#listener = listener;
     this.#owner = owner;
-    this.#socket = new WebSocket(url);
-    this.#socket.binaryType = 'arraybuffer';
-    const socket = this.#socket;
-    if (isEmitter(socket)) {
-      // `ws` wraps every `on*` handler in a closure of its own; its emitter takes ours as they are.
-      socket.on('open', this.#onOpen);
-      socket.on('message', this.#onMessage);
-      socket.on('close', this.#onClose);
-      socket.on('error', this.#onError);
-    } else {
-      socket.onopen = this.#onOpen;
-      socket.onmessage = this.#onMessage;
-      socket.onclose = this.#onClose;
-      socket.onerror = this.#onError;
-    }
+    const socket = new WebSocket(url);
+    this.#socket = socket;
+    socket.binaryType = 'arraybuffer';
+    setHandler(socket, 'open', this.#onOpen);
+    setHandler(socket, 'message', this.#onMessage);
+    setHandler(socket, 'close', this.#onClose);
+    setHandler(socket, 'error', this.#onError);
     this.#deadlineAt = Date.now() + settings.connectTimeoutMs;
     this.#wait(DEADLINE, settings.connectTimeoutMs);
   }
@@ -158,10 +151,7 @@ export class Connection<O> {
         this.#closed = undefined;
         resolve();
       };
-      const closed = () => this.#closed?.();
-      const socket = this.#socket;
-      if (isEmitter(socket)) socket.on('close', closed);
-      else socket.onclose = closed;
+      setHandler(this.#socket, 'close', () => this.#closed?.());
       try {
         this.#socket.close(code, reason);
       } catch {
@@ -482,38 +472,14 @@ export class Connection<O> {
     this.#phase = 'ended';
     this.#stopTimer();
     const socket = this.#socket;
-    if (isEmitter(socket)) {
-      socket.off('open', this.#onOpen);
-      socket.off('message', this.#onMessage);
-      socket.off('close', this.#onClose);
-      socket.off('error', this.#onError);
-      socket.on('error', ignore);
-      return;
-    }
-    socket.onopen = null;
-    socket.onmessage = null;
-    socket.onclose = null;
-    socket.onerror = ignore;
+    setHandler(socket, 'open', null, this.#onOpen);
+    setHandler(socket, 'message', null, this.#onMessage);
+    setHandler(socket, 'close', null, this.#onClose);
+    setHandler(socket, 'error', ignore, this.#onError);
   }
 }
 
 function ignore(): void {}
-
-/** A socket with a Node-style emitter beside its `on*` handlers, and `terminate()`: `ws`. */
-interface EmitterSocket extends WebSocketLike {
-  on(event: string, listener: (...args: never[]) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
-  terminate(): void;
-}
-
-function isEmitter(socket: WebSocketLike): socket is EmitterSocket {
-  const candidate = socket as Partial<EmitterSocket>;
-  return (
-    typeof candidate.on === 'function' &&
-    typeof candidate.off === 'function' &&
-    typeof candidate.terminate === 'function'
-  );
-}
 
 /** The human part of an odd frame: its `message`, `detail` or `error` string, else the frame. */
 function guessMessage(data: string): string {

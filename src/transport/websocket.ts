@@ -54,6 +54,47 @@ export function pickWebSocket(override: WebSocketConstructor | undefined): WebSo
   return NodeWebSocket as unknown as WebSocketConstructor;
 }
 
+/** A socket with a Node-style emitter beside its `on*` handlers, and `terminate()`: `ws`. */
+interface EmitterSocket extends WebSocketLike {
+  on(event: string, listener: SocketHandler): unknown;
+  off(event: string, listener: SocketHandler): unknown;
+  terminate(): void;
+}
+
+/**
+ * A handler for one socket event. From `ws`'s emitter it gets that event's arguments (`message`:
+ * payload and `isBinary`; `close`: code and reason bytes; `error`: the error), else the event.
+ */
+type SocketHandler = (...args: never[]) => void;
+
+function isEmitter(socket: WebSocketLike): socket is EmitterSocket {
+  const candidate = socket as Partial<EmitterSocket>;
+  return (
+    typeof candidate.on === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.terminate === 'function'
+  );
+}
+
+/**
+ * Puts `handler` on a socket event (`null` takes it off), replacing `previous`. On `ws` this goes
+ * through its own emitter, which takes the function as it is; its `on*` setters would wrap each
+ * handler in a closure with a property store of its own, about 100 bytes per handler.
+ */
+export function setHandler(
+  socket: WebSocketLike,
+  event: 'open' | 'message' | 'close' | 'error',
+  handler: SocketHandler | null,
+  previous?: SocketHandler,
+): void {
+  if (isEmitter(socket)) {
+    if (previous !== undefined) socket.off(event, previous);
+    if (handler !== null) socket.on(event, handler);
+  } else {
+    (socket as unknown as Record<string, SocketHandler | null>)[`on${event}`] = handler;
+  }
+}
+
 /** Drops a socket at once, without a closing handshake, where the platform can (`ws`). */
 export function dropSocket(socket: WebSocketLike, code: number, reason: string): void {
   const terminate = (socket as { terminate?: unknown }).terminate;
