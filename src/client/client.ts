@@ -63,8 +63,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #acceptedSinceConnect = false;
   #openedAt = 0;
   #token = '';
-  #signalAttached = false;
   readonly #feed: TaskFeed<TUpdate>;
+  /** The `abort` listener, while one is on the signal. */
   #onAbort: (() => void) | undefined;
 
   static {
@@ -191,7 +191,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#setState('reconnecting');
       this.#attempt('reconnect', undefined);
     } else if (this.#wait?.pending) {
-      this.#wait?.cancel();
+      this.#wait.cancel();
       this.#attempt('reconnect', undefined);
     }
     return pending.promise;
@@ -479,16 +479,15 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #attachSignal(): void {
     const signal = this.#options.signal;
-    if (signal === undefined || this.#signalAttached) return;
-    this.#onAbort ??= () => void this.#shutdown(abortedError());
+    if (signal === undefined || this.#onAbort !== undefined) return;
+    this.#onAbort = () => void this.#shutdown(abortedError());
     signal.addEventListener('abort', this.#onAbort);
-    this.#signalAttached = true;
   }
 
   #detachSignal(): void {
-    if (!this.#signalAttached) return;
-    if (this.#onAbort) this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    this.#signalAttached = false;
+    if (this.#onAbort === undefined) return;
+    this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#onAbort = undefined;
   }
 
   #scrub(text: string): string {

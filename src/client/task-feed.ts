@@ -122,9 +122,9 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   }
 
   /**
-   * Runs the user's `resync` after a reconnect and feeds its updates through the table.
-   * Resolves with what the function threw (as `{ cause }`), if anything (the client reports it with the token
-   * masked); a resync cut short by a newer one or by the end of the client resolves quietly.
+   * Runs the user's `resync` after a reconnect and feeds its updates through the table. Resolves
+   * with what the function threw, as `{ cause }` (the client reports it with the token masked);
+   * a resync cut short by a newer one or by the end of the client resolves with `undefined`.
    */
   async resync(): Promise<{ readonly cause: unknown } | undefined> {
     const resync = this.#options.resync;
