@@ -9,8 +9,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { ROOT } from './child.js';
 
-/** Bundles `src/index.ts` (dependencies left external) into node_modules/.cache; returns its URL. */
-export async function compileSdk(): Promise<string> {
+let compiled: Promise<string> | undefined;
+
+/**
+ * Bundles `src/index.ts` (dependencies left external) into node_modules/.cache; returns its URL.
+ * Once per run: the throughput and idle-heap benchmarks share the build.
+ */
+export function compileSdk(): Promise<string> {
+  compiled ??= buildSdk();
+  return compiled;
+}
+
+async function buildSdk(): Promise<string> {
   const outdir = fileURLToPath(
     new URL('node_modules/.cache/task-status-bench/', pathToFileURL(ROOT)),
   );
