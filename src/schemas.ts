@@ -1,7 +1,8 @@
 /**
  * `task-status-client/schemas`: the zod schemas of every frame, for validation in your own
- * code and for extending the task payload (pass the result as the client's `taskSchema`).
+ * code, and `withResult` to type and check the task payload (pass it as the client's `taskSchema`).
  */
+export { type TaskUpdateWithResult, withResult } from './protocol/result-schema.js';
 export {
   connectedFrameSchema,
   dateTimeSchema,

@@ -160,8 +160,10 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   maxFrameBytes?: number;
   /**
-   * A Standard Schema (e.g. a zod schema extending `taskUpdateSchema`) run on every update after
-   * the built-in check; its output is what `task` listeners receive. Must validate synchronously.
+   * A Standard Schema run on every update after the built-in check; its output is what `task`
+   * listeners receive. `withResult(schema)` (from `task-status-client/schemas`) checks and types
+   * the task payload, `result`, alone; a zod schema extending `taskUpdateSchema` checks the whole
+   * update again. Must validate synchronously.
    * @default undefined
    */
   taskSchema?: StandardSchemaV1<TaskUpdate, TUpdate>;

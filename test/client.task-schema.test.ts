@@ -1,0 +1,158 @@
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import * as z from 'zod';
+import {
+  isTaskStatusError,
+  type StandardSchemaV1,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+  type TaskUpdate,
+} from '../src/index.js';
+import { taskUpdateSchema, withResult } from '../src/schemas.js';
+import { nextEvent } from './helpers/events.js';
+import { taskFrame } from './helpers/frames.js';
+import { startWsServer, type TestServer } from './helpers/ws-server.js';
+
+const fileSchema = z.object({ url: z.string() }).nullable();
+
+let server: TestServer;
+const clients: TaskStatusClient<TaskUpdate>[] = [];
+
+beforeEach(async () => {
+  server = await startWsServer();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await server.close();
+});
+
+function open<T extends TaskUpdate>(taskSchema: StandardSchemaV1<TaskUpdate, T>) {
+  const options: TaskStatusClientOptions<T> = {
+    baseUrl: server.baseUrl,
+    userId: 2,
+    token: 'tok',
+    heartbeat: false,
+    authGraceMs: 0,
+    reconnect: false,
+    taskSchema,
+  };
+  const client = new TaskStatusClient(options);
+  clients.push(client as unknown as TaskStatusClient<TaskUpdate>);
+  return client;
+}
+
+/** Sends frames and resolves once the client has parsed the last one. */
+async function send(client: TaskStatusClient<TaskUpdate>, ...frames: string[]): Promise<void> {
+  const socket = server.sockets.at(-1);
+  if (socket === undefined) throw new Error('no socket yet');
+  let left = frames.length;
+  const seen = new Promise<void>((resolve) => {
+    const onMessage = () => {
+      if (--left > 0) return;
+      client.off('message', onMessage);
+      resolve();
+    };
+    client.on('message', onMessage);
+  });
+  for (const frame of frames) socket.send(frame);
+  await seen;
+}
+
+const schemas = {
+  'withResult(payload schema)': () => withResult(fileSchema),
+  'taskUpdateSchema.extend({ result })': () => taskUpdateSchema.extend({ result: fileSchema }),
+};
+
+describe.each(Object.entries(schemas))('taskSchema: %s', (_name, make) => {
+  it('hands out the schema output, drops an update whose payload fails, and stays open', async () => {
+    const client = open(make());
+    const any = client as unknown as TaskStatusClient<TaskUpdate>;
+    const tasks: unknown[] = [];
+    const errors: TaskStatusError[] = [];
+    client.on('task', (update) => tasks.push(update.result));
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+
+    await send(
+      any,
+      taskFrame(1, 'completed', { result: { url: '/f/1.png', extra: 'dropped by zod' } }),
+      taskFrame(2, 'completed', { result: { url: 42 } }),
+      taskFrame(3, 'running'),
+    );
+
+    expect(tasks).toEqual([{ url: '/f/1.png' }, null]);
+    expect(errors).toHaveLength(1);
+    const [error] = errors;
+    expect(isTaskStatusError(error, 'PROTOCOL_ERROR')).toBe(true);
+    expect(error?.message).toMatch(
+      /^Task 2 failed taskSchema \(result\.url: .+\); update dropped$/,
+    );
+    expect(error?.issues?.map((issue) => issue.path)).toEqual([['result', 'url']]);
+    expect([...client.tasks.keys()]).toEqual([1, 3]);
+    expect(client.getTask(1)?.raw).toMatchObject({
+      task_id: 1,
+      result: { extra: 'dropped by zod' },
+    });
+    expect(client.state).toBe('open');
+  });
+});
+
+describe('withResult', () => {
+  const update: TaskUpdate = {
+    taskId: 7,
+    status: 'completed',
+    progress: 100,
+    message: null,
+    result: { url: '/f/7.png' },
+    error: null,
+    updatedAt: null,
+  };
+
+  it('types result by the payload schema', () => {
+    const client = open(withResult(fileSchema));
+    client.on('task', (u) => expectTypeOf(u.result).toEqualTypeOf<{ url: string } | null>());
+    expectTypeOf(client.getTask(1)?.status).toEqualTypeOf<TaskUpdate['status'] | undefined>();
+    expect(client.state).toBe('idle');
+  });
+
+  it('returns the very update when the payload schema gives back the same value', () => {
+    const same = withResult(z.unknown())['~standard'].validate(update);
+    expect(same).toEqual({ value: update });
+    expect((same as { value: unknown }).value).toBe(update);
+  });
+
+  it('returns a copy holding the new payload when the schema makes one', () => {
+    const checked = withResult(z.object({ url: z.string().transform((url) => url.length) }))[
+      '~standard'
+    ].validate(update) as StandardSchemaV1.SuccessResult<unknown>;
+    expect(checked.value).toEqual({ ...update, result: { url: 8 } });
+    expect(checked.value).not.toBe(update);
+    expect(update.result).toEqual({ url: '/f/7.png' });
+  });
+
+  it('reports a value that is not an update object as an issue', () => {
+    expect(withResult(fileSchema)['~standard'].validate(null)).toEqual({
+      issues: [{ message: 'expected a task update object' }],
+    });
+  });
+
+  it('passes an asynchronous payload schema on as a promise, which the client refuses', async () => {
+    const later: StandardSchemaV1<unknown, unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async (value) => ({ value }),
+      },
+    };
+    await expect(withResult(later)['~standard'].validate(update)).resolves.toEqual({
+      value: update,
+    });
+
+    const client = open(withResult(later));
+    await client.connect();
+    const error = nextEvent<[TaskStatusError]>(client as never, 'error');
+    await send(client as unknown as TaskStatusClient<TaskUpdate>, taskFrame(1, 'running'));
+    expect((await error)[0].message).toBe('taskSchema must validate synchronously; update dropped');
+    expect(client.tasks.size).toBe(0);
+  });
+});
