@@ -13,7 +13,7 @@ import { nextEvent } from './helpers/events.js';
 import { taskFrame } from './helpers/frames.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
-const fileSchema = z.object({ url: z.string() }).nullable();
+const fileSchema = z.object({ url: z.string() });
 
 let server: TestServer;
 const clients: TaskStatusClient<TaskUpdate>[] = [];
@@ -60,7 +60,8 @@ async function send(client: TaskStatusClient<TaskUpdate>, ...frames: string[]): 
 
 const schemas = {
   'withResult(payload schema)': () => withResult(fileSchema),
-  'taskUpdateSchema.extend({ result })': () => taskUpdateSchema.extend({ result: fileSchema }),
+  'taskUpdateSchema.extend({ result })': () =>
+    taskUpdateSchema.extend({ result: fileSchema.nullable() }),
 };
 
 describe.each(Object.entries(schemas))('taskSchema: %s', (_name, make) => {
@@ -108,7 +109,18 @@ describe('withResult', () => {
     updatedAt: null,
   };
 
-  it('types result by the payload schema', () => {
+  it('passes an update without a payload as it is, without running the schema', () => {
+    let runs = 0;
+    const counted = z.object({ url: z.string() }).refine(() => ++runs > 0);
+    const empty = { ...update, result: null };
+    const checked = withResult(counted)['~standard'].validate(empty);
+    expect((checked as StandardSchemaV1.SuccessResult<unknown>).value).toBe(empty);
+    expect(runs).toBe(0);
+    withResult(counted)['~standard'].validate(update);
+    expect(runs).toBe(1);
+  });
+
+  it('types result by the payload schema, null while there is none', () => {
     const client = open(withResult(fileSchema));
     client.on('task', (u) => expectTypeOf(u.result).toEqualTypeOf<{ url: string } | null>());
     expectTypeOf(client.getTask(1)?.status).toEqualTypeOf<TaskUpdate['status'] | undefined>();
@@ -151,7 +163,10 @@ describe('withResult', () => {
     const client = open(withResult(later));
     await client.connect();
     const error = nextEvent<[TaskStatusError]>(client as never, 'error');
-    await send(client as unknown as TaskStatusClient<TaskUpdate>, taskFrame(1, 'running'));
+    await send(
+      client as unknown as TaskStatusClient<TaskUpdate>,
+      taskFrame(1, 'completed', { result: { url: '/f/1.png' } }),
+    );
     expect((await error)[0].message).toBe('taskSchema must validate synchronously; update dropped');
     expect(client.tasks.size).toBe(0);
   });

@@ -1,12 +1,17 @@
 import type { StandardSchemaV1 } from '../client/standard-schema.js';
 import type { TaskUpdate } from './types.js';
 
-/** A task update whose `result` (the task's payload) has the type `Result`. */
-export type TaskUpdateWithResult<Result> = Omit<TaskUpdate, 'result'> & { result: Result };
+/**
+ * A task update whose `result` (the task's payload) has the type `Result`, or is `null` while the
+ * task has none.
+ */
+export type TaskUpdateWithResult<Result> = Omit<TaskUpdate, 'result'> & { result: Result | null };
 
 /**
  * A `taskSchema` that checks only the task's payload, `result`, with your schema (zod, valibot,
- * arktype: any Standard Schema), and types `result` by it.
+ * arktype: any Standard Schema), and types `result` by it. A task without a payload yet (`result`
+ * absent or `null`, as while it runs) passes as it is: the schema describes the payload when
+ * there is one, so it need not be `.nullable()`.
  *
  * The client's own check has already proved every other field of the update by the time a
  * `taskSchema` runs, so this validates nothing twice. That makes it several times cheaper per
@@ -18,7 +23,7 @@ export type TaskUpdateWithResult<Result> = Omit<TaskUpdate, 'result'> & { result
  * ```ts
  * const client = new TaskStatusClient({
  *   baseUrl, userId, token,
- *   taskSchema: withResult(z.object({ url: z.string() }).nullable()),
+ *   taskSchema: withResult(z.object({ url: z.string() })),
  * });
  * client.on('task', (update) => update.result?.url); // string | undefined
  * ```
@@ -36,6 +41,9 @@ export function withResult<Result>(
           return { issues: [{ message: 'expected a task update object' }] };
         }
         const update = value as TaskUpdate;
+        if (update.result === null || update.result === undefined) {
+          return { value: update as TaskUpdateWithResult<Result> };
+        }
         const checked = payload.validate(update.result);
         return checked instanceof Promise
           ? checked.then((result) => withPayload(update, result))
@@ -58,7 +66,7 @@ function withPayload<Result>(
     };
   }
   const result = checked.value;
-  // The same value back (a `null` payload, a schema that does not copy): the same update.
+  // The same value back (a schema that does not copy): the same update.
   return {
     value:
       result === update.result ? (update as TaskUpdateWithResult<Result>) : { ...update, result },
