@@ -1,7 +1,8 @@
 /**
  * The benchmark's wire traffic: `task_update` frames of exactly {@link FRAME_BYTES} bytes, as the
  * backend sends them, with `updated_at` rising by one microsecond per frame so that the task
- * table applies every one (none is stale or a duplicate).
+ * table applies every one (none is stale or a duplicate). Every fifth frame completes its task
+ * and carries the task's payload, `result: { url }`, in place of a `message`.
  */
 
 /** Size of every frame, in bytes (all ASCII, so also in UTF-16 units). */
@@ -22,19 +23,26 @@ function isoMicros(us: number): string {
 
 /** Frame number `i` (0-based), exactly {@link FRAME_BYTES} bytes long. */
 export function taskUpdateFrame(i: number): string {
-  const head = {
-    type: 'task_update',
-    task_id: 1000 + (i % TASKS),
-    status: STATUSES[i % STATUSES.length],
-    progress: i % 101,
-    message: '',
-    updated_at: isoMicros(START_US + i),
-  };
+  const task_id = 1000 + (i % TASKS);
+  const status = STATUSES[i % STATUSES.length];
+  const updated_at = isoMicros(START_US + i);
+  if (status === 'completed') {
+    const head = { type: 'task_update', task_id, status, progress: 100, result: { url: '' } };
+    // The file name's digits take whatever room is left.
+    const digits = FRAME_BYTES - JSON.stringify({ ...head, updated_at }).length - '/f/.png'.length;
+    const url = `/f/${String(i % 10 ** digits).padStart(digits, '0')}.png`;
+    return exactly(i, { ...head, result: { url }, updated_at });
+  }
+  const head = { type: 'task_update', task_id, status, progress: i % 101, message: '', updated_at };
   const room = FRAME_BYTES - JSON.stringify(head).length;
   const message = `resizing image ${i % 1000}`.padEnd(room, '.').slice(0, room);
-  const frame = JSON.stringify({ ...head, message });
-  if (frame.length !== FRAME_BYTES) throw new Error(`frame ${i} is ${frame.length} bytes`);
-  return frame;
+  return exactly(i, { ...head, message });
+}
+
+function exactly(i: number, frame: object): string {
+  const text = JSON.stringify(frame);
+  if (text.length !== FRAME_BYTES) throw new Error(`frame ${i} is ${text.length} bytes`);
+  return text;
 }
 
 /** `count` consecutive frames, starting at frame number `start`. */

@@ -11,11 +11,14 @@
  *
  * - `sdk`: `TaskStatusClient` with default options (heartbeat on, reconnect armed) and one
  *   `task` listener: parse, guard, map, task table, emit.
- * - `sdk-zod`: the same with a zod `taskSchema` extending `taskUpdateSchema`.
+ * - `sdk-zod`: the same with a zod schema for the task payload, `withResult(z.object({ url }))`
+ *   (it runs on the frames that carry a payload).
+ * - `sdk-zod-update`: the same with a zod schema for the whole update,
+ *   `taskUpdateSchema.extend({ result })`, whose checks repeat the client's own. Diagnostic.
  */
 import WebSocket from 'ws';
 import * as z from 'zod';
-import { taskUpdateSchema } from '../../src/schemas.js';
+import { taskUpdateSchema, withResult } from '../../src/schemas.js';
 import { asChild } from '../lib/child.js';
 
 const [mode, portText, countText, sdkUrl] = process.argv.slice(2);
@@ -90,23 +93,18 @@ if (mode === 'raw') {
     const frame = JSON.parse(event.data as string) as RawFrame;
     if (frame.type === 'task_update') tick(frame.progress ?? null);
   };
-} else if (mode === 'sdk' || mode === 'sdk-zod') {
-  const taskSchema = taskUpdateSchema.extend({
-    result: z.object({ url: z.string() }).nullable(),
-  });
+} else if (mode === 'sdk' || mode === 'sdk-zod' || mode === 'sdk-zod-update') {
+  const result = z.object({ url: z.string() });
+  const options = { baseUrl: `http://127.0.0.1:${port}`, userId: 1, token: 'bench-token' };
   const client =
     mode === 'sdk'
-      ? new TaskStatusClient({
-          baseUrl: `http://127.0.0.1:${port}`,
-          userId: 1,
-          token: 'bench-token',
-        })
-      : new TaskStatusClient({
-          baseUrl: `http://127.0.0.1:${port}`,
-          userId: 1,
-          token: 'bench-token',
-          taskSchema,
-        });
+      ? new TaskStatusClient(options)
+      : mode === 'sdk-zod'
+        ? new TaskStatusClient({ ...options, taskSchema: withResult(result) })
+        : new TaskStatusClient({
+            ...options,
+            taskSchema: taskUpdateSchema.extend({ result: result.nullable() }),
+          });
   client.on('error', () => {});
   client.on('task', (update) => tick(update.progress));
   const report = done(() => client.close());
@@ -121,5 +119,5 @@ if (mode === 'raw') {
   };
   void client.connect();
 } else {
-  throw new Error(`unknown mode ${String(mode)}: raw, raw-event, sdk or sdk-zod`);
+  throw new Error(`unknown mode ${String(mode)}: raw, raw-event, sdk, sdk-zod or sdk-zod-update`);
 }

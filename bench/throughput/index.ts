@@ -9,7 +9,7 @@ import { compileSdk } from '../lib/compiled-sdk.js';
 import { FRAME_BYTES } from '../lib/frames.js';
 import { median } from '../lib/stats.js';
 
-export const MODES = ['raw', 'sdk', 'sdk-zod', 'raw-event'] as const;
+export const MODES = ['raw', 'sdk', 'sdk-zod', 'sdk-zod-update', 'raw-event'] as const;
 export type Mode = (typeof MODES)[number];
 export type ComparedMode = Exclude<Mode, 'raw'>;
 
