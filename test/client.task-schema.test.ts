@@ -1,49 +1,31 @@
-import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import {
   isTaskStatusError,
   type StandardSchemaV1,
-  TaskStatusClient,
-  type TaskStatusClientOptions,
+  type TaskStatusClient,
   type TaskStatusError,
   type TaskUpdate,
 } from '../src/index.js';
 import { taskUpdateSchema, withResult } from '../src/schemas.js';
 import { nextEvent } from './helpers/events.js';
 import { taskFrame } from './helpers/frames.js';
-import { startWsServer, type TestServer } from './helpers/ws-server.js';
+import { setupWsHarness } from './helpers/harness.js';
 
 const fileSchema = z.object({ url: z.string() });
 
-let server: TestServer;
-const clients: TaskStatusClient<TaskUpdate>[] = [];
-
-beforeEach(async () => {
-  server = await startWsServer();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
+const harness = setupWsHarness({ heartbeat: false, authGraceMs: 0, reconnect: false });
 
 function open<T extends TaskUpdate>(taskSchema: StandardSchemaV1<TaskUpdate, T>) {
-  const options: TaskStatusClientOptions<T> = {
-    baseUrl: server.baseUrl,
-    userId: 2,
-    token: 'tok',
-    heartbeat: false,
-    authGraceMs: 0,
-    reconnect: false,
-    taskSchema,
-  };
-  const client = new TaskStatusClient(options);
-  clients.push(client as unknown as TaskStatusClient<TaskUpdate>);
-  return client;
+  return harness.client<T>({ taskSchema });
 }
 
 /** Sends frames and resolves once the client has parsed the last one. */
-async function send(client: TaskStatusClient<TaskUpdate>, ...frames: string[]): Promise<void> {
-  const socket = server.sockets.at(-1);
+async function send<T extends TaskUpdate>(
+  client: TaskStatusClient<T>,
+  ...frames: string[]
+): Promise<void> {
+  const socket = harness.server.sockets.at(-1);
   if (socket === undefined) throw new Error('no socket yet');
   let left = frames.length;
   const seen = new Promise<void>((resolve) => {
@@ -67,7 +49,6 @@ const schemas = {
 describe.each(Object.entries(schemas))('taskSchema: %s', (_name, make) => {
   it('hands out the schema output, drops an update whose payload fails, and stays open', async () => {
     const client = open(make());
-    const any = client as unknown as TaskStatusClient<TaskUpdate>;
     const tasks: unknown[] = [];
     const errors: TaskStatusError[] = [];
     client.on('task', (update) => tasks.push(update.result));
@@ -75,7 +56,7 @@ describe.each(Object.entries(schemas))('taskSchema: %s', (_name, make) => {
     await client.connect();
 
     await send(
-      any,
+      client,
       taskFrame(1, 'completed', { result: { url: '/f/1.png', extra: 'dropped by zod' } }),
       taskFrame(2, 'completed', { result: { url: 42 } }),
       taskFrame(3, 'running'),
@@ -163,10 +144,7 @@ describe('withResult', () => {
     const client = open(withResult(later));
     await client.connect();
     const error = nextEvent<[TaskStatusError]>(client as never, 'error');
-    await send(
-      client as unknown as TaskStatusClient<TaskUpdate>,
-      taskFrame(1, 'completed', { result: { url: '/f/1.png' } }),
-    );
+    await send(client, taskFrame(1, 'completed', { result: { url: '/f/1.png' } }));
     expect((await error)[0].message).toBe('taskSchema must validate synchronously; update dropped');
     expect(client.tasks.size).toBe(0);
   });
