@@ -329,7 +329,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #frame(parsed: ParsedFrame): void {
-    this.emit('message', parsed);
+    if (this.listenerCount('message') !== 0) this.emit('message', parsed);
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
   }
 

@@ -20,13 +20,26 @@ const MINUS = 45;
  * time order. Anything else is parsed.
  */
 export function compareDateTimes(a: string, b: string): number {
-  if (a.length === b.length && a.charCodeAt(10) === b.charCodeAt(10)) {
-    const zone = zoneLength(a);
-    if (zone === zoneLength(b) && (zone < 3 || a.endsWith(b.slice(-zone)))) {
-      return a < b ? -1 : a > b ? 1 : 0;
-    }
+  if (a.length === b.length && a.charCodeAt(10) === b.charCodeAt(10) && sameZone(a, b)) {
+    // Newer first: the table asks whether an update is newer than the one it holds, and it
+    // mostly is, so one comparison answers.
+    return a > b ? 1 : a < b ? -1 : 0;
   }
   return Date.parse(a) - Date.parse(b);
+}
+
+/**
+ * Whether two valid date-times of one length carry the same zone designator. A valid value has
+ * at most one sign past the date, so when `a`'s designator (its sign included) is also the end
+ * of `b`, it is all of `b`'s designator too; only two values without one need both looked at.
+ */
+function sameZone(a: string, b: string): boolean {
+  const zone = zoneLength(a);
+  if (zone === 0) return zoneLength(b) === 0;
+  for (let i = a.length - zone; i < a.length; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**
