@@ -107,6 +107,8 @@ export class Connection<O> {
   #pingSentAt = 0;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
+  /** Frames received and not yet handled; a drain is queued while there are any. */
+  #inbox: unknown[] | undefined;
 
   constructor(
     url: string,
@@ -255,10 +257,51 @@ export class Connection<O> {
   /**
    * `event` is a `MessageEvent`, or from `ws`'s emitter the payload and its `isBinary` flag (a
    * text frame's payload is a Buffer: its `toString()` decodes it, a little faster than `String`).
+   *
+   * Frames are not handled here but queued, and the queue is drained in a microtask: every frame
+   * of one socket read (`ws` hands over hundreds of small frames from one TCP read, one after
+   * the other) is then handled in one run of the client's code, which keeps that code hot in the
+   * CPU's caches instead of taking turns with `ws`'s. A browser delivers each frame in its own
+   * task, so there a drain holds one frame. Order is kept: the close and error handlers drain
+   * first.
    */
   readonly #onMessage = (event: MessageEventLike, isBinary?: boolean): void => {
     const data = isBinary === undefined ? event.data : isBinary ? event : event.toString();
     this.#alive = true;
+    const inbox = this.#inbox;
+    if (inbox !== undefined) inbox.push(data);
+    else {
+      this.#inbox = [data];
+      queueMicrotask(() => this.#drain());
+    }
+  };
+
+  /**
+   * Handles the queued frames in order. A listener that ends the connection (a `close()` from a
+   * `task` listener) drops the rest, as a detached handler would; one that throws does not: the
+   * rest is queued again before the error goes on.
+   */
+  #drain(): void {
+    const inbox = this.#inbox;
+    if (inbox === undefined) return;
+    this.#inbox = undefined;
+    let next = 0;
+    try {
+      while (next < inbox.length && this.#phase !== 'ended') this.#handle(inbox[next++]);
+    } finally {
+      if (next < inbox.length && this.#phase !== 'ended') {
+        const rest = inbox.slice(next);
+        if (this.#inbox !== undefined) this.#inbox = rest.concat(this.#inbox);
+        else {
+          this.#inbox = rest;
+          queueMicrotask(() => this.#drain());
+        }
+      }
+    }
+  }
+
+  /** One received frame: checked, parsed, and answered or passed on. */
+  #handle(data: unknown): void {
     if (typeof data !== 'string') {
       this.#listener.problem(
         this.#owner,
@@ -298,7 +341,7 @@ export class Connection<O> {
       default:
         this.#onOddFrame(parsed, data);
     }
-  };
+  }
 
   #deliver(parsed: ParsedFrame): void {
     if (this.#authError !== undefined) {
@@ -370,12 +413,15 @@ export class Connection<O> {
   }
 
   readonly #onError = (event: ErrorEventLike): void => {
+    this.#drain();
     const message = typeof event?.message === 'string' ? event.message : undefined;
     if (message !== undefined) this.#failure = this.#scrub(message);
   };
 
   /** `event` is a `CloseEvent`, or from `ws`'s emitter the close code and the reason bytes. */
   readonly #onClose = (event: CloseEventLike | number, reasonBytes?: unknown): void => {
+    // Frames that came before the close are handled before it, whatever the transport's timing.
+    this.#drain();
     if (this.#phase === 'ended') return;
     const opened = this.#phase !== 'opening';
     const accepted = this.#phase === 'accepted';

@@ -21,11 +21,13 @@ async function atTheEdge(text: string): Promise<void> {
   const bytes = encoder.encode(text).length;
   const atLimit = await connected(bytes);
   atLimit.socket.receive(text);
+  await atLimit.socket.handled();
   expect(atLimit.tooLarge).toEqual([]);
   await atLimit.client.close();
   if (bytes > 1) {
     const below = await connected(bytes - 1);
     below.socket.receive(text);
+    await below.socket.handled();
     expect(below.tooLarge).toHaveLength(1);
     await below.client.close();
   }
@@ -42,8 +44,10 @@ describe('maxFrameBytes', () => {
       const max = 60 * width;
       const { socket, tooLarge } = await connected(max);
       socket.receive(`a${'a'.repeat(width - 1)}${char.repeat(59)}`);
+      await socket.handled();
       expect(tooLarge).toEqual([]);
       socket.receive(`ab${'a'.repeat(width - 1)}${char.repeat(59)}`);
+      await socket.handled();
       expect(tooLarge).toEqual([
         `Frame of ${max + 1} bytes dropped: larger than maxFrameBytes (${max})`,
       ]);

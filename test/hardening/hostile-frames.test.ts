@@ -40,7 +40,11 @@ function observe(client: TaskStatusClient, socket: FakeSocket) {
   return { seen, errors };
 }
 
-function feed(socket: FakeSocket, cases: readonly HostileCase[]): void {
+/**
+ * Delivers the frames back to back, as one socket read would, then waits until the client has
+ * handled them (in one microtask, after the last).
+ */
+async function feed(socket: FakeSocket, cases: readonly HostileCase[]): Promise<void> {
   for (const hostile of cases) {
     try {
       socket.receive(hostile.data);
@@ -48,6 +52,7 @@ function feed(socket: FakeSocket, cases: readonly HostileCase[]): void {
       throw new Error(`onmessage threw on a "${hostile.label}" frame: ${String(cause)}`, { cause });
     }
   }
+  await socket.handled();
 }
 
 /** Own property names of the built-in prototypes a polluting frame would touch. */
@@ -72,7 +77,7 @@ describe('hostile frames', () => {
           const { client, socket } = await connected();
           const { seen, errors } = observe(client, socket);
 
-          feed(socket, cases);
+          await feed(socket, cases);
 
           expect(seen).toEqual(cases.map((hostile) => hostile.outcome));
           for (const [index, error] of errors.entries()) {
@@ -105,7 +110,7 @@ describe('hostile frames', () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const frame = `{"type":"task_update","task_id":1,"status":"running","result":${deep}}`;
 
-    feed(socket, [
+    await feed(socket, [
       { label: 'deep update', data: frame, outcome: { kind: 'task', taskId: 1 } },
       { label: 'the same deep update again', data: frame, outcome: { kind: 'task', taskId: 1 } },
       {

@@ -120,6 +120,7 @@ describe('a token echoed in a bad frame', () => {
   it.each(AFTER_VERDICT)('stays out of the error for: %s', async (_what, frame, code) => {
     const { events, socket } = await start(true);
     socket.receive(frame);
+    await socket.handled();
     const errors = reported(events);
     expect(errors.map((error) => error.code)).toEqual([code]);
     expect(leaksOf(errors)).toEqual([]);
@@ -149,6 +150,7 @@ describe('a token echoed in a bad frame', () => {
         async (shape, padding) => {
           const { events, socket } = await start(true);
           socket.receive((shapes[shape] as (pad: string) => string)('y'.repeat(padding)));
+          await socket.handled();
           const errors = reported(events);
           expect(errors).toHaveLength(1);
           expect(leaksOf(errors)).toEqual([]);

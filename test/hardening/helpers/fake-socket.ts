@@ -16,6 +16,11 @@ export interface FakeSocket extends WebSocketLike {
   open(): void;
   /** Delivers one frame, exactly as a platform WebSocket would call `onmessage`. */
   receive(data: unknown): void;
+  /**
+   * Resolves once the client has handled every frame received so far: it handles them in a
+   * microtask queued at the first, and this one is queued after it.
+   */
+  handled(): Promise<void>;
   /** Ends the socket from the network side. */
   drop(code?: number, reason?: string): void;
 }
@@ -44,6 +49,10 @@ export function fakeWebSocket(): { WebSocket: WebSocketConstructor; sockets: Fak
     receive(data: unknown): void {
       const event: MessageEventLike = { data };
       this.onmessage?.(event);
+    }
+
+    handled(): Promise<void> {
+      return new Promise((resolve) => queueMicrotask(resolve));
     }
 
     drop(code = 1006, reason = ''): void {
