@@ -44,6 +44,14 @@ function writeOnAccept(bytes: Buffer): void {
   server.onSocket = () => tcp?.write(bytes);
 }
 
+/** Runs the throwing-listener fixture against the server; returns what it printed. */
+async function runThrowingListener(target = server.baseUrl): Promise<unknown> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, target], {
+    timeout: 8_000,
+  });
+  return JSON.parse(stdout.trim());
+}
+
 function client(options: Partial<TaskStatusClientOptions> = {}): TaskStatusClient {
   const made = new TaskStatusClient({
     baseUrl: server.baseUrl,
@@ -131,12 +139,34 @@ describe('frames of one socket read', () => {
         ...[1, 2, 3].map((id) => textFrame(taskFrame(id, 'running'))),
       ]),
     );
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, server.baseUrl], {
-      timeout: 8_000,
-    });
-    expect(JSON.parse(stdout.trim())).toEqual({
+    expect(await runThrowingListener()).toEqual({
       seen: [1, 2, 3],
       uncaught: ['listener failed on task 2'],
+      closeCode: 1000,
+    });
+  });
+
+  it('are all handled, and the close after them too, when a listener throws on one', async () => {
+    writeOnAccept(
+      Buffer.concat([
+        textFrame('{"type":"connected"}'),
+        ...[1, 2, 4].map((id) => textFrame(taskFrame(id, 'running'))),
+        closeFrame(1011),
+      ]),
+    );
+    expect(await runThrowingListener()).toEqual({
+      seen: [1, 2, 4],
+      uncaught: ['listener failed on task 2'],
+      closeCode: 1011,
+    });
+  });
+
+  it('are handled by a close handler that finds them queued, past a listener that throws', async () => {
+    // A transport that fires its close event right after the messages, before any microtask.
+    expect(await runThrowingListener('sync-close')).toEqual({
+      seen: [1, 2, 4],
+      uncaught: ['listener failed on task 2'],
+      closeCode: 1011,
     });
   });
 });

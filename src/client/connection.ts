@@ -278,24 +278,21 @@ export class Connection<O> {
 
   /**
    * Handles the queued frames in order. A listener that ends the connection (a `close()` from a
-   * `task` listener) drops the rest, as a detached handler would; one that throws does not: the
-   * rest is queued again before the error goes on.
+   * `task` listener) drops the rest, as a detached handler would. A listener that throws stops
+   * nothing: its error is thrown again from a microtask of its own (an uncaught exception, as a
+   * browser reports an event listener's error), and the next frame is handled.
    */
   #drain(): void {
     const inbox = this.#inbox;
     if (inbox === undefined) return;
     this.#inbox = undefined;
-    let next = 0;
-    try {
-      while (next < inbox.length && this.#phase !== 'ended') this.#handle(inbox[next++]);
-    } finally {
-      if (next < inbox.length && this.#phase !== 'ended') {
-        const rest = inbox.slice(next);
-        if (this.#inbox !== undefined) this.#inbox = rest.concat(this.#inbox);
-        else {
-          this.#inbox = rest;
-          queueMicrotask(() => this.#drain());
-        }
+    for (let next = 0; next < inbox.length && this.#phase !== 'ended'; next++) {
+      try {
+        this.#handle(inbox[next]);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
       }
     }
   }
