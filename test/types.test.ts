@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'eventemitter3';
 import { describe, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import {
@@ -27,6 +28,16 @@ describe('public types', () => {
     client.on('tasks', () => {});
     // @ts-expect-error: the listener's argument is a TaskUpdate, not a string
     client.on('task', (update: string) => update);
+  });
+
+  it('types emit from the event map, and a client is still an EventEmitter', () => {
+    const client = new TaskStatusClient(options);
+    expectTypeOf(client.emit('heartbeat', { rttMs: 1 })).toBeBoolean();
+    // @ts-expect-error: not an event of the client
+    client.emit('tasks');
+    // @ts-expect-error: a heartbeat carries its round trip
+    client.emit('heartbeat', 'fast');
+    expectTypeOf(client).toExtend<EventEmitter>();
   });
 
   it('follows the user schema through the generic parameter', () => {

@@ -89,6 +89,31 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
   }
 
+  /**
+   * Calls the listeners of `event`, as eventemitter3 does, except that a listener that throws
+   * does not stop the client: what the client does after the event (its state change, the next
+   * reconnect, the next frame) still happens, and the error is thrown again from a microtask of
+   * its own, an uncaught exception as a browser reports an event listener's error. The listeners
+   * after the throwing one miss that one event.
+   */
+  override emit<T extends EventEmitter.EventNames<TaskStatusEvents<TUpdate>>>(
+    event: T,
+    ...args: EventEmitter.EventArgs<TaskStatusEvents<TUpdate>, T>
+  ): boolean;
+  // No call matches this one; it keeps a client assignable to a plain `EventEmitter`, as it was
+  // before `emit` had a body of its own here.
+  override emit(event: never, ...args: never[]): boolean;
+  override emit(event: string, ...args: unknown[]): boolean {
+    try {
+      return super.emit(event as 'error', ...(args as [TaskStatusError]));
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+      return true;
+    }
+  }
+
   /** The current state; see {@link ConnectionState}. */
   get state(): ConnectionState {
     return this.#state;
