@@ -15,6 +15,7 @@ import {
   type TaskStatusClientOptions,
   type TokenReason,
 } from './options.js';
+import { rethrowLater } from './rethrow.js';
 import { RetryWait } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
@@ -105,11 +106,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   override emit(event: never, ...args: never[]): boolean;
   override emit(event: string, ...args: unknown[]): boolean {
     try {
+      // The overloads above type the call; eventemitter3's own signature is left behind here.
       return super.emit(event as 'error', ...(args as [TaskStatusError]));
     } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
+      rethrowLater(error);
       return true;
     }
   }

@@ -19,6 +19,7 @@ import {
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
 import type { HeartbeatOptions } from './options.js';
+import { rethrowLater } from './rethrow.js';
 
 /** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
@@ -290,9 +291,7 @@ export class Connection<O> {
       try {
         this.#handle(inbox[next]);
       } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
+        rethrowLater(error);
       }
     }
   }
