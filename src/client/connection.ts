@@ -279,9 +279,10 @@ export class Connection<O> {
 
   /**
    * Handles the queued frames in order. A listener that ends the connection (a `close()` from a
-   * `task` listener) drops the rest, as a detached handler would. A listener that throws stops
-   * nothing: its error is thrown again from a microtask of its own (an uncaught exception, as a
-   * browser reports an event listener's error), and the next frame is handled.
+   * `task` listener) drops the rest, as a detached handler would. Listeners' errors never reach
+   * here (the client's `emit` reports them); other user code the owner runs for a frame, such as
+   * a `taskSchema` that throws, costs only that frame: its error is thrown again from a microtask
+   * of its own and the next frame is handled.
    */
   #drain(): void {
     const inbox = this.#inbox;
