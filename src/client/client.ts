@@ -373,13 +373,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #authFailed(end: ConnectionEnd): void {
     const error = authFailure(end);
-    const override = this.#options.shouldReconnect;
-    if (override !== undefined && this.#options.reconnect !== false) {
-      const info = { code: end.code, reason: end.reason, wasClean: end.wasClean, error };
-      if (override(info)) {
-        this.#failed(error, end, true);
-        return;
-      }
+    if (this.#options.reconnect !== false && this.#override(end, error) === true) {
+      this.#failed(error, end, true);
+      return;
     }
     const willRetry = typeof this.#options.token === 'function' && !this.#authRetried;
     const generation = this.#generation;
@@ -407,13 +403,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #failed(error: TaskStatusError, end: ConnectionEnd | undefined, forced = false): void {
     const policy = this.#options.reconnect;
     let willReconnect = policy !== false;
-    if (willReconnect && !forced && end !== undefined && this.#options.shouldReconnect) {
-      willReconnect = this.#options.shouldReconnect({
-        code: end.code,
-        reason: end.reason,
-        wasClean: end.wasClean,
-        error,
-      });
+    if (willReconnect && !forced && end !== undefined) {
+      willReconnect = this.#override(end, error) ?? true;
     }
     if (policy === false || !willReconnect) {
       if (end !== undefined) this.#emitClose(end, false);
@@ -441,12 +432,37 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (end !== undefined) this.#emitClose(end, true);
     if (generation === this.#generation) this.emit('error', error);
     if (generation !== this.#generation) return; // a listener closed the client
-    const delayMs = reconnectDelay(policy, this.#failures - 1, this.#options.random);
+    let delayMs: number;
+    try {
+      delayMs = reconnectDelay(policy, this.#failures - 1, this.#options.random);
+    } catch (cause) {
+      // A `random` that throws is reported like a listener's error; the jitter still happens.
+      rethrowLater(cause);
+      delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
+    }
     this.#setState('reconnecting');
     this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
     if (generation !== this.#generation) return;
     this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
+  }
+
+  /**
+   * The `shouldReconnect` verdict on a close, or `undefined` when there is no predicate or it
+   * threw: its error is then thrown again from a microtask, as a listener's is, and the default
+   * policy decides.
+   */
+  #override(end: ConnectionEnd, error: TaskStatusError): boolean | undefined {
+    const predicate = this.#options.shouldReconnect;
+    if (predicate === undefined) return undefined;
+    try {
+      return Boolean(
+        predicate({ code: end.code, reason: end.reason, wasClean: end.wasClean, error }),
+      );
+    } catch (cause) {
+      rethrowLater(cause);
+      return undefined;
+    }
   }
 
   #emitClose(end: ConnectionEnd, willReconnect: boolean): void {

@@ -140,7 +140,8 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   reconnect?: false | ReconnectOptions;
   /**
    * Decides whether to reconnect after a close the client did not ask for; overrides the
-   * close-code policy (a user `close()` never reconnects).
+   * close-code policy (a user `close()` never reconnects). If it throws, the policy decides and
+   * the error is thrown again from a microtask, as a throwing listener's is.
    * @default the policy in `docs/connection.md`
    */
   shouldReconnect?: (info: CloseInfo) => boolean;
@@ -150,7 +151,9 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   signal?: AbortSignal;
   /**
-   * Random source in [0, 1) for jitter; inject one for deterministic tests.
+   * Random source in [0, 1) for jitter; inject one for deterministic tests. Values outside
+   * [0, 1) are clamped; if it throws, `Math.random` stands in for that delay and the error is
+   * thrown again from a microtask.
    * @default Math.random
    */
   random?: () => number;
