@@ -24,6 +24,7 @@ export interface TaskStatusUrlOptions {
 }
 
 const SCHEME = /^([a-z][a-z\d+.-]*):/i;
+const HOST_PORT = /^[^/?#:]+:\d+(?:[/?#]|$)/;
 const PLACEHOLDER = /^\{(userId|user_id)\}$/;
 const SCHEMES: Readonly<Record<string, string>> = {
   'http:': 'ws:',
@@ -111,6 +112,15 @@ function resolveBase(baseUrl: unknown): URL {
     throw invalid('baseUrl', `must be a string, got ${describe(baseUrl)}`);
   }
   const trimmed = baseUrl.trim();
+  // `localhost:8000` would parse as the scheme `localhost:`, and `127.0.0.1:8000` as a relative
+  // path: both are a host and port written without a scheme.
+  if (HOST_PORT.test(trimmed)) {
+    const shown = redactUrl(trimmed);
+    throw invalid(
+      'baseUrl',
+      `"${shown}" has no scheme; write "http://${shown}" (or https, ws, wss)`,
+    );
+  }
   const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
   let url: URL;
   if (scheme === undefined) {

@@ -407,7 +407,13 @@ const badInputs: [string, Record<string, unknown>, string, string][] = [
     'a host:port baseUrl without a scheme',
     { baseUrl: 'localhost:8000' },
     'baseUrl',
-    'unsupported scheme',
+    'has no scheme; write "http://localhost:8000"',
+  ],
+  [
+    'an IP:port baseUrl without a scheme',
+    { baseUrl: '127.0.0.1:8000/api/v1' },
+    'baseUrl',
+    'has no scheme; write "http://127.0.0.1:8000/api/v1"',
   ],
   ['a baseUrl without a host', { baseUrl: 'https://' }, 'baseUrl', 'not a valid URL'],
   [
