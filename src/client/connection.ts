@@ -462,11 +462,11 @@ export class Connection<O> {
       );
     }
     if (!opened) {
-      return new TaskStatusError(
-        'CONNECTION_ERROR',
-        `Could not open the WebSocket${this.#failure ? `: ${this.#failure}` : ''} (close ${code})`,
-        details,
-      );
+      // A browser gives no reason (and shows a refused upgrade as 1006): say what it may hide.
+      const why = this.#failure
+        ? `: ${this.#failure} (close ${code})`
+        : ` (close ${code}, no reason given): the server may be unreachable, or have refused the path or the token`;
+      return new TaskStatusError('CONNECTION_ERROR', `Could not open the WebSocket${why}`, details);
     }
     const when = accepted
       ? 'Connection closed by server'
