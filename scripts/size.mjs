@@ -47,13 +47,12 @@ const FORBIDDEN = [
  */
 
 /**
- * Bundles `entry` for the browser and measures it.
+ * Bundles `entry` for the browser as a user's bundler would, in memory.
  * @param {string} entry absolute path
- * @param {string} label
- * @returns {Promise<BundleReport>}
+ * @param {import('esbuild').Plugin[]} [plugins] e.g. to swap modules out for an experiment
  */
-export async function measureBundle(entry, label) {
-  const result = await build({
+export function bundleForBrowser(entry, plugins = []) {
+  return build({
     entryPoints: [entry],
     bundle: true,
     minify: true,
@@ -64,7 +63,18 @@ export async function measureBundle(entry, label) {
     write: false,
     metafile: true,
     logLevel: 'silent',
+    plugins,
   });
+}
+
+/**
+ * Bundles `entry` for the browser and measures it.
+ * @param {string} entry absolute path
+ * @param {string} label
+ * @returns {Promise<BundleReport>}
+ */
+export async function measureBundle(entry, label) {
+  const result = await bundleForBrowser(entry);
   const file = result.outputFiles[0];
   if (file === undefined) throw new Error(`esbuild wrote nothing for ${entry}`);
   const code = file.contents;
