@@ -1,8 +1,10 @@
 /**
- * A `shouldReconnect` or `random` option that throws is the user's bug, but it must not leave
- * the client stranded halfway through a reconnect: the default policy decides (and
- * `Math.random` stands in), and the error is thrown again from a microtask, an uncaught
- * exception. Run in a child process, where uncaught exceptions can be collected.
+ * User code that throws (a listener, a `shouldReconnect` or `random` option) is the user's bug,
+ * but it must not stop the client halfway: the state change, reconnect or next frame after it
+ * still happens, the default policy decides where the predicate gave no answer, `Math.random`
+ * stands in for `random`, and the error is thrown again from a microtask (an uncaught
+ * exception). Run in a child process, where uncaught exceptions can be collected instead of
+ * failing the test run.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
 const run = promisify(execFile);
-const fixture = fileURLToPath(new URL('./fixtures/throwing-callbacks.ts', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/throwing-user-code.ts', import.meta.url));
 let server: TestServer | undefined;
 
 afterEach(async () => {
@@ -19,7 +21,9 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function runFixture(mode: 'predicate' | 'random', baseUrl: string): Promise<unknown> {
+type Mode = 'listeners' | 'predicate' | 'random';
+
+async function runFixture(mode: Mode, baseUrl: string): Promise<unknown> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, baseUrl, mode], {
     timeout: 8_000,
   });
@@ -35,13 +39,21 @@ async function dropFirst(): Promise<TestServer> {
   return started;
 }
 
-describe('user callbacks that throw', () => {
-  it('a throwing shouldReconnect leaves a dropped connection to the default policy', async () => {
+describe('user code that throws', () => {
+  it.each<[string, Mode, string[]]>([
+    [
+      'close, error and reconnecting listeners',
+      'listeners',
+      ['close listener failed', 'error listener failed', 'reconnecting listener failed'],
+    ],
+    ['a shouldReconnect (the default policy decides)', 'predicate', ['shouldReconnect failed']],
+    ['a random (Math.random stands in)', 'random', ['random failed']],
+  ])('%s: a dropped connection still comes back', async (_name, mode, uncaught) => {
     server = await dropFirst();
-    expect(await runFixture('predicate', server.baseUrl)).toEqual({
+    expect(await runFixture(mode, server.baseUrl)).toEqual({
       outcome: 'reconnected',
       state: 'open',
-      uncaught: ['shouldReconnect failed'],
+      uncaught,
     });
     expect(server.sockets).toHaveLength(2);
   });
@@ -57,15 +69,5 @@ describe('user callbacks that throw', () => {
       uncaught: ['shouldReconnect failed'],
     });
     expect(server.sockets).toHaveLength(1);
-  });
-
-  it('a throwing random still gives a reconnect, with Math.random for the jitter', async () => {
-    server = await dropFirst();
-    expect(await runFixture('random', server.baseUrl)).toEqual({
-      outcome: 'reconnected',
-      state: 'open',
-      uncaught: ['random failed'],
-    });
-    expect(server.sockets).toHaveLength(2);
   });
 });
