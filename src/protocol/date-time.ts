@@ -6,13 +6,13 @@
 export const ISO_DATE_TIME =
   /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
 
+const SPACE = 32;
 const Z = 90;
 const PLUS = 43;
 const MINUS = 45;
 
 /**
- * Orders two ISO date-times: negative, zero or positive; NaN when `Date.parse` cannot read one of
- * two differently written values.
+ * Orders two ISO date-times: negative, zero or positive.
  *
  * The hot path compares text, without `Date.parse`: two valid date-times of one length, with the
  * same separator after the date and the same zone designator, are written in one zone and one
@@ -25,7 +25,19 @@ export function compareDateTimes(a: string, b: string): number {
     // mostly is, so one comparison answers.
     return a > b ? 1 : a < b ? -1 : 0;
   }
-  return Date.parse(a) - Date.parse(b);
+  return instant(a) - instant(b);
+}
+
+/**
+ * `Date.parse` of a valid date-time, first written in the form every engine reads: `T` after the
+ * date (some engines read no space there), and a bare `+hh` offset as `+hh:00` (V8 cannot read
+ * it).
+ */
+function instant(value: string): number {
+  if (value.length <= 10) return Date.parse(value);
+  let text = value.charCodeAt(10) === SPACE ? `${value.slice(0, 10)}T${value.slice(11)}` : value;
+  if (zoneLength(text) === 3) text += ':00';
+  return Date.parse(text);
 }
 
 /**
