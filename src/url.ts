@@ -25,7 +25,7 @@ export interface TaskStatusUrlOptions {
 
 const SCHEME = /^([a-z][a-z\d+.-]*):/i;
 const HOST_PORT = /^[^/?#:]+:\d+(?:[/?#]|$)/;
-const PLACEHOLDER = /^\{(userId|user_id)\}$/;
+const PLACEHOLDER = /\{(?:userId|user_id)\}/g;
 const SCHEMES: Readonly<Record<string, string>> = {
   'http:': 'ws:',
   'https:': 'wss:',
@@ -52,9 +52,8 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
     throw invalid('path', 'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}"');
   }
   const url = resolveBase(baseUrl);
-  const route = segments(path).map((segment) =>
-    PLACEHOLDER.test(segment) ? userSegment : segment,
-  );
+  // Encoded, the user id holds no `$`, so no replacement pattern can hide in it.
+  const route = segments(path).map((segment) => segment.replace(PLACEHOLDER, userSegment));
   const base = stripRouteOverlap(segments(url.pathname), route);
   url.pathname = `/${[...base, ...route].join('/')}`;
   const query = new URLSearchParams(url.search);

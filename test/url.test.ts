@@ -225,6 +225,8 @@ describe('buildTaskStatusUrl with a path override', () => {
   it.each([
     ['/ws/{userId}', 'https://h', 'wss://h/ws/2?token=tok'],
     ['ws/{userId}/stream', 'https://h', 'wss://h/ws/2/stream?token=tok'],
+    ['/ws/user-{userId}', 'https://h', 'wss://h/ws/user-2?token=tok'],
+    ['/ws/{user_id}.{userId}', 'https://h', 'wss://h/ws/2.2?token=tok'],
     ['/tasks/{user_id}', 'https://h/api/v1', 'wss://h/api/v1/tasks/2?token=tok'],
     ['/api/v1/ws/tasks/{userId}', 'https://h/api/v1', 'wss://h/api/v1/ws/tasks/2?token=tok'],
     [
