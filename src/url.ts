@@ -52,9 +52,18 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
     throw invalid('path', 'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}"');
   }
   const url = resolveBase(baseUrl);
+  const template = segments(path);
   // Encoded, the user id holds no `$`, so no replacement pattern can hide in it.
-  const route = segments(path).map((segment) => segment.replace(PLACEHOLDER, userSegment));
-  const base = stripRouteOverlap(segments(url.pathname), route);
+  const route = template.map((segment) => segment.replace(PLACEHOLDER, userSegment));
+  const baseSegments = segments(url.pathname);
+  const otherRoute = otherUsersRoute(baseSegments, template, route);
+  if (otherRoute !== undefined) {
+    throw invalid(
+      'baseUrl',
+      `ends in another user's task route, "/${otherRoute}" (the user id is "${userSegment}"): remove that part`,
+    );
+  }
+  const base = stripRouteOverlap(baseSegments, route);
   url.pathname = `/${[...base, ...route].join('/')}`;
   const query = new URLSearchParams(url.search);
   query.delete('token');
@@ -157,6 +166,35 @@ function segments(path: string): string[] {
  * Removes route segments the base already ends with (`/api/v1`, `/api/v1/ws`, even a doubled
  * `/api/v1/api/v1`), so the route is appended exactly once.
  */
+/**
+ * The end of `base` when it is the whole route written for another user id (a socket URL copied
+ * as the base); kept as a mount path it would give a doubled route.
+ */
+function otherUsersRoute(
+  base: readonly string[],
+  template: readonly string[],
+  route: readonly string[],
+): string | undefined {
+  const start = base.length - template.length;
+  if (start < 0) return undefined;
+  const tail = base.slice(start);
+  const matches = template.every((segment, index) => fitsTemplate(tail[index] ?? '', segment));
+  return matches && tail.some((segment, index) => segment !== route[index])
+    ? tail.join('/')
+    : undefined;
+}
+
+/** Whether `value` is the template `segment` written for some user id. */
+function fitsTemplate(value: string, segment: string): boolean {
+  const parts = segment.split(PLACEHOLDER);
+  if (parts.length === 1) return value === segment;
+  const before = parts[0] ?? '';
+  const after = parts[parts.length - 1] ?? '';
+  return (
+    value.length > before.length + after.length && value.startsWith(before) && value.endsWith(after)
+  );
+}
+
 function stripRouteOverlap(base: string[], route: readonly string[]): string[] {
   let end = base.length;
   for (;;) {

@@ -19,7 +19,7 @@ const harness = setupWsHarness({
 });
 const client = harness.client;
 
-/** The seed's server: accept, check the token, on failure send an error frame, then close. */
+/** A FastAPI server of this kind: accept, check the token, on failure send an error frame, then close. */
 function authServer(
   valid: (token: string | null) => boolean,
   reject: (ws: import('ws').WebSocket) => void,

@@ -54,7 +54,7 @@ describe('startTaskStatusServer over HTTP', () => {
     expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
   });
 
-  it('serves GET /health like the seed backend', async () => {
+  it('serves GET /health like a FastAPI backend', async () => {
     const server = await start();
     expect(await getJson(`${server.url}/health`)).toEqual({
       status: 200,

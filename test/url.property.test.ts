@@ -9,7 +9,7 @@ const ROUTE_SEGMENTS = new Set(['api', 'v1', 'ws', 'tasks']);
 const SCHEMES = { http: 'ws:', https: 'wss:', ws: 'ws:', wss: 'wss:' } as const;
 type Scheme = keyof typeof SCHEMES;
 
-/** Everything a base may already end with, including the doubled prefixes the seed once had. */
+/** Everything a base may already end with, including doubled prefixes. */
 const SUFFIXES = [
   '',
   '/api',

@@ -192,7 +192,7 @@ describe('buildTaskStatusUrl with query parameters and a hash', () => {
   });
 });
 
-describe('buildTaskStatusUrl and the routes the seed backend once registered', () => {
+describe('buildTaskStatusUrl and the routes such backends have registered', () => {
   it.each([
     ['the correct route', 'https://h/api/v1/ws/tasks'],
     ['the correct route with the user id', 'https://h/api/v1/ws/tasks/2'],
@@ -208,6 +208,19 @@ describe('buildTaskStatusUrl and the routes the seed backend once registered', (
 
   it('treats a base ending in /tasks as a mount sub-path, not as the route', () => {
     expect(build('https://h/tasks')).toBe('wss://h/tasks/api/v1/ws/tasks/2?token=tok');
+  });
+
+  it.each([
+    ['https://h/api/v1/ws/tasks/3', undefined, '/api/v1/ws/tasks/3'],
+    ['https://h/svc/api/v1/ws/tasks/3/', undefined, '/api/v1/ws/tasks/3'],
+    ['https://h/tasks/7', '/tasks/{user_id}', '/tasks/7'],
+    ['https://h/ws/user-3', '/ws/user-{userId}', '/ws/user-3'],
+  ])('refuses %s, the route of another user, instead of doubling it', (baseUrl, path, part) => {
+    const error = thrown(() => build(baseUrl, path === undefined ? {} : { path }));
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('"baseUrl"');
+    expect(error.message).toContain(`another user's task route, "${part}"`);
+    expect(error.message).toContain('the user id is "2"');
   });
 
   it.each([

@@ -228,7 +228,7 @@ function safeUrl(options: {
   }
 }
 
-/** `'42'` → `42` (ids travel as numbers in the seed backend); other strings stay strings. */
+/** `'42'` → `42` (ids travel as numbers in FastAPI backends); other strings stay strings. */
 function parseId(value: string): TaskId {
   const number = Number(value);
   return /^\d+$/.test(value) && Number.isSafeInteger(number) ? number : value;

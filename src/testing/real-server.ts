@@ -1,6 +1,6 @@
 /**
  * The Node transport of the testing kit: the protocol brain behind a real HTTP + `ws` server on
- * the loopback interface, with the seed backend's `/health` and status endpoints. The only file
+ * the loopback interface, with the backend's `/health` and status endpoints. The only file
  * of the kit that imports Node modules.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

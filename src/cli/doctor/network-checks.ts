@@ -71,7 +71,7 @@ export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcom
   });
 }
 
-/** `GET {base}/health`, as the seed report's "basic service check" did. */
+/** `GET {base}/health`, the backend's basic service check. */
 export async function checkHealth(target: Target, timeoutMs: number): Promise<CheckOutcome> {
   const url = `${target.httpBase}/health`;
   const where = `GET ${target.mount}/health`;

@@ -22,7 +22,7 @@ export type UpgradeProbe =
     };
 
 /**
- * Routes the seed backend was once reachable under (see `docs/protocol.md`, "The doubled-prefix
+ * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The doubled-prefix
  * history"), tried when the canonical route answers 404.
  */
 export const SUSPECT_ROUTES = [
@@ -115,7 +115,7 @@ async function rejected(
     return fail(
       'upgrade-auth-rejected',
       `${said}: the server checks the token before accepting the socket`,
-      "accept the socket first, then send an error frame and close (the seed report's fix #2): browsers see a refused upgrade only as close 1006, with no reason",
+      'accept the socket first, then send an error frame and close: browsers see a refused upgrade only as close 1006, with no reason',
       { data },
     );
   }
@@ -135,7 +135,7 @@ async function rejected(
     'route-not-found',
     `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
     foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')
-      ? `the server applies its router prefix twice (the seed report's /api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
+      ? `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
       : `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`,
     { data: { ...data, foundAt } },
   );

@@ -4,7 +4,7 @@ import { type CheckOutcome, fail, pass, warn } from './types.js';
 
 /**
  * The canonical URL, and what a naïve join of the base and the route would have produced: the
- * seed backend's `/api/v1/api/v1/ws/tasks/{user_id}` came from a base ending in `/api/v1` glued
+ * doubled route `/api/v1/api/v1/ws/tasks/{user_id}` comes from a base ending in `/api/v1` glued
  * to the full route.
  */
 export function checkUrl(
