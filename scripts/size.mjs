@@ -175,7 +175,9 @@ if (isMain) {
   const failed = reports.filter((r) => r.gzip > GZIP_BUDGET_BYTES || r.problems.length > 0);
   if (failed.length > 0) {
     console.error(
-      `size: ${failed.map((r) => r.label).join(', ')} over budget or holding forbidden modules`,
+      `size: ${failed.map((r) => r.label).join(', ')} over budget or holding forbidden modules ` +
+        '(why the root bundle is over budget, and what 6 KiB would take: ' +
+        'docs/decisions/0006-root-bundle-over-budget.md, `node scripts/size-floor.mjs`)',
     );
     process.exit(1);
   }
