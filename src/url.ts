@@ -176,7 +176,10 @@ function otherUsersRoute(
   route: readonly string[],
 ): string | undefined {
   const start = base.length - template.length;
-  if (start < 0) return undefined;
+  // A template of placeholders alone (`/{userId}`) would take any mount path for a route.
+  if (start < 0 || template.every((segment) => segment.search(PLACEHOLDER) !== -1)) {
+    return undefined;
+  }
   const tail = base.slice(start);
   const matches = template.every((segment, index) => fitsTemplate(tail[index] ?? '', segment));
   return matches && tail.some((segment, index) => segment !== route[index])

@@ -223,6 +223,10 @@ describe('buildTaskStatusUrl and the routes such backends have registered', () =
     expect(error.message).toContain('the user id is "2"');
   });
 
+  it('takes any base as a mount path for a template of placeholders alone', () => {
+    expect(build('https://h/ws/tasks', { path: '/{userId}' })).toBe('wss://h/ws/tasks/2?token=tok');
+  });
+
   it.each([
     ['/api/v1/ws/tasks/{user_id}', 'wss://h/api/v1/ws/tasks/2?token=tok'],
     ['/tasks/{user_id}', 'wss://h/tasks/2?token=tok'],

@@ -22,8 +22,8 @@ export type UpgradeProbe =
     };
 
 /**
- * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The doubled-prefix
- * history"), tried when the canonical route answers 404.
+ * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The
+ * doubled-prefix history"), tried when the canonical route answers 404.
  */
 export const SUSPECT_ROUTES = [
   '/api/v1/api/v1/ws/tasks/{userId}',
