@@ -26,6 +26,7 @@ export interface TaskStatusUrlOptions {
 const SCHEME = /^([a-z][a-z\d+.-]*):/i;
 const HOST_PORT = /^[^/?#:]+:\d+(?:[/?#]|$)/;
 const PLACEHOLDER = /\{(?:userId|user_id)\}/g;
+const WHOLE_PLACEHOLDER = /^\{(?:userId|user_id)\}$/;
 const SCHEMES: Readonly<Record<string, string>> = {
   'http:': 'ws:',
   'https:': 'wss:',
@@ -56,12 +57,9 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   // Encoded, the user id holds no `$`, so no replacement pattern can hide in it.
   const route = template.map((segment) => segment.replace(PLACEHOLDER, userSegment));
   const baseSegments = segments(url.pathname);
-  const otherRoute = otherUsersRoute(baseSegments, template, route);
+  const otherRoute = anotherUsersRoute(baseSegments, template, route);
   if (otherRoute !== undefined) {
-    throw invalid(
-      'baseUrl',
-      `ends in another user's task route, "/${otherRoute}" (the user id is "${userSegment}"): remove that part`,
-    );
+    throw invalid('baseUrl', `ends in another user's task route, "/${otherRoute}": remove it`);
   }
   const base = stripRouteOverlap(baseSegments, route);
   url.pathname = `/${[...base, ...route].join('/')}`;
@@ -163,41 +161,33 @@ function segments(path: string): string[] {
 }
 
 /**
- * Removes route segments the base already ends with (`/api/v1`, `/api/v1/ws`, even a doubled
- * `/api/v1/api/v1`), so the route is appended exactly once.
- */
-/**
  * The end of `base` when it is the whole route written for another user id (a socket URL copied
- * as the base); kept as a mount path it would give a doubled route.
+ * as the base), which kept as a mount path would double the route. Only whole-segment
+ * placeholders are matched, and a template of placeholders alone (`/{userId}`) fits any mount
+ * path, so it is not checked.
  */
-function otherUsersRoute(
+function anotherUsersRoute(
   base: readonly string[],
   template: readonly string[],
   route: readonly string[],
 ): string | undefined {
-  const start = base.length - template.length;
-  // A template of placeholders alone (`/{userId}`) would take any mount path for a route.
-  if (start < 0 || template.every((segment) => segment.search(PLACEHOLDER) !== -1)) {
-    return undefined;
-  }
-  const tail = base.slice(start);
-  const matches = template.every((segment, index) => fitsTemplate(tail[index] ?? '', segment));
-  return matches && tail.some((segment, index) => segment !== route[index])
-    ? tail.join('/')
-    : undefined;
-}
-
-/** Whether `value` is the template `segment` written for some user id. */
-function fitsTemplate(value: string, segment: string): boolean {
-  const parts = segment.split(PLACEHOLDER);
-  if (parts.length === 1) return value === segment;
-  const before = parts[0] ?? '';
-  const after = parts[parts.length - 1] ?? '';
-  return (
-    value.length > before.length + after.length && value.startsWith(before) && value.endsWith(after)
+  const tail = base.slice(-template.length);
+  if (tail.length !== template.length || template.every(isPlaceholder)) return undefined;
+  const fits = template.every(
+    (segment, index) => segment === tail[index] || isPlaceholder(segment),
   );
+  const written = tail.join('/');
+  return fits && written !== route.join('/') ? written : undefined;
 }
 
+function isPlaceholder(segment: string): boolean {
+  return WHOLE_PLACEHOLDER.test(segment);
+}
+
+/**
+ * Removes route segments the base already ends with (`/api/v1`, `/api/v1/ws`, even a doubled
+ * `/api/v1/api/v1`), so the route is appended exactly once.
+ */
 function stripRouteOverlap(base: string[], route: readonly string[]): string[] {
   let end = base.length;
   for (;;) {

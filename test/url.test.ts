@@ -214,13 +214,11 @@ describe('buildTaskStatusUrl and the routes such backends have registered', () =
     ['https://h/api/v1/ws/tasks/3', undefined, '/api/v1/ws/tasks/3'],
     ['https://h/svc/api/v1/ws/tasks/3/', undefined, '/api/v1/ws/tasks/3'],
     ['https://h/tasks/7', '/tasks/{user_id}', '/tasks/7'],
-    ['https://h/ws/user-3', '/ws/user-{userId}', '/ws/user-3'],
   ])('refuses %s, the route of another user, instead of doubling it', (baseUrl, path, part) => {
     const error = thrown(() => build(baseUrl, path === undefined ? {} : { path }));
     expect(error.code).toBe('INVALID_OPTIONS');
     expect(error.message).toContain('"baseUrl"');
-    expect(error.message).toContain(`another user's task route, "${part}"`);
-    expect(error.message).toContain('the user id is "2"');
+    expect(error.message).toContain(`another user's task route, "${part}": remove it`);
   });
 
   it('takes any base as a mount path for a template of placeholders alone', () => {
