@@ -1,0 +1,136 @@
+/**
+ * How a server refuses a token, seen from real Chromium.
+ *
+ * - Before accept (HTTP 403, as Starlette answers a route it does not have or a socket closed
+ *   before `accept()`): the browser hides the status and shows close 1006, so the client cannot
+ *   tell it from a network failure. It retries with backoff, says what a reasonless 1006 may
+ *   hide, and gives up after `maxInitialAttempts` instead of looping.
+ * - After accept (an error frame, then Starlette's default close 1000): the client reads the
+ *   frame as the verdict and stops with `AUTH_FAILED`, with no retry for a plain-string token.
+ */
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startWsServer, type TestServer } from '../helpers/ws-server.js';
+import { launchChromium } from './harness.js';
+
+let browser: Browser;
+let server: TestServer | undefined;
+let page: Page | undefined;
+/** The root entry as a browser bundle (global `TaskStatus`). */
+let sdk: string;
+
+beforeAll(async () => {
+  const bundled = await build({
+    entryPoints: [fileURLToPath(new URL('../../src/index.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    globalName: 'TaskStatus',
+    platform: 'browser',
+    alias: {
+      'isomorphic-ws': fileURLToPath(new URL('../../src/transport/ws-browser.ts', import.meta.url)),
+    },
+    write: false,
+    logLevel: 'silent',
+  });
+  sdk = bundled.outputFiles[0]?.text ?? '';
+  browser = await launchChromium();
+});
+
+afterEach(async () => {
+  await page?.close();
+  page = undefined;
+  await server?.close();
+  server = undefined;
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+interface Outcome {
+  errors: { code: string; closeCode: number | undefined; message: string }[];
+  authErrors: { message: string | null; closeCode: number | undefined; willRetry: boolean }[];
+  reconnecting: number;
+  rejected: { code: string; message: string };
+  state: string;
+}
+
+/** Connects a client in a fresh page and reports how `connect()` ended and what was emitted. */
+async function connectInChromium(baseUrl: string): Promise<Outcome> {
+  page = await browser.newPage();
+  await page.addScriptTag({ content: sdk });
+  return page.evaluate(async (baseUrl) => {
+    const { TaskStatusClient } = (
+      window as unknown as { TaskStatus: typeof import('../../src/index.js') }
+    ).TaskStatus;
+    const client = new TaskStatusClient({
+      baseUrl,
+      userId: 2,
+      token: 'secret-token',
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 3 },
+    });
+    const outcome: Omit<Outcome, 'rejected' | 'state'> = {
+      errors: [],
+      authErrors: [],
+      reconnecting: 0,
+    };
+    client.on('error', (error) =>
+      outcome.errors.push({ code: error.code, closeCode: error.closeCode, message: error.message }),
+    );
+    client.on('authError', ({ message, closeCode, willRetry }) =>
+      outcome.authErrors.push({ message, closeCode, willRetry }),
+    );
+    client.on('reconnecting', () => outcome.reconnecting++);
+    const rejected = await client.connect().then(
+      () => ({ code: 'none', message: '' }),
+      (error: { code: string; message: string }) => ({ code: error.code, message: error.message }),
+    );
+    return { ...outcome, rejected, state: client.state };
+  }, baseUrl);
+}
+
+describe('a refused handshake in Chromium', () => {
+  it('is retried as close 1006, then given up after maxInitialAttempts', async () => {
+    server = await startWsServer();
+    server.onUpgrade = (_request, socket) => {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    };
+    const outcome = await connectInChromium(server.baseUrl);
+
+    expect(server.requests).toHaveLength(4);
+    expect(outcome.reconnecting).toBe(3);
+    expect(outcome.state).toBe('closed');
+    expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
+    expect(outcome.rejected.message).toContain('Gave up after 3 failed attempts');
+    const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
+    expect(transient).toHaveLength(4);
+    for (const error of transient) {
+      expect(error.closeCode).toBe(1006);
+      expect(error.message).toContain('no reason given');
+      expect(error.message).toContain('refused the path or the token');
+      expect(error.message).not.toContain('secret-token');
+    }
+  });
+});
+
+describe('an error frame after accept, then close 1000, in Chromium', () => {
+  it.each([
+    ['a JSON error frame', '{"type":"error","message":"Invalid token"}', 'Invalid token'],
+    ['a plain-text error frame', 'Authentication failed', 'Authentication failed'],
+  ])('%s is AUTH_FAILED at once, with no retry', async (_name, frame, message) => {
+    server = await startWsServer((ws) => {
+      ws.send(frame);
+      ws.close(1000);
+    });
+    const outcome = await connectInChromium(server.baseUrl);
+
+    expect(server.sockets).toHaveLength(1);
+    expect(outcome.reconnecting).toBe(0);
+    expect(outcome.state).toBe('closed');
+    expect(outcome.authErrors).toEqual([{ message, closeCode: 1000, willRetry: false }]);
+    expect(outcome.rejected.code).toBe('AUTH_FAILED');
+    expect(outcome.rejected.message).toBe(`The server refused the token: ${message}`);
+  });
+});
