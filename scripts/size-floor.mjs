@@ -15,7 +15,7 @@
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
-import { bundleForBrowser, GZIP_BUDGET_BYTES } from './size.mjs';
+import { bundleForBrowser, GZIP_BUDGET_BYTES, kib } from './size.mjs';
 
 const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 
@@ -79,7 +79,7 @@ const withMinimalEmitter = {
 };
 
 /** `code` with the text of its long string literals and template parts cut to one character. */
-export function withoutMessageText(/** @type {string} */ code) {
+function withoutMessageText(/** @type {string} */ code) {
   const file = ts.createSourceFile(
     'bundle.js',
     code,
@@ -120,7 +120,6 @@ export function withoutMessageText(/** @type {string} */ code) {
 }
 
 const gzip = (/** @type {string} */ code) => gzipSync(code, { level: 9 }).length;
-const kib = (/** @type {number} */ bytes) => `${(bytes / 1024).toFixed(2)} KiB`;
 
 const variants = [
   ['as it is', []],

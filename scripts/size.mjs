@@ -142,7 +142,8 @@ export async function measureAll() {
   return reports;
 }
 
-const kib = (/** @type {number} */ bytes) => `${(bytes / 1024).toFixed(2)} KiB`;
+/** `bytes` as KiB with two decimals. */
+export const kib = (/** @type {number} */ bytes) => `${(bytes / 1024).toFixed(2)} KiB`;
 
 function print(/** @type {BundleReport[]} */ reports) {
   console.log(
