@@ -248,6 +248,70 @@ describe('a verdict that comes after authGraceMs', () => {
     expect(harness.server.sockets).toHaveLength(1);
   });
 
+  it.each([
+    ['a JSON error frame', JSON.stringify({ type: 'error', message: 'task 9 not found' })],
+    ['a plain-text frame', 'task 9 not found'],
+  ])(
+    'reports %s that no close follows, and reconnects after a later close',
+    async (_name, frame) => {
+      // A quiet server (no ack) that answers something with an error and keeps the socket open.
+      harness.server.onSocket = (ws) => {
+        if (harness.server.sockets.length === 1) setTimeout(() => ws.send(frame), 60);
+      };
+      const c = client({ authGraceMs: 10 });
+      const log: string[] = [];
+      c.on('error', (e) => log.push(`error ${e.code} ${e.serverMessage ?? ''}`.trim()));
+      c.on('message', (f) => f.kind === 'text' && log.push(`text ${f.text}`));
+      c.on('reconnecting', () => log.push('reconnecting'));
+      await c.connect();
+      await expect.poll(() => log, { timeout: 3_000 }).toHaveLength(1);
+      expect(log[0]).toMatch(/^(error SERVER_ERROR|text) task 9 not found$/);
+      harness.server.sockets[0]?.close(1000);
+      await expect.poll(() => harness.server.sockets.length).toBe(2);
+      expect(log).toContain('reconnecting');
+      expect(log.join()).not.toContain('AUTH_FAILED');
+    },
+  );
+
+  it('keeps reconnecting against a quiet server that answers pings with a frame of its own', async () => {
+    // No ack, and `{"detail": …}` for every message it does not know: pings included.
+    let pings = 0;
+    harness.server.onSocket = (ws) =>
+      ws.on('message', () => {
+        pings++;
+        ws.send(JSON.stringify({ detail: 'Unsupported message' }));
+      });
+    const c = client({ authGraceMs: 10, heartbeat: { intervalMs: 100, timeoutMs: 50 } });
+    const errors = collect(c).errors;
+    await c.connect();
+    // The first answer holds the next ping for the second a late refusal's close may take.
+    await expect.poll(() => pings, { timeout: 3_000 }).toBeGreaterThanOrEqual(2);
+    harness.server.sockets[0]?.close(1000);
+    await expect.poll(() => harness.server.sockets.length).toBe(2);
+    expect(errors.map((e) => e.code)).not.toContain('AUTH_FAILED');
+    expect(errors.map((e) => e.code)).toContain('PROTOCOL_ERROR');
+  });
+
+  it('reads an auth-coded error frame that no close follows as a server error, not a refusal', async () => {
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected' }));
+      if (harness.server.sockets.length === 1) {
+        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'soon' }));
+      }
+    };
+    const c = client();
+    const errors = collect(c).errors;
+    await c.connect();
+    await expect
+      .poll(() => errors.map((e) => e.code), { timeout: 3_000 })
+      .toEqual(['SERVER_ERROR']);
+    expect(errors[0]).toMatchObject({ serverCode: 'token_expired', serverMessage: 'soon' });
+    harness.server.sockets[0]?.close(1000);
+    await expect.poll(() => harness.server.sockets.length).toBe(2);
+    await expect.poll(() => c.state).toBe('open');
+    expect(errors.map((e) => e.code)).not.toContain('AUTH_FAILED');
+  });
+
   it('keeps text frames as messages once a real frame has arrived', async () => {
     harness.server.onSocket = (ws) => {
       ws.send(JSON.stringify({ type: 'connected' }));

@@ -69,14 +69,28 @@ type Phase = 'opening' | 'verdict' | 'accepted' | 'ended';
 
 /**
  * What the one timer of a connection is waiting for: the connect deadline, the end of the auth
- * grace period, the next ping, or an answer to the last one.
+ * grace period, the next ping, an answer to the last one, or the close that would make an error
+ * frame after the verdict a refusal.
  */
-type Due = typeof NOTHING | typeof DEADLINE | typeof GRACE | typeof PING | typeof ANSWER;
+type Due =
+  | typeof NOTHING
+  | typeof DEADLINE
+  | typeof GRACE
+  | typeof PING
+  | typeof ANSWER
+  | typeof CLOSE_AFTER_ERROR;
 const NOTHING = 0;
 const DEADLINE = 1;
 const GRACE = 2;
 const PING = 3;
 const ANSWER = 4;
+const CLOSE_AFTER_ERROR = 5;
+
+/**
+ * How long a close may lag the error frame it belongs to after the verdict. A refusing server
+ * closes right after its frame; a close later than this is an ordinary drop.
+ */
+const REFUSAL_CLOSE_MS = 1_000;
 
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
@@ -110,6 +124,8 @@ export class Connection<O> {
   #closed: (() => void) | undefined;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
+  /** Error and text frames after the verdict, held while a close may still make them a refusal. */
+  #held: ParsedFrame[] | undefined;
 
   constructor(
     url: string,
@@ -204,6 +220,7 @@ export class Connection<O> {
       this.#accept();
     } else if (due === PING) this.#ping();
     else if (due === ANSWER) this.#checkAnswer();
+    else if (due === CLOSE_AFTER_ERROR) this.#release();
   };
 
   readonly #onOpen = (): void => {
@@ -219,10 +236,38 @@ export class Connection<O> {
     if (this.#phase !== 'verdict') return;
     if (this.#authErrorGuessed) this.#authError = undefined;
     this.#phase = 'accepted';
+    this.#beat();
+    this.#listener.accepted(this.#owner, this);
+  }
+
+  /** Plans the next ping a whole interval from now, or stops the timer without heartbeats. */
+  #beat(): void {
     const heartbeat = this.#settings.heartbeat;
     if (heartbeat === false) this.#stopTimer();
     else this.#wait(PING, heartbeat.intervalMs);
-    this.#listener.accepted(this.#owner, this);
+  }
+
+  /**
+   * An error (or guessed error) frame after the verdict: a close soon after it makes it a
+   * refusal. Until then the frame is held; the heartbeat waits, since the server just spoke.
+   */
+  #expectClose(held: ParsedFrame | undefined): void {
+    if (held !== undefined) {
+      this.#held ??= [];
+      this.#held.push(held);
+    }
+    if (this.#due === CLOSE_AFTER_ERROR) return;
+    this.#wait(CLOSE_AFTER_ERROR, REFUSAL_CLOSE_MS);
+  }
+
+  /** No close came: the frames held were not a refusal. Reports them as it would have at once. */
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    this.#authError = undefined;
+    this.#presumed = false;
+    this.#beat();
+    for (const parsed of held) this.#report(parsed);
   }
 
   /** Sends a ping and expects any frame within `timeoutMs`. */
@@ -355,42 +400,27 @@ export class Connection<O> {
 
   /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
   #onOddFrame(parsed: ParsedFrame, data: string): void {
-    const scrub = (text: string) => this.#scrub(text);
     if (parsed.kind === 'error' || parsed.kind === 'text') {
-      const code = parsed.kind === 'error' && parsed.code !== null ? scrub(parsed.code) : null;
-      const message = parsed.kind === 'error' ? parsed.message : parsed.text;
-      const safe = message === null ? null : truncate(scrub(message), 500);
+      const [code, message] = this.#errorParts(parsed);
       // After the verdict too while it is only presumed (quiet for authGraceMs, nothing since):
       // a slow server may check the token for longer than that and only then refuse it.
       if (this.#phase !== 'accepted' || this.#presumed || isAuthErrorCode(code)) {
         // Before the verdict an error means "token refused"; the server closes next.
-        this.#authError = { code, message: safe };
+        this.#authError = { code, message };
         this.#authErrorGuessed = false;
         if (this.#due === GRACE) this.#waitForDeadline();
-      } else if (parsed.kind === 'text') {
-        this.#listener.frame(this.#owner, { kind: 'text', text: scrub(parsed.text) });
-      } else {
-        this.#listener.problem(
-          this.#owner,
-          new TaskStatusError(
-            'SERVER_ERROR',
-            `Server error${code ? ` (${code})` : ''}: ${safe ?? 'no message'}`,
-            {
-              ...(code === null ? {} : { serverCode: code }),
-              ...(safe === null ? {} : { serverMessage: safe }),
-            },
-          ),
-        );
-      }
+        else if (this.#phase === 'accepted') this.#expectClose(parsed);
+      } else this.#report(parsed);
       return;
     }
-    const safeFrame = scrub(data);
+    const safeFrame = this.#scrub(data);
     if ((this.#phase === 'verdict' || this.#presumed) && this.#authError === undefined) {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
       // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
       this.#authError = { code: null, message: truncate(guessMessage(safeFrame), 500) };
       this.#authErrorGuessed = true;
+      if (this.#phase === 'accepted') this.#expectClose(undefined);
     }
     if (parsed.kind === 'unknown') {
       const frame = truncate(safeFrame);
@@ -398,7 +428,7 @@ export class Connection<O> {
         this.#owner,
         new TaskStatusError(
           'UNKNOWN_FRAME',
-          `Frame of unknown type "${truncate(scrub(parsed.type), 50)}" ignored: ${frame}`,
+          `Frame of unknown type "${truncate(this.#scrub(parsed.type), 50)}" ignored: ${frame}`,
           {
             frame,
           },
@@ -407,6 +437,34 @@ export class Connection<O> {
     } else if (parsed.kind === 'invalid') {
       this.#listener.problem(this.#owner, invalidFrameError(safeFrame, parsed.error.issues ?? []));
     }
+  }
+
+  /** An error frame's code and message, or a text frame's text, masked and cut. */
+  #errorParts(parsed: ParsedFrame): [code: string | null, message: string | null] {
+    const code = parsed.kind === 'error' && parsed.code !== null ? this.#scrub(parsed.code) : null;
+    const message =
+      parsed.kind === 'error' ? parsed.message : parsed.kind === 'text' ? parsed.text : null;
+    return [code, message === null ? null : truncate(this.#scrub(message), 500)];
+  }
+
+  /** An error or text frame that is no refusal: a `SERVER_ERROR` problem, or a text message. */
+  #report(parsed: ParsedFrame): void {
+    if (parsed.kind === 'text') {
+      this.#listener.frame(this.#owner, { kind: 'text', text: this.#scrub(parsed.text) });
+      return;
+    }
+    const [code, message] = this.#errorParts(parsed);
+    this.#listener.problem(
+      this.#owner,
+      new TaskStatusError(
+        'SERVER_ERROR',
+        `Server error${code ? ` (${code})` : ''}: ${message ?? 'no message'}`,
+        {
+          ...(code === null ? {} : { serverCode: code }),
+          ...(message === null ? {} : { serverMessage: message }),
+        },
+      ),
+    );
   }
 
   readonly #onError = (event: ErrorEventLike): void => {
