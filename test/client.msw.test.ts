@@ -284,6 +284,25 @@ describe('heartbeat against msw', () => {
     expect(beat.rttMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('reports the error a quiet server answers a ping with, and reconnects after its close', async () => {
+    const log = mock((mockClient, index) => {
+      if (index > 0) return;
+      mockClient.addEventListener('message', () =>
+        mockClient.send('{"type":"error","message":"Unsupported message"}'),
+      );
+    });
+    const c = client({ authGraceMs: 10, heartbeat: { intervalMs: 30, timeoutMs: 20 } });
+    const serverError = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (error) => error.code === 'SERVER_ERROR' && resolve(error)),
+    );
+    const errors = record(c, ['error']);
+    await c.connect();
+    expect(await serverError).toMatchObject({ serverMessage: 'Unsupported message' });
+    log.connections[0]?.close(1000);
+    await expect.poll(() => log.connections).toHaveLength(2);
+    expect(errors.map(([, error]) => (error as TaskStatusError).code)).not.toContain('AUTH_FAILED');
+  });
+
   it('answers JSON and plain-text server pings in kind', async () => {
     const log = mock((mockClient) => {
       ack(mockClient);
