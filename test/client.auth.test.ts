@@ -227,6 +227,48 @@ describe('odd frames before the verdict', () => {
   });
 });
 
+describe('plain text before the verdict', () => {
+  it('reads a text greeting that no close follows as a message, and opens', async () => {
+    harness.server.onSocket = (ws) => ws.send('Welcome to the task stream');
+    const c = client({ authGraceMs: 50, connectTimeoutMs: 3_000, reconnect: false });
+    const texts: string[] = [];
+    c.on('message', (frame) => frame.kind === 'text' && texts.push(frame.text));
+    const { errors } = collect(c);
+    await c.connect();
+    await expect.poll(() => texts, { timeout: 3_000 }).toEqual(['Welcome to the task stream']);
+    expect(c.state).toBe('open');
+    expect(errors).toEqual([]);
+  });
+
+  it('opens at once on a valid frame after a text greeting, and keeps the text', async () => {
+    harness.server.onSocket = (ws) => {
+      ws.send('Welcome to the task stream');
+      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    };
+    const c = client({ connectTimeoutMs: 3_000, reconnect: false });
+    const kinds: string[] = [];
+    c.on('message', (frame) => kinds.push(frame.kind));
+    await c.connect();
+    expect(kinds).toEqual(['text', 'connected']);
+  });
+
+  it('still reads a text frame as a refusal when its close comes just after authGraceMs', async () => {
+    harness.server.onSocket = (ws) => {
+      setTimeout(() => ws.send('Authentication failed'), 30);
+      setTimeout(() => ws.close(1000), 90);
+    };
+    const c = client({ authGraceMs: 50 });
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+    );
+    // Whether the grace period ended before the text or not, the close makes it a refusal.
+    void c.connect().catch(() => {});
+    expect((await failed).serverMessage).toBe('Authentication failed');
+    expect(c.state).toBe('closed');
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+});
+
 describe('a verdict that comes after authGraceMs', () => {
   it.each([
     ['a plain-text refusal', 'Authentication failed'],

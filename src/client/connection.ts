@@ -234,10 +234,11 @@ export class Connection<O> {
 
   #accept(): void {
     if (this.#phase !== 'verdict') return;
-    if (this.#authErrorGuessed) this.#authError = undefined;
     this.#phase = 'accepted';
     this.#beat();
     this.#listener.accepted(this.#owner, this);
+    // Quiet after an odd or text frame: a close soon after it still makes that frame a refusal.
+    if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
   }
 
   /** Plans the next ping a whole interval from now, or stops the timer without heartbeats. */
@@ -252,15 +253,17 @@ export class Connection<O> {
    * refusal. Until then the frame is held; the heartbeat waits, since the server just spoke.
    */
   #expectClose(held: ParsedFrame | undefined): void {
-    if (held !== undefined) {
-      this.#held ??= [];
-      this.#held.push(held);
-    }
+    if (held !== undefined) this.#hold(held);
     if (this.#due === CLOSE_AFTER_ERROR) return;
     this.#wait(CLOSE_AFTER_ERROR, REFUSAL_CLOSE_MS);
   }
 
-  /** No close came: the frames held were not a refusal. Reports them as it would have at once. */
+  #hold(parsed: ParsedFrame): void {
+    this.#held ??= [];
+    this.#held.push(parsed);
+  }
+
+  /** No close came, or a valid frame did: the frames held were no refusal. Reports them now. */
   #release(): void {
     const held = this.#held ?? [];
     this.#held = undefined;
@@ -393,6 +396,7 @@ export class Connection<O> {
     }
     if (this.#phase === 'verdict') this.#accept();
     if (this.#phase === 'accepted') {
+      if (this.#authError === undefined && this.#held !== undefined) this.#release();
       this.#presumed = false;
       this.#listener.frame(this.#owner, parsed);
     }
@@ -400,6 +404,16 @@ export class Connection<O> {
 
   /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
   #onOddFrame(parsed: ParsedFrame, data: string): void {
+    if (parsed.kind === 'text' && this.#phase === 'verdict') {
+      // Plain text before the verdict is a refusal or a greeting: as for an odd frame, a close
+      // decides. Held, it becomes a text message if none comes.
+      if (this.#authError === undefined || this.#authErrorGuessed) {
+        this.#authError = { code: null, message: this.#errorParts(parsed)[1] };
+        this.#authErrorGuessed = true;
+      }
+      this.#hold(parsed);
+      return;
+    }
     if (parsed.kind === 'error' || parsed.kind === 'text') {
       const [code, message] = this.#errorParts(parsed);
       // After the verdict too while it is only presumed (quiet for authGraceMs, nothing since):
