@@ -122,3 +122,41 @@ describe('connect', () => {
     expect(c.listenerCount('open')).toBe(0);
   });
 });
+
+describe('the connected ack', () => {
+  /** Acks with `ackUserId`, then sends one task update. */
+  function ackAs(ackUserId: unknown) {
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected', user_id: ackUserId }));
+      ws.send(JSON.stringify({ type: 'task_update', task_id: 1, status: 'running' }));
+    };
+  }
+
+  it('reports an ack that names another numeric user, and keeps the connection', async () => {
+    ackAs(3);
+    const c = client({ authGraceMs: 60_000 });
+    const errors = record(c, ['error']);
+    await c.connect();
+    await expect.poll(() => c.getTask(1)?.status).toBe('running');
+    expect(c.state).toBe('open');
+    expect(errors).toHaveLength(1);
+    const [, error] = errors[0] ?? [];
+    expect(isTaskStatusError(error, 'PROTOCOL_ERROR')).toBe(true);
+    expect((error as Error).message).toMatch(/user 3 .*user 2/);
+    expect((error as Error).message).not.toContain('tok-abc');
+  });
+
+  it.each([
+    ['the same id as a string', 2, '2'],
+    ['a numeric id on a username route', 'alice', 17],
+    ['a username on a numeric route', 2, 'alice'],
+    ['no user id', 2, null],
+  ])('accepts %s without a report', async (_name, userId, ackUserId) => {
+    ackAs(ackUserId);
+    const c = client({ authGraceMs: 60_000, userId });
+    const errors = record(c, ['error']);
+    await c.connect();
+    await expect.poll(() => c.getTask(1)?.status).toBe('running');
+    expect(errors).toEqual([]);
+  });
+});

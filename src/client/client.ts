@@ -356,6 +356,24 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #frame(parsed: ParsedFrame): void {
     if (this.listenerCount('message') !== 0) this.emit('message', parsed);
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
+    else if (parsed.kind === 'connected') this.#checkAck(parsed.frame.user_id);
+  }
+
+  /**
+   * An ack naming another user than the route is reported, and the connection kept. Only
+   * numeric ids are compared: a server may well ack a username route with the user's number.
+   */
+  #checkAck(acked: unknown): void {
+    const asked = String(this.#options.userId).trim();
+    if (!isDigits(asked) || !isDigits(acked) || Number(acked) === Number(asked)) return;
+    this.emit(
+      'error',
+      new TaskStatusError(
+        'PROTOCOL_ERROR',
+        `The server acknowledged user ${acked} on the task route of user ${asked}: the token ` +
+          'may belong to another user, or the server checks the wrong one',
+      ),
+    );
   }
 
   #ended(connection: Connection<AnyClient>, end: ConnectionEnd): void {
@@ -550,6 +568,10 @@ export function createTaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate>(
   options: TaskStatusClientOptions<TUpdate>,
 ): TaskStatusClient<TUpdate> {
   return new TaskStatusClient(options);
+}
+
+function isDigits(value: unknown): boolean {
+  return (typeof value === 'number' || typeof value === 'string') && /^\d+$/.test(String(value));
 }
 
 function abortedError(): TaskStatusError {
