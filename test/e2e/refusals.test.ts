@@ -7,6 +7,7 @@
  *   hide, and gives up after `maxInitialAttempts` instead of looping.
  * - After accept (an error frame, then Starlette's default close 1000): the client reads the
  *   frame as the verdict and stops with `AUTH_FAILED`, with no retry for a plain-string token.
+ * - Plain text that no close follows is no refusal but a greeting: the client opens.
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -132,5 +133,18 @@ describe('an error frame after accept, then close 1000, in Chromium', () => {
     expect(outcome.authErrors).toEqual([{ message, closeCode: 1000, willRetry: false }]);
     expect(outcome.rejected.code).toBe('AUTH_FAILED');
     expect(outcome.rejected.message).toBe(`The server refused the token: ${message}`);
+  });
+});
+
+describe('plain text that no close follows, in Chromium', () => {
+  it('is a greeting: the client opens and reports no error', async () => {
+    server = await startWsServer((ws) => ws.send('Welcome to the task stream'));
+    const outcome = await connectInChromium(server.baseUrl);
+
+    expect(outcome.rejected.code).toBe('none');
+    expect(outcome.state).toBe('open');
+    expect(outcome.errors).toEqual([]);
+    expect(outcome.authErrors).toEqual([]);
+    expect(server.sockets).toHaveLength(1);
   });
 });
