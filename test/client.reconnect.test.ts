@@ -198,6 +198,39 @@ describe('reconnect', () => {
   });
 });
 
+describe('connect() while reconnecting', () => {
+  it('joins the backoff wait instead of opening a socket beside it', async () => {
+    const c = client({ reconnect: { initialDelayMs: 150, maxDelayMs: 150, jitter: 'none' } });
+    await c.connect();
+    const announced = nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+    const droppedAt = Date.now();
+    harness.server.sockets[0]?.close(1012);
+    const [{ delayMs }] = await announced;
+    await c.connect();
+    expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(delayMs - 5);
+    expect(harness.server.requests).toHaveLength(2);
+    expect(c.state).toBe('open');
+  });
+
+  it('joins an attempt in flight, and leaves no socket open after close()', async () => {
+    let held: (() => void) | undefined;
+    harness.server.onUpgrade = (_request, _socket, accept) => {
+      if (harness.server.requests.length === 2) held = accept;
+      else accept();
+    };
+    const c = client();
+    await c.connect();
+    harness.server.sockets[0]?.close(1012);
+    await expect.poll(() => held).toBeDefined();
+    const joined = c.connect();
+    held?.();
+    await joined;
+    await c.close();
+    const open = () => harness.server.sockets.filter((s) => s.readyState !== s.CLOSED).length;
+    await expect.poll(open).toBe(0);
+  });
+});
+
 describe('giving up before the first connection', () => {
   it('stops after maxInitialAttempts when an upgrade is refused opaquely, as a browser sees it', async () => {
     harness.server.onUpgrade = (_request, socket) => socket.destroy();

@@ -176,12 +176,19 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * Connects and resolves once the server accepted the token. Transient failures are retried
    * (and reported as `error` events) while this waits; it rejects only when the client gives up:
    * `AUTH_FAILED`, `RECONNECT_EXHAUSTED`, `ABORTED`, `CONNECTION_CLOSED`, or with
-   * `reconnect: false` the first failure. Calling it while connecting returns the same promise.
+   * `reconnect: false` the first failure. Calling it while connecting returns the same promise;
+   * while reconnecting, it waits for the reconnect under way.
    */
   connect(): Promise<void> {
     if (this.#options.signal?.aborted) return Promise.reject(abortedError());
     if (this.#state === 'open') return Promise.resolve();
     if (this.#pending !== undefined) return this.#pending.promise;
+    if (this.#state === 'reconnecting') {
+      // A reconnect is already under way (a backoff wait or an attempt): wait for it, rather
+      // than open a second socket beside it. `reconnect()` is the way to skip the wait.
+      this.#pending = deferred();
+      return this.#pending.promise;
+    }
     const pending = deferred();
     this.#pending = pending;
     this.#closing = undefined;
