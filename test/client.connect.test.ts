@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { isTaskStatusError, type TaskUpdate } from '../src/index.js';
+import { isTaskStatusError, type TaskUpdate, type WebSocketConstructor } from '../src/index.js';
 import { record } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 
@@ -120,6 +120,33 @@ describe('connect', () => {
     await c.close();
     expect(seen).toEqual(['connecting', 'open', 'open-once']);
     expect(c.listenerCount('open')).toBe(0);
+  });
+});
+
+describe('a WebSocket constructor that throws', () => {
+  it('fails connect() at once with CONNECTION_ERROR: a retry would throw the same', async () => {
+    let constructed = 0;
+    class Refusing {
+      constructor(url: string) {
+        constructed++;
+        throw new Error(`An insecure WebSocket connection may not be initiated: ${url}`);
+      }
+    }
+    const c = client({
+      WebSocket: Refusing as unknown as WebSocketConstructor,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    const reconnecting = record(c, ['reconnecting']);
+    const error = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isTaskStatusError(error, 'CONNECTION_ERROR')).toBe(true);
+    expect((error as Error).message).toMatch(/^Could not create the WebSocket: An insecure/);
+    expect((error as Error).message).not.toContain('tok-abc');
+    expect(constructed).toBe(1);
+    expect(reconnecting).toEqual([]);
+    expect(c.state).toBe('closed');
   });
 });
 

@@ -328,10 +328,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         this as unknown as AnyClient,
       );
     } catch (cause) {
-      const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
-      this.#failed(
+      // The constructor refuses what no retry changes: a bad URL, an insecure `ws:` from an
+      // `https:` page, a blocked port. So this is final, not retried.
+      const message = this.#scrub(cause instanceof Error ? cause.message : String(cause));
+      this.#fail(
         new TaskStatusError('CONNECTION_ERROR', `Could not create the WebSocket: ${message}`),
-        undefined,
       );
     }
   }
