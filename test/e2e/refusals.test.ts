@@ -8,6 +8,7 @@
  * - After accept (an error frame, then Starlette's default close 1000): the client reads the
  *   frame as the verdict and stops with `AUTH_FAILED`, with no retry for a plain-string token.
  * - Plain text that no close follows is no refusal but a greeting: the client opens.
+ * - A `ws:` URL from an `https:` page makes the constructor throw: final at once, no retry.
  */
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -146,5 +147,43 @@ describe('plain text that no close follows, in Chromium', () => {
     expect(outcome.errors).toEqual([]);
     expect(outcome.authErrors).toEqual([]);
     expect(server.sockets).toHaveLength(1);
+  });
+});
+
+describe('an insecure ws: URL from an https: page, in Chromium', () => {
+  it('fails connect() at once with CONNECTION_ERROR, with no retry', async () => {
+    page = await browser.newPage();
+    await page.route('https://app.test/**', (route) =>
+      route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>app</title>' }),
+    );
+    await page.goto('https://app.test/');
+    await page.addScriptTag({ content: sdk });
+    const outcome = await page.evaluate(async () => {
+      const { TaskStatusClient } = (
+        window as unknown as { TaskStatus: typeof import('../../src/index.js') }
+      ).TaskStatus;
+      const client = new TaskStatusClient({
+        baseUrl: 'http://tasks.test:8000',
+        userId: 2,
+        token: 'secret-token',
+      });
+      let reconnecting = 0;
+      client.on('reconnecting', () => reconnecting++);
+      const rejected = await client.connect().then(
+        () => ({ code: 'none', message: '' }),
+        (error: { code: string; message: string }) => ({
+          code: error.code,
+          message: error.message,
+        }),
+      );
+      return { rejected, reconnecting, state: client.state };
+    });
+
+    expect(outcome.rejected.code).toBe('CONNECTION_ERROR');
+    expect(outcome.rejected.message).toContain('Could not create the WebSocket');
+    expect(outcome.rejected.message).toContain('HTTPS');
+    expect(outcome.rejected.message).not.toContain('secret-token');
+    expect(outcome.reconnecting).toBe(0);
+    expect(outcome.state).toBe('closed');
   });
 });
