@@ -124,7 +124,7 @@ export class Connection<O> {
   #closed: (() => void) | undefined;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
-  /** Error and text frames after the verdict, held while a close may still make them a refusal. */
+  /** Error and text frames held while a close may still make them a refusal. */
   #held: ParsedFrame[] | undefined;
 
   constructor(
@@ -270,7 +270,11 @@ export class Connection<O> {
     this.#authError = undefined;
     this.#presumed = false;
     this.#beat();
-    for (const parsed of held) this.#report(parsed);
+    // A listener may end the connection: the rest then goes, as a detached handler's would.
+    for (const parsed of held) {
+      if (this.#phase === 'ended') break;
+      this.#report(parsed);
+    }
   }
 
   /** Sends a ping and expects any frame within `timeoutMs`. */
