@@ -242,6 +242,37 @@ describe('giving up before the first connection', () => {
     expect(c.state).toBe('closed');
   });
 
+  it('does not count a socket accepted only by quiet, then closed with no frame, as connected', async () => {
+    // A server whose token check outlasts authGraceMs and then closes with 1000, with no frame.
+    harness.server.onSocket = (ws) => setTimeout(() => ws.close(1000), 60);
+    const c = client({
+      authGraceMs: 20,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 3 },
+    });
+    const exhausted = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+    );
+    await c.connect();
+    expect((await exhausted).message).toContain('no connection showed a sign of life');
+    expect(harness.server.sockets).toHaveLength(4);
+    expect(c.state).toBe('closed');
+  });
+
+  it('counts a quiet socket that lasted stableAfterMs as connected', async () => {
+    harness.server.onSocket = (ws) => setTimeout(() => ws.close(1012), 150);
+    const c = client({
+      authGraceMs: 20,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1, stableAfterMs: 100 },
+    });
+    await c.connect();
+    const failures: string[] = [];
+    c.on('error', (e) => failures.push(e.code));
+    harness.server.onUpgrade = (_request, socket) => socket.destroy();
+    await expect.poll(() => failures.length).toBeGreaterThanOrEqual(4);
+    expect(failures).not.toContain('RECONNECT_EXHAUSTED');
+    expect(c.state).toBe('reconnecting');
+  });
+
   it('keeps retrying past maxInitialAttempts once it has been connected', async () => {
     const c = client({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1 } });
     await c.connect();

@@ -60,8 +60,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #failures = 0;
   #authRetried = false;
   #everOpened = false;
-  /** The server accepted a connection since the last `connect()`. */
-  #acceptedSinceConnect = false;
+  /**
+   * Since the last `connect()`, no connection was accepted (`none`), one was accepted only by
+   * `authGraceMs` of quiet (`presumed`), or one showed a sign of life (`confirmed`): a valid
+   * frame, or lasting `stableAfterMs`. Until then reconnects are capped by `maxInitialAttempts`,
+   * so a server that accepts and soon closes without a word cannot cause an endless loop.
+   */
+  #acceptance: 'none' | 'presumed' | 'confirmed' = 'none';
   #openedAt = 0;
   #token = '';
   readonly #feed: TaskFeed<TUpdate>;
@@ -72,7 +77,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     // One listener for the connections of every client: an idle client holds no closure of its
     // own for them. Reports of a connection the client no longer owns are ignored.
     CONNECTION_LISTENER = {
-      accepted: (client, connection) => client.#accepted(connection),
+      accepted: (client, connection, presumed) => client.#accepted(connection, presumed),
       frame: (client, parsed) => client.#frame(parsed),
       problem: (client, error) => client.emit('error', error),
       roundTrip: (client, rttMs) => client.emit('heartbeat', { rttMs }),
@@ -195,7 +200,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#feed.lastError = undefined;
     this.#failures = 0;
     this.#authRetried = false;
-    this.#acceptedSinceConnect = false;
+    this.#acceptance = 'none';
     this.#attachSignal();
     this.#setState('connecting');
     this.#attempt('connect', undefined);
@@ -337,11 +342,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
   }
 
-  #accepted(connection: Connection<AnyClient>): void {
+  #accepted(connection: Connection<AnyClient>, presumed: boolean): void {
     if (connection !== this.#connection) return;
     const reconnected = this.#everOpened;
     this.#everOpened = true;
-    this.#acceptedSinceConnect = true;
+    if (!presumed) this.#acceptance = 'confirmed';
+    else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
     this.#authRetried = false;
     this.#setState('open');
@@ -362,6 +368,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #frame(parsed: ParsedFrame): void {
+    this.#acceptance = 'confirmed';
     if (this.listenerCount('message') !== 0) this.emit('message', parsed);
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
     else if (parsed.kind === 'connected') this.#checkAck(parsed.frame.user_id);
@@ -437,9 +444,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(error);
       return;
     }
-    if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) this.#failures = 0;
+    if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) {
+      this.#failures = 0;
+      this.#acceptance = 'confirmed';
+    }
     this.#failures += 1;
-    const limit = this.#acceptedSinceConnect
+    const confirmed = this.#acceptance === 'confirmed';
+    const limit = confirmed
       ? policy.maxAttempts
       : Math.min(policy.maxAttempts, policy.maxInitialAttempts);
     if (this.#failures > limit) {
@@ -448,7 +459,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(
         new TaskStatusError(
           'RECONNECT_EXHAUSTED',
-          `Gave up after ${limit} failed attempts in a row${this.#acceptedSinceConnect ? '' : ' without ever connecting'}; last: ${error.message}`,
+          `Gave up after ${limit} failed attempts in a row${confirmed ? '' : this.#acceptance === 'none' ? ' without ever connecting' : ' in which no connection showed a sign of life'}; last: ${error.message}`,
           { cause: error },
         ),
       );

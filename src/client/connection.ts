@@ -51,8 +51,11 @@ export interface ConnectionEnd {
  * names it), so a connection adds no closures of its owner's to the heap.
  */
 export interface ConnectionListener<O> {
-  /** The server accepted the token (ack, any valid frame, or `authGraceMs` of quiet). */
-  accepted(owner: O, connection: Connection<O>): void;
+  /**
+   * The server accepted the token: by an ack or any valid frame, or `presumed` from
+   * `authGraceMs` of quiet.
+   */
+  accepted(owner: O, connection: Connection<O>, presumed: boolean): void;
   /** A valid frame, after `accepted`. */
   frame(owner: O, parsed: ParsedFrame): void;
   /** A non-fatal problem: bad frame, unknown type, server error frame. */
@@ -236,7 +239,7 @@ export class Connection<O> {
     if (this.#phase !== 'verdict') return;
     this.#phase = 'accepted';
     this.#beat();
-    this.#listener.accepted(this.#owner, this);
+    this.#listener.accepted(this.#owner, this, this.#presumed);
     // Quiet after an odd or text frame: a close soon after it still makes that frame a refusal.
     if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
   }

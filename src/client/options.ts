@@ -62,10 +62,12 @@ export interface ReconnectOptions {
    */
   maxAttempts?: number;
   /**
-   * Failed attempts in a row before `connect()` gives up with `RECONNECT_EXHAUSTED` when the
-   * client has not been accepted since it was called. A browser sees an upgrade the server
-   * refuses exactly as a server that is down (close 1006), so this is what keeps a refused
-   * handshake from retrying forever. The lower of this and `maxAttempts` applies.
+   * Failed attempts in a row before `connect()` gives up with `RECONNECT_EXHAUSTED` when no
+   * connection since it was called has shown a sign of life: a valid frame (an ack, an update, a
+   * pong), or staying open for `stableAfterMs`. A browser sees an upgrade the server refuses
+   * exactly as a server that is down (close 1006), and a server may accept, check the token for
+   * longer than `authGraceMs` and close without a word; this keeps both from retrying forever.
+   * The lower of this and `maxAttempts` applies.
    * @default 6
    */
   maxInitialAttempts?: number;
