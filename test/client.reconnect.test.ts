@@ -258,6 +258,24 @@ describe('giving up before the first connection', () => {
     expect(c.state).toBe('closed');
   });
 
+  it('does not count plain text as a sign of life: a slow text refusal cannot loop', async () => {
+    // Text at once, then a close long after the grace period and the second that follows it.
+    harness.server.onSocket = (ws) => {
+      ws.send('Authentication failed');
+      setTimeout(() => ws.close(1000), 1_200);
+    };
+    const c = client({
+      authGraceMs: 20,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1 },
+    });
+    const exhausted = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+    );
+    await c.connect();
+    expect((await exhausted).message).toContain('no connection showed a sign of life');
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
   it('counts a quiet socket that lasted stableAfterMs as connected', async () => {
     harness.server.onSocket = (ws) => setTimeout(() => ws.close(1012), 150);
     const c = client({

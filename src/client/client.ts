@@ -368,7 +368,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #frame(parsed: ParsedFrame): void {
-    this.#acceptance = 'confirmed';
+    // Plain text is no sign of life: a slow server may refuse with it and close late.
+    if (parsed.kind !== 'text') this.#acceptance = 'confirmed';
     if (this.listenerCount('message') !== 0) this.emit('message', parsed);
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
     else if (parsed.kind === 'connected') this.#checkAck(parsed.frame.user_id);
