@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ReconnectingInfo, TaskStatusError } from '../src/index.js';
+import type { ReconnectingInfo, TaskStatusClient, TaskStatusError } from '../src/index.js';
 import { nextEvent, rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 
@@ -231,6 +231,13 @@ describe('connect() while reconnecting', () => {
   });
 });
 
+/** The `RECONNECT_EXHAUSTED` error the client emits when it gives up. */
+function givingUp(c: TaskStatusClient): Promise<TaskStatusError> {
+  return new Promise((resolve) =>
+    c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+  );
+}
+
 describe('giving up before the first connection', () => {
   it('stops after maxInitialAttempts when an upgrade is refused opaquely, as a browser sees it', async () => {
     harness.server.onUpgrade = (_request, socket) => socket.destroy();
@@ -249,9 +256,7 @@ describe('giving up before the first connection', () => {
       authGraceMs: 20,
       reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 3 },
     });
-    const exhausted = new Promise<TaskStatusError>((resolve) =>
-      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
-    );
+    const exhausted = givingUp(c);
     await c.connect();
     expect((await exhausted).message).toContain('no connection showed a sign of life');
     expect(harness.server.sockets).toHaveLength(4);
@@ -268,9 +273,7 @@ describe('giving up before the first connection', () => {
       authGraceMs: 20,
       reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1 },
     });
-    const exhausted = new Promise<TaskStatusError>((resolve) =>
-      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
-    );
+    const exhausted = givingUp(c);
     await c.connect();
     expect((await exhausted).message).toContain('no connection showed a sign of life');
     expect(harness.server.sockets).toHaveLength(2);
