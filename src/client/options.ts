@@ -64,10 +64,10 @@ export interface ReconnectOptions {
   /**
    * Failed attempts in a row before `connect()` gives up with `RECONNECT_EXHAUSTED` when no
    * connection since it was called has shown a sign of life: a valid frame (an ack, an update, a
-   * pong; plain text is not one), or staying open for `stableAfterMs`. A browser sees an upgrade the server refuses
-   * exactly as a server that is down (close 1006), and a server may accept, check the token for
-   * longer than `authGraceMs` and close without a word; this keeps both from retrying forever.
-   * The lower of this and `maxAttempts` applies.
+   * pong; plain text is not one), or staying open for `stableAfterMs`. A browser sees an upgrade
+   * the server refuses exactly as a server that is down (close 1006), and a server may accept,
+   * check the token for longer than `authGraceMs` and close without a word; this keeps both from
+   * retrying forever. The lower of this and `maxAttempts` applies.
    * @default 6
    */
   maxInitialAttempts?: number;
