@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import type { TaskStatusError } from '../src/index.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { TaskStatusError, TokenContext } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 
@@ -90,5 +92,119 @@ describe('handshake timeout', () => {
     await harness.server.listen();
     await connecting;
     expect(c.state).toBe('open');
+  });
+});
+
+/** Live ref'd timers of this thread. */
+function liveTimers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+}
+
+function tokensRequested(): (string | null)[] {
+  return harness.server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token'));
+}
+
+describe('a token function that does not settle', () => {
+  it('fails the attempt at connectTimeoutMs with TOKEN_ERROR and aborts the call', async () => {
+    const contexts: TokenContext[] = [];
+    const c = harness.client({
+      connectTimeoutMs: 80,
+      reconnect: false,
+      token: (context) => {
+        contexts.push(context);
+        return new Promise<string>(() => {});
+      },
+    });
+    const started = Date.now();
+    const error = await rejection(c.connect());
+    expect(error.code).toBe('TOKEN_ERROR');
+    expect(error.message).toBe('The token function did not settle within connectTimeoutMs (80 ms)');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+    expect(contexts).toHaveLength(1);
+    expect(contexts[0]?.signal.aborted).toBe(true);
+    expect(contexts[0]?.signal.reason).toBe(error);
+    expect(harness.server.requests).toEqual([]);
+    expect(c.state).toBe('closed');
+  });
+
+  it('retries, and ignores the late answer of the call it gave up on', async () => {
+    let answerLate: (token: string) => void = () => {};
+    const contexts: TokenContext[] = [];
+    const c = harness.client({
+      connectTimeoutMs: 60,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
+      token: (context) => {
+        contexts.push(context);
+        if (contexts.length > 1) return 'tok-2';
+        return new Promise<string>((resolve) => {
+          answerLate = resolve;
+        });
+      },
+    });
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.code));
+    await c.connect();
+    expect(errors).toEqual(['TOKEN_ERROR']);
+    expect(contexts.map((x) => [x.reason, x.attempt, x.signal.aborted])).toEqual([
+      ['connect', 0, true],
+      ['reconnect', 1, false],
+    ]);
+    answerLate('tok-1');
+    // The answer settles in a microtask: by the next macrotask it has been taken or ignored.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(tokensRequested()).toEqual(['tok-2']);
+    expect(harness.server.sockets).toHaveLength(1);
+    expect(c.state).toBe('open');
+  });
+
+  it('aborts the call and leaves no timer when the client is closed while it waits', async () => {
+    const before = liveTimers();
+    const contexts: TokenContext[] = [];
+    const c = harness.client({
+      connectTimeoutMs: 60_000,
+      token: (context) => {
+        contexts.push(context);
+        return new Promise<string>(() => {});
+      },
+    });
+    const connecting = c.connect();
+    expect(liveTimers() - before).toBe(1);
+    await c.close();
+    await expect(connecting).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+    expect(contexts[0]?.signal.aborted).toBe(true);
+    expect(liveTimers() - before).toBe(0);
+  });
+
+  it('cancels a hanging token request made with fetch, and connects with the next one', async () => {
+    let requests = 0;
+    let hangingClosed: () => void = () => {};
+    const cancelled = new Promise<void>((resolve) => {
+      hangingClosed = resolve;
+    });
+    const auth = createServer((_request, response) => {
+      requests += 1;
+      if (requests > 1) response.end('tok-fresh');
+      else response.on('close', hangingClosed); // never answered: only a cancel closes it
+    });
+    onTestFinished(() => {
+      auth.closeAllConnections();
+      auth.close();
+    });
+    await new Promise<void>((resolve) => auth.listen(0, '127.0.0.1', resolve));
+    const { port } = auth.address() as AddressInfo;
+    const c = harness.client({
+      connectTimeoutMs: 100,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
+      token: async ({ signal }) => {
+        const response = await fetch(`http://127.0.0.1:${port}/token`, { signal });
+        return response.text();
+      },
+    });
+    await c.connect();
+    await cancelled;
+    expect(requests).toBe(2);
+    expect(tokensRequested()).toEqual(['tok-fresh']);
   });
 });

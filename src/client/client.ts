@@ -19,6 +19,7 @@ import { rethrowLater } from './rethrow.js';
 import { RetryWait } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
+import { Timer } from './timers.js';
 import type { UpdatesOptions } from './update-stream.js';
 import type { WaitForTaskOptions } from './wait-for-task.js';
 
@@ -69,6 +70,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #acceptance: 'none' | 'presumed' | 'confirmed' = 'none';
   #openedAt = 0;
   #token = '';
+  /** The token function's call under way, aborted if the client stops waiting for it. */
+  #tokenCall: AbortController | undefined;
+  /** Bounds that call by `connectTimeoutMs`. */
+  #tokenTimer: Timer | undefined;
   readonly #feed: TaskFeed<TUpdate>;
   /** The `abort` listener, while one is on the signal. */
   #onAbort: (() => void) | undefined;
@@ -278,24 +283,47 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#open(source, generation);
       return;
     }
+    const call = new AbortController();
     let result: string | Promise<string>;
     try {
-      result = source({ reason, attempt: this.#failures, ...(error ? { error } : {}) });
+      result = source({
+        reason,
+        attempt: this.#failures,
+        signal: call.signal,
+        ...(error ? { error } : {}),
+      });
     } catch (cause) {
       this.#tokenFailed(cause, generation);
       return;
     }
-    if (typeof result === 'string') this.#open(result, generation);
-    else {
-      Promise.resolve(result).then(
-        (token) => this.#open(token, generation),
-        (cause: unknown) => this.#tokenFailed(cause, generation),
-      );
+    if (typeof result === 'string') {
+      this.#open(result, generation);
+      return;
     }
+    // A token fetch that hangs (a half-open link to the auth server) must not hold the client
+    // in `connecting`: after `connectTimeoutMs` the call is aborted and the attempt failed.
+    this.#tokenCall = call;
+    const ms = this.#options.connectTimeoutMs;
+    this.#tokenTimer ??= new Timer();
+    this.#tokenTimer.start(ms, () => {
+      const timeout = new TaskStatusError(
+        'TOKEN_ERROR',
+        `The token function did not settle within connectTimeoutMs (${ms} ms)`,
+      );
+      this.#generation++; // its answer, if one comes, is too late
+      this.#tokenCall = undefined;
+      this.#failed(timeout, undefined);
+      call.abort(timeout);
+    });
+    Promise.resolve(result).then(
+      (token) => this.#open(token, generation),
+      (cause: unknown) => this.#tokenFailed(cause, generation),
+    );
   }
 
   #tokenFailed(cause: unknown, generation: number): void {
     if (generation !== this.#generation) return;
+    this.#tokenSettled();
     const message = cause instanceof Error ? this.#scrub(cause.message) : 'unknown error';
     this.#failed(
       new TaskStatusError('TOKEN_ERROR', `The token function failed: ${message}`),
@@ -305,6 +333,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #open(token: unknown, generation: number): void {
     if (generation !== this.#generation) return;
+    this.#tokenSettled();
     if (typeof token !== 'string' || token.trim() === '') {
       this.#failed(
         new TaskStatusError(
@@ -552,8 +581,16 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #teardown(): void {
     this.#generation++;
     this.#wait?.cancel();
+    const call = this.#tokenCall;
+    this.#tokenSettled();
+    call?.abort();
     this.#detachSignal();
     this.#connection = undefined;
+  }
+
+  #tokenSettled(): void {
+    this.#tokenTimer?.clear();
+    this.#tokenCall = undefined;
   }
 
   #attachSignal(): void {

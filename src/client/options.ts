@@ -16,6 +16,11 @@ export interface TokenContext {
   readonly attempt: number;
   /** The failure that led to this call, if any. */
   readonly error?: Error;
+  /**
+   * Aborted when the client stops waiting for this call: the client is closed or aborted, or the
+   * call took longer than `connectTimeoutMs`. Pass it on to `fetch` to cancel a token request.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A token, or a function that returns the current one (called on every connect attempt). */
@@ -120,7 +125,8 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   WebSocket?: WebSocketConstructor;
   /**
-   * Time allowed for the opening handshake plus the server's auth verdict.
+   * Time allowed for the opening handshake plus the server's auth verdict, and, apart from that,
+   * for a token function's promise to settle.
    * @default 10000
    */
   connectTimeoutMs?: number;
