@@ -1,13 +1,14 @@
 /**
- * What the browser tests share: Debian's Chromium driven by playwright-core, and an example app
- * served by a Vite dev server whose `/api` proxy (the app's own vite.config.ts) forwards to a
- * real task-status backend from the testing kit.
+ * What the browser tests share: Debian's Chromium driven by playwright-core, the SDK bundled for
+ * a page, and an example app served by a Vite dev server whose `/api` proxy (the app's own
+ * vite.config.ts) forwards to a real task-status backend from the testing kit.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createLogger, createServer, type Logger } from 'vite';
 
@@ -44,6 +45,26 @@ export async function launchChromium(): Promise<Browser> {
     );
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/**
+ * The root entry as one browser script that sets the global `TaskStatus`, bundled the way a
+ * browser app's bundler takes it (`isomorphic-ws` resolved to the browser's own `WebSocket`).
+ */
+export async function bundleSdk(): Promise<string> {
+  const bundled = await build({
+    entryPoints: [fileURLToPath(new URL('../../src/index.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    globalName: 'TaskStatus',
+    platform: 'browser',
+    alias: {
+      'isomorphic-ws': fileURLToPath(new URL('../../src/transport/ws-browser.ts', import.meta.url)),
+    },
+    write: false,
+    logLevel: 'silent',
+  });
+  return bundled.outputFiles[0]?.text ?? '';
 }
 
 /** An example app on a Vite dev server. */

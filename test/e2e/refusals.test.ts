@@ -10,12 +10,10 @@
  * - Plain text that no close follows is no refusal but a greeting: the client opens.
  * - A `ws:` URL from an `https:` page makes the constructor throw: final at once, no retry.
  */
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { launchChromium } from './harness.js';
+import { bundleSdk, launchChromium } from './harness.js';
 
 let browser: Browser;
 let server: TestServer | undefined;
@@ -24,19 +22,7 @@ let page: Page | undefined;
 let sdk: string;
 
 beforeAll(async () => {
-  const bundled = await build({
-    entryPoints: [fileURLToPath(new URL('../../src/index.ts', import.meta.url))],
-    bundle: true,
-    format: 'iife',
-    globalName: 'TaskStatus',
-    platform: 'browser',
-    alias: {
-      'isomorphic-ws': fileURLToPath(new URL('../../src/transport/ws-browser.ts', import.meta.url)),
-    },
-    write: false,
-    logLevel: 'silent',
-  });
-  sdk = bundled.outputFiles[0]?.text ?? '';
+  sdk = await bundleSdk();
   browser = await launchChromium();
 });
 
