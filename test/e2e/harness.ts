@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createLogger, createServer, type Logger } from 'vite';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Debian's Chromium (`apt-get install -y chromium`); no test ever downloads a browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -65,6 +66,35 @@ export async function bundleSdk(): Promise<string> {
     logLevel: 'silent',
   });
   return bundled.outputFiles[0]?.text ?? '';
+}
+
+/** Chromium and the SDK bundle, shared by the tests of one file. */
+export interface ChromiumSetup {
+  readonly browser: Browser;
+  /** The script from {@link bundleSdk}. */
+  readonly sdk: string;
+}
+
+/** Registers the hooks that start Chromium and bundle the SDK once for a test file. */
+export function setupChromium(): ChromiumSetup {
+  let browser: Browser | undefined;
+  let sdk = '';
+  beforeAll(async () => {
+    sdk = await bundleSdk();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    get browser() {
+      if (browser === undefined) throw new Error('Chromium starts in beforeAll');
+      return browser;
+    },
+    get sdk() {
+      return sdk;
+    },
+  };
 }
 
 /** An example app on a Vite dev server. */

@@ -10,31 +10,20 @@
  * - Plain text that no close follows is no refusal but a greeting: the client opens.
  * - A `ws:` URL from an `https:` page makes the constructor throw: final at once, no retry.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { bundleSdk, launchChromium } from './harness.js';
+import { setupChromium } from './harness.js';
 
-let browser: Browser;
+const chromium = setupChromium();
 let server: TestServer | undefined;
 let page: Page | undefined;
-/** The root entry as a browser bundle (global `TaskStatus`). */
-let sdk: string;
-
-beforeAll(async () => {
-  sdk = await bundleSdk();
-  browser = await launchChromium();
-});
 
 afterEach(async () => {
   await page?.close();
   page = undefined;
   await server?.close();
   server = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
 });
 
 interface Outcome {
@@ -47,8 +36,8 @@ interface Outcome {
 
 /** Connects a client in a fresh page and reports how `connect()` ended and what was emitted. */
 async function connectInChromium(baseUrl: string): Promise<Outcome> {
-  page = await browser.newPage();
-  await page.addScriptTag({ content: sdk });
+  page = await chromium.browser.newPage();
+  await page.addScriptTag({ content: chromium.sdk });
   return page.evaluate(async (baseUrl) => {
     const { TaskStatusClient } = (
       window as unknown as { TaskStatus: typeof import('../../src/index.js') }
@@ -138,12 +127,12 @@ describe('plain text that no close follows, in Chromium', () => {
 
 describe('an insecure ws: URL from an https: page, in Chromium', () => {
   it('fails connect() at once with CONNECTION_ERROR, with no retry', async () => {
-    page = await browser.newPage();
+    page = await chromium.browser.newPage();
     await page.route('https://app.test/**', (route) =>
       route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>app</title>' }),
     );
     await page.goto('https://app.test/');
-    await page.addScriptTag({ content: sdk });
+    await page.addScriptTag({ content: chromium.sdk });
     const outcome = await page.evaluate(async () => {
       const { TaskStatusClient } = (
         window as unknown as { TaskStatus: typeof import('../../src/index.js') }

@@ -5,21 +5,15 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { bundleSdk, launchChromium } from './harness.js';
+import { setupChromium } from './harness.js';
 
-let browser: Browser;
-let sdk: string;
+const chromium = setupChromium();
 let server: TestServer | undefined;
 let app: Server | undefined;
 let page: Page | undefined;
-
-beforeAll(async () => {
-  sdk = await bundleSdk();
-  browser = await launchChromium();
-});
 
 afterEach(async () => {
   await page?.close();
@@ -29,10 +23,6 @@ afterEach(async () => {
   app = undefined;
   await server?.close();
   server = undefined;
-});
-
-afterAll(async () => {
-  await browser?.close();
 });
 
 describe('a token request that hangs, in Chromium', () => {
@@ -58,9 +48,9 @@ describe('a token request that hangs, in Chromium', () => {
     await new Promise<void>((resolve) => app?.listen(0, '127.0.0.1', resolve));
     const { port } = app.address() as AddressInfo;
 
-    page = await browser.newPage();
+    page = await chromium.browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);
-    await page.addScriptTag({ content: sdk });
+    await page.addScriptTag({ content: chromium.sdk });
     const outcome = await page.evaluate(async (baseUrl) => {
       const { TaskStatusClient } = (
         window as unknown as { TaskStatus: typeof import('../../src/index.js') }
