@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { isTaskStatusError, type TaskUpdate, type WebSocketConstructor } from '../src/index.js';
 import { record } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
+import { requestedTokens } from './helpers/ws-server.js';
 
 const harness = setupWsHarness({
   token: 'tok-abc',
@@ -83,9 +84,7 @@ describe('connect', () => {
     await c.connect();
     await c.reconnect();
     expect(reasons).toEqual(['connect', 'reconnect']);
-    expect(
-      harness.server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token')),
-    ).toEqual(['tok-1', 'tok-2']);
+    expect(requestedTokens(harness.server)).toEqual(['tok-1', 'tok-2']);
   });
 
   it('can connect again after close', async () => {

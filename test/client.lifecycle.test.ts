@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTaskStatusError, TaskStatusClient } from '../src/index.js';
 import { rejection } from './helpers/events.js';
+import { liveTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
 const run = promisify(execFile);
@@ -20,11 +21,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.close();
 });
-
-/** Live ref'd timers of this thread. */
-function liveTimers(): number {
-  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-}
 
 describe('timers', () => {
   it('holds exactly one timer per open client with heartbeat and reconnect on, none after close', async () => {

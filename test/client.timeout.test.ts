@@ -4,6 +4,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { TaskStatusError, TokenContext } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
+import { liveTimers } from './helpers/timers.js';
+import { requestedTokens } from './helpers/ws-server.js';
 
 const harness = setupWsHarness();
 
@@ -95,15 +97,6 @@ describe('handshake timeout', () => {
   });
 });
 
-/** Live ref'd timers of this thread. */
-function liveTimers(): number {
-  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-}
-
-function tokensRequested(): (string | null)[] {
-  return harness.server.requests.map((r) => new URL(r, 'http://x').searchParams.get('token'));
-}
-
 describe('a token function that does not settle', () => {
   it('fails the attempt at connectTimeoutMs with TOKEN_ERROR and aborts the call', async () => {
     const contexts: TokenContext[] = [];
@@ -153,7 +146,7 @@ describe('a token function that does not settle', () => {
     answerLate('tok-1');
     // The answer settles in a microtask: by the next macrotask it has been taken or ignored.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    expect(tokensRequested()).toEqual(['tok-2']);
+    expect(requestedTokens(harness.server)).toEqual(['tok-2']);
     expect(harness.server.sockets).toHaveLength(1);
     expect(c.state).toBe('open');
   });
@@ -205,6 +198,6 @@ describe('a token function that does not settle', () => {
     await c.connect();
     await cancelled;
     expect(requests).toBe(2);
-    expect(tokensRequested()).toEqual(['tok-fresh']);
+    expect(requestedTokens(harness.server)).toEqual(['tok-fresh']);
   });
 });

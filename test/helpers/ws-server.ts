@@ -24,6 +24,11 @@ export interface TestServer {
   listen(): Promise<void>;
 }
 
+/** The `token` query value of every upgrade request the server saw, in order. */
+export function requestedTokens(server: TestServer): (string | null)[] {
+  return server.requests.map((path) => new URL(path, 'http://x').searchParams.get('token'));
+}
+
 /** A real HTTP + `ws` server on 127.0.0.1, port 0, scripted per test. */
 export async function startWsServer(onSocket: OnSocket = () => {}): Promise<TestServer> {
   const wss = new WebSocketServer({ noServer: true });
