@@ -311,7 +311,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         `The token function did not settle within connectTimeoutMs (${ms} ms)`,
       );
       this.#generation++; // its answer, if one comes, is too late
-      this.#tokenCall = undefined;
+      this.#tokenSettled();
       this.#failed(timeout, undefined);
       call.abort(timeout);
     });
