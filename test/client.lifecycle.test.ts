@@ -72,6 +72,40 @@ describe('shutdown', () => {
     expect(server.sockets).toHaveLength(1);
   });
 
+  it('closes an idle client on abort: its waits reject with ABORTED and its iterators end', async () => {
+    const controller = new AbortController();
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      signal: controller.signal,
+    });
+    const states: string[] = [];
+    client.on('state', (state) => states.push(state));
+    const waiting = client.waitForTask(9);
+    const next = client.updates()[Symbol.asyncIterator]().next();
+    controller.abort();
+    expect(client.state).toBe('closed');
+    expect(states).toEqual(['closed']);
+    expect(isTaskStatusError(await rejection(waiting), 'ABORTED')).toBe(true);
+    await expect(next).resolves.toEqual({ done: true, value: undefined });
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(server.sockets).toHaveLength(0);
+  });
+
+  it('is closed from the start when its signal was aborted before it was made', async () => {
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      signal: AbortSignal.abort(),
+    });
+    expect(client.state).toBe('closed');
+    expect(isTaskStatusError(await rejection(client.waitForTask(9)), 'ABORTED')).toBe(true);
+    await expect(client.connect()).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(server.sockets).toHaveLength(0);
+  });
+
   it('emits a close event and resolves close() once the socket is closed', async () => {
     const client = new TaskStatusClient({ baseUrl: server.baseUrl, userId: 2, token: 'tok' });
     await client.connect();

@@ -98,6 +98,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#feed = new TaskFeed(this, this.#options);
     // Fail fast on a base URL, user id or path that can never work.
     buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
+    // An abort closes the client in any state, an idle one too: its waits and iterators end.
+    if (this.#options.signal?.aborted) void this.#shutdown(abortedError());
+    else this.#attachSignal();
   }
 
   /**

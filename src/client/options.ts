@@ -154,7 +154,8 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   shouldReconnect?: (info: CloseInfo) => boolean;
   /**
-   * Closes the client when aborted.
+   * Closes the client when aborted, as `close()` does but with `ABORTED`, in any state: an idle
+   * client too. A client made with a signal already aborted starts `closed`.
    * @default undefined
    */
   signal?: AbortSignal;
