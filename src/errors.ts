@@ -14,7 +14,7 @@
  * | `CONNECTION_ERROR` | the socket failed (refused, reset, DNS) | no |
  * | `CONNECTION_LOST` | the server closed or dropped an open connection | no |
  * | `HEARTBEAT_TIMEOUT` | nothing was received for `heartbeat.timeoutMs` after a ping | no |
- * | `RECONNECT_EXHAUSTED` | `reconnect.maxAttempts` attempts failed in a row | yes |
+ * | `RECONNECT_EXHAUSTED` | `reconnect.maxAttempts` reconnect attempts failed in a row | yes |
  * | `CONNECTION_CLOSED` | the client was closed with `close()` | yes |
  * | `ABORTED` | an `AbortSignal` ended the operation | yes |
  * | `BUFFER_OVERFLOW` | an iterator's buffer overflowed with `overflow: 'error'` | iterator only |

@@ -169,7 +169,7 @@ describe('reconnect', () => {
     const error = await new Promise<TaskStatusError>((resolve) =>
       c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
     );
-    expect(error.message).toContain('4 failed attempts');
+    expect(error.message).toContain('Gave up after 4 failed reconnect attempts');
     expect(attempts).toEqual([1, 2, 3, 4]);
   });
 

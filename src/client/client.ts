@@ -492,7 +492,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(
         new TaskStatusError(
           'RECONNECT_EXHAUSTED',
-          `Gave up after ${limit} failed attempts in a row${confirmed ? '' : this.#acceptance === 'none' ? ' without ever connecting' : ' in which no connection showed a sign of life'}; last: ${error.message}`,
+          `Gave up after ${limit} failed reconnect attempts in a row${confirmed ? '' : this.#acceptance === 'none' ? ' without ever connecting' : ' in which no connection showed a sign of life'}; last: ${error.message}`,
           { cause: error },
         ),
       );

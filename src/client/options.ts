@@ -61,14 +61,16 @@ export interface ReconnectOptions {
    */
   factor?: number;
   /**
-   * Failed attempts in a row before the client gives up with `RECONNECT_EXHAUSTED`, once it has
-   * been connected (after a drop, a restart, a network change).
+   * How many reconnect attempts in a row may fail before the client gives up with
+   * `RECONNECT_EXHAUSTED`, once it has been connected (after a drop, a restart, a network
+   * change). The failure that started the run is not counted: with `2`, a drop is followed by at
+   * most two reconnect attempts.
    * @default Infinity
    */
   maxAttempts?: number;
   /**
-   * Failed attempts in a row before `connect()` gives up with `RECONNECT_EXHAUSTED` when no
-   * connection since it was called has shown a sign of life: a valid frame (an ack, an update, a
+   * How many reconnect attempts in a row may fail before `connect()` gives up with
+   * `RECONNECT_EXHAUSTED` when no connection since it was called has shown a sign of life: a valid frame (an ack, an update, a
    * pong; plain text is not one), or staying open for `stableAfterMs`. A browser sees an upgrade
    * the server refuses exactly as a server that is down (close 1006), and a server may accept,
    * check the token for longer than `authGraceMs` and close without a word; this keeps both from

@@ -80,7 +80,7 @@ describe('a refused handshake in Chromium', () => {
     expect(outcome.reconnecting).toBe(3);
     expect(outcome.state).toBe('closed');
     expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
-    expect(outcome.rejected.message).toContain('Gave up after 3 failed attempts');
+    expect(outcome.rejected.message).toContain('Gave up after 3 failed reconnect attempts');
     const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
     expect(transient).toHaveLength(4);
     for (const error of transient) {
