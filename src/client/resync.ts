@@ -5,7 +5,10 @@ import type { TaskId, TaskUpdate } from '../protocol/types.js';
 export interface ResyncContext<T extends TaskUpdate = TaskUpdate> {
   /** The table as it stands, so you can ask only for tasks you follow. */
   readonly tasks: ReadonlyMap<TaskId, T>;
-  /** Aborted if the connection drops or the client closes before you finish. */
+  /**
+   * Aborted if the client closes or fails for good, or a newer resync starts (after the next
+   * reconnect), before you finish. A result that comes after a drop is still applied.
+   */
   readonly signal: AbortSignal;
 }
 
