@@ -16,7 +16,7 @@ import {
   type TokenReason,
 } from './options.js';
 import { rethrowLater } from './rethrow.js';
-import { RetryWait } from './retry-wait.js';
+import { RetryWait, waitsForOnline } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
@@ -511,7 +511,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
     }
     this.#setState('reconnecting');
-    this.emit('reconnecting', { attempt: this.#failures, delayMs, reason: error });
+    const offline = waitsForOnline();
+    this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
     if (generation !== this.#generation) return;
     this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));

@@ -29,8 +29,13 @@ export interface CloseEventInfo {
 export interface ReconnectingInfo {
   /** 1 for the first retry after a failure, 2 for the next, … */
   readonly attempt: number;
-  /** How long the client waits before this attempt. */
+  /** How long the client waits before this attempt, unless `offline`. */
   readonly delayMs: number;
+  /**
+   * The browser is offline (`navigator.onLine` is false): the client makes no attempt until the
+   * `online` event, however long that takes, and then tries at once. `delayMs` does not apply.
+   */
+  readonly offline: boolean;
   /** The failure that led here. */
   readonly reason: TaskStatusError;
 }

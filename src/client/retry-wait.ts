@@ -1,5 +1,11 @@
 import { Timer } from './timers.js';
 
+/** True in a browser that is offline, where a wait lasts until the `online` event. */
+export function waitsForOnline(): boolean {
+  const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
+  return typeof target.addEventListener === 'function' && target.navigator?.onLine === false;
+}
+
 /**
  * The wait before a reconnect attempt: a timer, except that in a browser that is offline it waits
  * for the `online` event instead, and `online` always cuts a wait short. One at a time.
@@ -19,11 +25,10 @@ export class RetryWait {
       this.cancel();
       go();
     };
-    const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
-    if (typeof target.addEventListener === 'function') {
+    if (typeof (globalThis as { addEventListener?: unknown }).addEventListener === 'function') {
       globalThis.addEventListener('online', done);
       this.#stopListening = () => globalThis.removeEventListener('online', done);
-      if (target.navigator?.onLine === false) return;
+      if (waitsForOnline()) return;
     }
     this.#timer.start(delayMs, done);
   }

@@ -57,7 +57,7 @@ describe('the live view of watch', () => {
     const text = render(
       model(board, {
         state: 'reconnecting',
-        reconnect: { attempt: 2, delayMs: 2_400, reason, at: 10_000 },
+        reconnect: { attempt: 2, delayMs: 2_400, offline: false, reason, at: 10_000 },
         exitWhenDone: ['5'],
       }),
       10_400,
