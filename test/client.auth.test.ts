@@ -141,6 +141,79 @@ describe('auth verdict after accept', () => {
     expect(c.state).toBe('closed');
   });
 
+  it('refreshes a token only once against a server that refuses later than authGraceMs', async () => {
+    // A slow token check: quiet past the grace period (so the token is presumed accepted), then
+    // the refusal and Starlette's default close.
+    harness.server.onSocket = (ws) =>
+      setTimeout(() => {
+        ws.send(JSON.stringify({ type: 'error', code: 'auth_failed', message: 'Invalid token' }));
+        ws.close(1000);
+      }, 60);
+    const reasons: string[] = [];
+    const c = client({
+      authGraceMs: 10,
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return `t${reasons.length}`;
+      },
+    });
+    const { authErrors } = collect(c);
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && authErrors.length === 2 && resolve(e)),
+    );
+    await c.connect();
+    await failed;
+    expect(c.state).toBe('closed');
+    expect(reasons).toEqual(['connect', 'auth-retry']);
+    expect(authErrors.map((info) => info.willRetry)).toEqual([true, false]);
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
+  it('restores the refresh once a refreshed token has shown it works', async () => {
+    // Each token is accepted with an ack, then expires: one refresh per accepted connection.
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+      if (harness.server.sockets.length < 3) {
+        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+        ws.close(1008);
+      }
+    };
+    const reasons: string[] = [];
+    const c = client({
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return `t${reasons.length}`;
+      },
+    });
+    await c.connect();
+    await expect.poll(() => harness.server.sockets.length).toBe(3);
+    await expect.poll(() => c.state).toBe('open');
+    expect(reasons).toEqual(['connect', 'auth-retry', 'auth-retry']);
+  });
+
+  it('does not refresh a refused token under reconnect: false', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify({ type: 'error', code: 'auth_failed', message: 'Invalid token' }));
+        ws.close(1000);
+      },
+    );
+    const reasons: string[] = [];
+    const c = client({
+      reconnect: false,
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return 'fresh';
+      },
+    });
+    const { authErrors } = collect(c);
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    expect(reasons).toEqual(['connect']);
+    expect(authErrors.map((info) => info.willRetry)).toEqual([false]);
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
   it('treats an HTTP 401 upgrade refusal (visible through ws) as an auth failure, not a loop', async () => {
     harness.server.onUpgrade = (_request, socket) => {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

@@ -59,6 +59,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #closing: Promise<void> | undefined;
   #generation = 0;
   #failures = 0;
+  /**
+   * A refused token was replaced through the token function, and no connection since has shown
+   * that the new one works (a valid frame, or `stableAfterMs` open): the next refusal is final.
+   */
   #authRetried = false;
   #everOpened = false;
   /**
@@ -378,10 +382,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (connection !== this.#connection) return;
     const reconnected = this.#everOpened;
     this.#everOpened = true;
-    if (!presumed) this.#acceptance = 'confirmed';
-    else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
+    if (!presumed) {
+      this.#acceptance = 'confirmed';
+      this.#authRetried = false;
+    } else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
-    this.#authRetried = false;
     this.#setState('open');
     const pending = this.#pending;
     this.#pending = undefined;
@@ -401,7 +406,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #frame(parsed: ParsedFrame): void {
     // Plain text is no sign of life: a slow server may refuse with it and close late.
-    if (parsed.kind !== 'text') this.#acceptance = 'confirmed';
+    if (parsed.kind !== 'text') {
+      this.#acceptance = 'confirmed';
+      this.#authRetried = false;
+    }
     if (this.listenerCount('message') !== 0) this.emit('message', parsed);
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
     else if (parsed.kind === 'connected') this.#checkAck(parsed.frame.user_id);
@@ -439,11 +447,18 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #authFailed(end: ConnectionEnd): void {
     const error = authFailure(end);
-    if (this.#options.reconnect !== false && this.#override(end, error) === true) {
+    const policy = this.#options.reconnect;
+    if (policy !== false && this.#override(end, error) === true) {
       this.#failed(error, end, true);
       return;
     }
-    const willRetry = typeof this.#options.token === 'function' && !this.#authRetried;
+    // Staying up for stableAfterMs proves a token as a valid frame does; quiet alone does not, or
+    // a server that refuses later than authGraceMs would have the token refreshed forever.
+    if (policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) {
+      this.#authRetried = false;
+    }
+    const willRetry =
+      policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
     const generation = this.#generation;
     this.emit('authError', {
       code: end.authError?.code ?? null,
