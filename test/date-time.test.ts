@@ -42,6 +42,8 @@ describe('ISO date-times', () => {
       'negative-offset',
       'micro',
       'naive-utc',
+      'naive',
+      'naive-micro',
       'space',
       'seconds',
       'minutes',
@@ -59,6 +61,10 @@ describe('ISO date-times', () => {
           return `${iso.slice(0, 23)}456+00:00`;
         case 'naive-utc':
           return `${iso.slice(0, 19)}Z`;
+        case 'naive':
+          return iso.slice(0, 23);
+        case 'naive-micro':
+          return `${iso.slice(0, 23)}456`;
         case 'offset':
           return `${plus2.slice(0, 19)}+02:00`;
         case 'offset-compact':
@@ -140,4 +146,25 @@ describe('ISO date-times', () => {
     expect(compareDateTimes('2026-01-01T12:00:01', '2026-01-01T12:00:00')).toBeGreaterThan(0);
     expect(compareDateTimes('2026-01-01T12:00:00', '2026-01-01T12:00:00')).toBe(0);
   });
+
+  it.each(['UTC', 'America/New_York', 'Asia/Tokyo'])(
+    'reads a naive date-time as UTC against one with an offset, with the host in %s',
+    (zone) => {
+      const hostZone = process.env.TZ;
+      process.env.TZ = zone;
+      try {
+        // `datetime.utcnow().isoformat()` beside `datetime.now(timezone.utc).isoformat()`.
+        expect(
+          compareDateTimes('2024-05-01T12:00:01.000000+00:00', '2024-05-01T12:00:00.500000'),
+        ).toBe(500);
+        expect(compareDateTimes('2024-05-01T12:00:01', '2024-05-01T12:00:00.500000+00:00')).toBe(
+          500,
+        );
+        expect(compareDateTimes('2024-05-01 14:00:00+02:00', '2024-05-01T12:00')).toBe(0);
+      } finally {
+        if (hostZone === undefined) delete process.env.TZ;
+        else process.env.TZ = hostZone;
+      }
+    },
+  );
 });

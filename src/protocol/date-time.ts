@@ -31,12 +31,16 @@ export function compareDateTimes(a: string, b: string): number {
 /**
  * `Date.parse` of a valid date-time, first written in the form every engine reads: `T` after the
  * date (some engines read no space there), and a bare `+hh` offset as `+hh:00` (V8 cannot read
- * it).
+ * it). A value without an offset is read as UTC, as a date alone is: Python's
+ * `datetime.utcnow().isoformat()` writes UTC so, and `Date.parse` would take it for the host's
+ * local time, which would order it against a value with an offset differently on every host.
  */
 function instant(value: string): number {
   if (value.length <= 10) return Date.parse(value);
   let text = value.charCodeAt(10) === SPACE ? `${value.slice(0, 10)}T${value.slice(11)}` : value;
-  if (zoneLength(text) === 3) text += ':00';
+  const zone = zoneLength(text);
+  if (zone === 0) text += 'Z';
+  else if (zone === 3) text += ':00';
   return Date.parse(text);
 }
 
