@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { compareDateTimes, ISO_DATE_TIME } from '../src/protocol/date-time.js';
 
 describe('ISO date-times', () => {
@@ -150,8 +150,8 @@ describe('ISO date-times', () => {
   it.each(['UTC', 'America/New_York', 'Asia/Tokyo'])(
     'reads a naive date-time as UTC against one with an offset, with the host in %s',
     (zone) => {
-      const hostZone = process.env.TZ;
-      process.env.TZ = zone;
+      // Node reads a new TZ at once, in this worker too.
+      vi.stubEnv('TZ', zone);
       try {
         // `datetime.utcnow().isoformat()` beside `datetime.now(timezone.utc).isoformat()`.
         expect(
@@ -162,8 +162,7 @@ describe('ISO date-times', () => {
         );
         expect(compareDateTimes('2024-05-01 14:00:00+02:00', '2024-05-01T12:00')).toBe(0);
       } finally {
-        if (hostZone === undefined) delete process.env.TZ;
-        else process.env.TZ = hostZone;
+        vi.unstubAllEnvs();
       }
     },
   );
