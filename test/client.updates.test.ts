@@ -262,6 +262,24 @@ describe('task table', () => {
     expect(c.getTask(1)?.status).toBe('completed');
     expect(c.stats).toEqual({ applied: 3, stale: 3 });
   });
+
+  it('holds a task sent as 7 and as "7" once, and checks their order', async () => {
+    const c = client();
+    const emitted: string[] = [];
+    c.on('task', (u) => emitted.push(`${JSON.stringify(u.taskId)} ${u.status}`));
+    await c.connect();
+    await send(
+      c,
+      taskFrame('7', 'running', { updated_at: at(1) }),
+      taskFrame(7, 'completed', { updated_at: at(3) }),
+      taskFrame('7', 'running', { updated_at: at(2) }),
+    );
+    expect(emitted).toEqual(['"7" running', '7 completed']);
+    expect([...c.tasks.keys()]).toEqual(['7']);
+    expect(c.getTask(7)?.status).toBe('completed');
+    expect(c.getTask('7')?.status).toBe('completed');
+    expect(c.stats).toEqual({ applied: 2, stale: 1 });
+  });
 });
 
 describe('waitForTask', () => {

@@ -136,7 +136,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     return this.#state;
   }
 
-  /** Read-only map of the latest update per task id (keyed as the server sent the id). */
+  /**
+   * Read-only map of the latest update per task id, keyed as the server first sent the id (`7`
+   * and `'7'` are one task).
+   */
   get tasks(): ReadonlyMap<TaskId, TUpdate> {
     return this.#feed.table.tasks;
   }

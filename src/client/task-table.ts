@@ -19,7 +19,10 @@ export class TaskTable<T extends TaskUpdate> {
   #applied = 0;
   #stale = 0;
 
-  /** Read-only map of the latest update per task id, keyed as the server sent the id. */
+  /**
+   * Read-only map of the latest update per task id, keyed as the server first sent the id (`7`
+   * and `'7'` are one task).
+   */
   get tasks(): ReadonlyMap<TaskId, T> {
     this.#view ??= new Map();
     return this.#view;
@@ -33,24 +36,35 @@ export class TaskTable<T extends TaskUpdate> {
   get(taskId: TaskId): T | undefined {
     const view = this.#view;
     if (view === undefined) return undefined;
-    const hit = view.get(taskId);
-    if (hit !== undefined) return hit;
-    const other = typeof taskId === 'number' ? String(taskId) : toNumber(taskId);
-    return other === undefined ? undefined : view.get(other);
+    return view.get(taskId) ?? view.get(heldKey(view, taskId));
   }
 
-  /** Applies an update; returns false when it was stale or a duplicate. */
+  /**
+   * Applies an update; returns false when it was stale or a duplicate. An id sent as `7` and
+   * later as `'7'` is one task, kept under the form it first came in.
+   */
   apply(update: T): boolean {
-    this.#view ??= new Map();
-    const held = this.#view.get(update.taskId);
+    const view = (this.#view ??= new Map());
+    let key = update.taskId;
+    let held = view.get(key);
+    if (held === undefined) {
+      key = heldKey(view, key);
+      held = view.get(key);
+    }
     if (held !== undefined && isStale(held, update)) {
       this.#stale++;
       return false;
     }
-    this.#view.set(update.taskId, update);
+    view.set(key, update);
     this.#applied++;
     return true;
   }
+}
+
+/** The other form of a task id (`'42'` for `42`) when a task is held under it, else the id. */
+function heldKey(view: ReadonlyMap<TaskId, unknown>, taskId: TaskId): TaskId {
+  const other = typeof taskId === 'number' ? String(taskId) : toNumber(taskId);
+  return other !== undefined && view.has(other) ? other : taskId;
 }
 
 function toNumber(id: string): number | undefined {
