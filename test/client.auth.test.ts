@@ -238,20 +238,27 @@ describe('auth verdict after accept', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it('reads an auth error frame after open, then close, as an auth failure', async () => {
-    harness.server.onSocket = (ws) => {
-      ws.send(JSON.stringify({ type: 'connected' }));
-      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
-      setTimeout(() => ws.close(1000), 20);
-    };
-    const c = client();
-    await c.connect();
-    const failure = new Promise<TaskStatusError>((resolve) =>
-      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
-    );
-    await expect(failure).resolves.toMatchObject({ serverCode: 'token_expired' });
-    expect(c.state).toBe('closed');
-  });
+  it.each([
+    ['token_expired', 'token_expired'],
+    [401, '401'],
+    ['4403', '4403'],
+  ])(
+    'reads an error frame coded %j after open, then close, as an auth failure',
+    async (code, serverCode) => {
+      harness.server.onSocket = (ws) => {
+        ws.send(JSON.stringify({ type: 'connected' }));
+        ws.send(JSON.stringify({ type: 'error', code, message: 'expired' }));
+        setTimeout(() => ws.close(1000), 20);
+      };
+      const c = client();
+      await c.connect();
+      const failure = new Promise<TaskStatusError>((resolve) =>
+        c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+      );
+      await expect(failure).resolves.toMatchObject({ serverCode });
+      expect(c.state).toBe('closed');
+    },
+  );
 
   it('never puts the token in an error, event or string form', async () => {
     authServer(

@@ -31,9 +31,13 @@ export function decideAfterClose(facts: CloseFacts): CloseDecision {
   return 'reconnect';
 }
 
-const AUTH_ERROR_CODE = /auth|token|forbidden|unauthori[sz]ed|credential|permission/i;
+const AUTH_ERROR_CODE =
+  /auth|token|forbidden|unauthori[sz]ed|credential|permission|^(?:40[13]|4[04]0[13])$/i;
 
-/** True for an error-frame code that speaks of credentials (`auth_failed`, `token_expired`, …). */
+/**
+ * True for an error-frame code that speaks of credentials (`auth_failed`, `token_expired`, …),
+ * or is an HTTP or close code that does (`401`, `403`, `4001`, `4003`, `4401`, `4403`).
+ */
 export function isAuthErrorCode(code: string | null): boolean {
   return code !== null && AUTH_ERROR_CODE.test(code);
 }
