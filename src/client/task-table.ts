@@ -44,7 +44,8 @@ export class TaskTable<T extends TaskUpdate> {
    * later as `'7'` is one task, kept under the form it first came in.
    */
   apply(update: T): boolean {
-    const view = (this.#view ??= new Map());
+    this.#view ??= new Map();
+    const view = this.#view;
     let key = update.taskId;
     let held = view.get(key);
     if (held === undefined) {
