@@ -121,9 +121,8 @@ describe('shutdown', () => {
   it('supports await using through Symbol.asyncDispose where the runtime has it', async () => {
     const client = new TaskStatusClient({ baseUrl: server.baseUrl, userId: 2, token: 'tok' });
     await client.connect();
-    const dispose = (client as unknown as Record<symbol, () => Promise<void>>)[Symbol.asyncDispose];
-    expect(typeof dispose).toBe('function');
-    await dispose?.call(client);
+    expect(typeof client[Symbol.asyncDispose]).toBe('function');
+    await client[Symbol.asyncDispose]();
     expect(client.state).toBe('closed');
   });
 });

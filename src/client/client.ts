@@ -257,6 +257,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     return this.#shutdown(new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'));
   }
 
+  /**
+   * `close()`, for `await using client = new TaskStatusClient(…)`. Defined where the runtime has
+   * `Symbol.asyncDispose` (Node 20, current browsers). TypeScript reads `await using` itself with
+   * the `esnext.disposable` lib, or `esnext`.
+   */
+  declare [Symbol.asyncDispose]: () => Promise<void>;
+
   /** A log-safe summary: never the token. */
   toJSON(): { state: ConnectionState; url: string } {
     return { state: this.#state, url: this.#safeUrl() };
@@ -667,6 +674,16 @@ function deferred(): Pending {
   // connect() may be fired and forgotten; its failures are also `error` events.
   promise.catch(() => {});
   return { promise, resolve, reject };
+}
+
+declare global {
+  interface SymbolConstructor {
+    /**
+     * The key of the method `await using` calls, as `esnext.disposable` declares it: declared here
+     * too, so that the client's type names it whatever `lib` a project has.
+     */
+    readonly asyncDispose: unique symbol;
+  }
 }
 
 if (typeof Symbol.asyncDispose === 'symbol') {
