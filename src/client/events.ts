@@ -18,8 +18,11 @@ export interface OpenInfo {
 
 /** Payload of the `close` event: an open socket closed. */
 export interface CloseEventInfo {
+  /** The WebSocket close code (1006 when the link dropped without a close frame). */
   readonly code: number;
+  /** The close reason, token masked; `''` when none was given. */
   readonly reason: string;
+  /** Whether the closing handshake completed. */
   readonly wasClean: boolean;
   /** Whether the client will try again. */
   readonly willReconnect: boolean;

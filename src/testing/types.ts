@@ -175,6 +175,7 @@ export interface ServerClient {
   readonly token: string | null;
   /** The path and query the client connected to. */
   readonly url: string;
+  /** Where the connection is; see {@link ServerClientState}. */
   readonly state: ServerClientState;
   /** Every text frame the client sent, in order. */
   readonly received: readonly string[];

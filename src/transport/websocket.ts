@@ -11,8 +11,11 @@ export interface MessageEventLike {
 
 /** The event a WebSocket passes to `onclose`. */
 export interface CloseEventLike {
+  /** The close code. */
   readonly code: number;
+  /** The close reason. */
   readonly reason: string;
+  /** Whether the closing handshake completed (absent from some test doubles). */
   readonly wasClean?: boolean;
 }
 
@@ -24,13 +27,21 @@ export interface ErrorEventLike {
 
 /** The part of the WHATWG `WebSocket` (and of `ws`) the client uses. */
 export interface WebSocketLike {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** Set to `'arraybuffer'` by the client, so a binary frame never arrives as a `Blob`. */
   binaryType: string;
+  /** Called once the upgrade succeeded. */
   onopen: ((event: unknown) => void) | null;
+  /** Called for each frame received. */
   onmessage: ((event: MessageEventLike) => void) | null;
+  /** Called once, when the socket has closed or failed to open. */
   onclose: ((event: CloseEventLike) => void) | null;
+  /** Called when the socket fails; a close follows. */
   onerror: ((event: ErrorEventLike) => void) | null;
+  /** Sends a text frame. */
   send(data: string): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
 }
 
