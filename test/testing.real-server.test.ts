@@ -121,6 +121,18 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(server.connections).toEqual([]);
   });
 
+  it('answers it with HTTP 403, as Starlette does, with unmatchedUpgradeStatus: 403', async () => {
+    const server = await start({ unmatchedUpgradeStatus: 403 });
+    const c = client(server, {
+      path: '/api/v1/api/v1/ws/tasks/{userId}',
+      reconnect: false,
+      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    });
+    const error = (await c.connect().catch((e: unknown) => e)) as TaskStatusError;
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', httpStatus: 403 });
+    expect(server.connections).toEqual([]);
+  });
+
   it('serves a custom route template', async () => {
     const server = await start({ path: '/tasks/{user_id}' });
     await client(server, { path: '/tasks/{user_id}' }).connect();

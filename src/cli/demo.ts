@@ -92,7 +92,10 @@ function startDemoServer(options: DemoOptions): Promise<TaskStatusServer> {
     ack: fault !== 'no-ack' && fault !== 'silent',
     errorFormat: fault === 'text-errors' ? 'text' : 'json',
     simulate: { userId: DEMO_USER, tasks: options.tasks, failures: options.failures },
-    ...(fault === 'wrong-prefix' ? { path: '/api/v1/api/v1/ws/tasks/{userId}' } : {}),
+    // Other paths get 403, as Starlette answers an upgrade it has no route for.
+    ...(fault === 'wrong-prefix'
+      ? { path: '/api/v1/api/v1/ws/tasks/{userId}', unmatchedUpgradeStatus: 403 as const }
+      : {}),
   };
   return startTaskStatusServer(config).then((started) => {
     server = started;

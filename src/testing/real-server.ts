@@ -35,6 +35,13 @@ export interface TaskStatusServerOptions extends TaskServerOptions {
    * @default '1.0.0'
    */
   version?: string;
+  /**
+   * The HTTP status that answers a WebSocket upgrade on any path but the socket route: 404, or
+   * 403 as Starlette (and so FastAPI) answers it, to test code that must tell a wrong route from
+   * a refused token.
+   * @default 404
+   */
+  unmatchedUpgradeStatus?: 403 | 404;
 }
 
 /** Options of {@link TaskStatusServer.restart}. */
@@ -69,7 +76,7 @@ export interface TaskStatusServer extends TaskServerControls {
   close(): Promise<void>;
 }
 
-const TRANSPORT_KEYS = ['host', 'port', 'handshakeDelayMs', 'version'];
+const TRANSPORT_KEYS = ['host', 'port', 'handshakeDelayMs', 'version', 'unmatchedUpgradeStatus'];
 const STATUS_PATH = '/api/v1/ws/status';
 /** How long `close()` waits for clients to answer the close frame before dropping them. */
 const CLOSE_GRACE_MS = 500;
@@ -77,6 +84,7 @@ const CLOSE_GRACE_MS = 500;
 class RealServer extends TaskServerBrain implements TaskStatusServer {
   readonly #host: string;
   readonly #version: string;
+  readonly #unmatchedStatus: 403 | 404;
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sockets = new Set<Socket>();
   /** Pending timers (delayed handshakes, restart downtime), each with what to do if cut short. */
@@ -95,6 +103,14 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
       throw invalid('port', `must be an integer from 0 to 65535, got ${String(port)}`);
     }
     if (typeof version !== 'string') throw invalid('version', 'must be a string');
+    const { unmatchedUpgradeStatus = 404 } = options;
+    if (unmatchedUpgradeStatus !== 403 && unmatchedUpgradeStatus !== 404) {
+      throw invalid(
+        'unmatchedUpgradeStatus',
+        `must be 403 or 404, got ${String(unmatchedUpgradeStatus)}`,
+      );
+    }
+    this.#unmatchedStatus = unmatchedUpgradeStatus;
     this.#host = host;
     this.#port = port;
     this.#version = version;
@@ -198,7 +214,8 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     const path = request.url ?? '/';
     const userId = matchRoute(this.options.route, new URL(path, 'http://localhost').pathname);
     if (userId === undefined) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      const status = this.#unmatchedStatus === 403 ? '403 Forbidden' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       return;
     }
     const upgrade = () => {

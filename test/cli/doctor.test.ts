@@ -196,6 +196,34 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('a route under a doubled prefix on a server that answers 403 to unknown paths, as Starlette does', async () => {
+    const server = await start({
+      path: '/api/v1/api/v1/ws/tasks/{userId}',
+      unmatchedUpgradeStatus: 403,
+    });
+    const { code, check } = await doctor(server.url);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'route-not-found',
+      data: { httpStatus: 403, foundAt: '/api/v1/api/v1/ws/tasks/{userId}' },
+    });
+    expect(check('upgrade').fix).toContain("--path '/api/v1/api/v1/ws/tasks/{userId}'");
+    expect(check('upgrade').notes.join(' ')).toContain('403, not 404');
+    expect(code).toBe(1);
+  });
+
+  it('a 403 that no other route explains, as a token check before the accept or a wrong route', async () => {
+    const server = await start({ path: '/elsewhere/{userId}', unmatchedUpgradeStatus: 403 });
+    const { check } = await doctor(server.url);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-auth-rejected',
+      data: { httpStatus: 403, foundAt: null },
+    });
+    expect(check('upgrade').summary).toContain('checks the token before accepting the socket');
+    expect(check('upgrade').summary).toContain('no WebSocket route at /api/v1/ws/tasks/2');
+  });
+
   it('a route the server does not have anywhere it knows to look', async () => {
     const server = await start({ path: '/elsewhere/{userId}' });
     const { check } = await doctor(server.url);

@@ -23,7 +23,7 @@ export type UpgradeProbe =
 
 /**
  * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The
- * doubled-prefix history"), tried when the canonical route answers 404.
+ * doubled-prefix history"), tried when the canonical route answers 403 or 404.
  */
 export const SUSPECT_ROUTES = [
   '/api/v1/api/v1/ws/tasks/{userId}',
@@ -73,7 +73,9 @@ export function probeUpgrade(url: string, timeoutMs: number): Promise<UpgradePro
   });
 }
 
-/** The HTTP upgrade step: status, time to `101`, and on a 404 a search for the real route. */
+/**
+ * The HTTP upgrade step: status, time to `101`, and on a 403 or 404 a search for the real route.
+ */
 export async function checkUpgrade(target: Target, options: DoctorOptions): Promise<CheckOutcome> {
   const probe = await probeUpgrade(target.socketUrl, options.timeoutMs);
   const path = new URL(target.socketUrl).pathname;
@@ -103,6 +105,11 @@ export async function checkUpgrade(target: Target, options: DoctorOptions): Prom
   }
 }
 
+/**
+ * A refused upgrade. Starlette answers an upgrade on a path it has no route for with 403, not
+ * 404, so on either status the suspect routes are tried first: only when none of them upgrades
+ * is a 403 read as a token checked before the accept.
+ */
 async function rejected(
   probe: Extract<UpgradeProbe, { kind: 'rejected' }>,
   path: string,
@@ -111,33 +118,61 @@ async function rejected(
 ): Promise<CheckOutcome> {
   const data = { httpStatus: probe.status, ms: probe.ms, body: probe.body };
   const said = `HTTP ${probe.status} instead of 101 after ${probe.ms} ms`;
-  if (probe.status === 401 || probe.status === 403) {
-    return fail(
-      'upgrade-auth-rejected',
+  if (probe.status === 401)
+    return tokenBeforeAccept(
       `${said}: the server checks the token before accepting the socket`,
-      'accept the socket first, then send an error frame and close: browsers see a refused upgrade only as close 1006, with no reason',
-      { data },
+      data,
     );
-  }
-  if (probe.status !== 404) {
+  if (probe.status !== 403 && probe.status !== 404) {
     return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), UPGRADE_FIX, { data });
   }
   const foundAt = await findRoute(target, options);
-  if (foundAt === undefined) {
+  if (foundAt !== undefined) {
     return fail(
       'route-not-found',
-      `${said}: no WebSocket route at ${path}`,
-      `the server does not serve ${target.route}: check how its routers are mounted (a prefix applied twice, or missing), or pass --path with the route it really uses`,
-      { data: { ...data, foundAt: null } },
+      `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
+      foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')
+        ? `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
+        : `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`,
+      {
+        data: { ...data, foundAt },
+        ...(probe.status === 403 ? { notes: [STARLETTE_403] } : {}),
+      },
+    );
+  }
+  if (probe.status === 403) {
+    return tokenBeforeAccept(
+      `${said}: either the server checks the token before accepting the socket, or it has no WebSocket route at ${path} (no other usual route answers 101 either)`,
+      { ...data, foundAt: null },
+      [STARLETTE_403],
     );
   }
   return fail(
     'route-not-found',
-    `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
-    foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')
-      ? `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
-      : `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`,
-    { data: { ...data, foundAt } },
+    `${said}: no WebSocket route at ${path}`,
+    `the server does not serve ${target.route}: check how its routers are mounted (a prefix applied twice, or missing), or pass --path with the route it really uses`,
+    { data: { ...data, foundAt: null } },
+  );
+}
+
+const STARLETTE_403 =
+  'Starlette (and so FastAPI) answers an upgrade on a path it has no WebSocket route for with 403, not 404';
+
+/** A 401, or a 403 with no other route upgrading: the token is checked before the accept. */
+function tokenBeforeAccept(
+  summary: string,
+  data: Record<string, unknown>,
+  notes: string[] = [],
+): CheckOutcome {
+  const fix =
+    'accept the socket first, then send an error frame and close: browsers see a refused upgrade only as close 1006, with no reason';
+  return fail(
+    'upgrade-auth-rejected',
+    summary,
+    notes.length === 0
+      ? fix
+      : `${fix}; if the route is what is wrong, pass --path with the route the server really uses`,
+    { data, notes },
   );
 }
 
