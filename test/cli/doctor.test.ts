@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
 import type { TaskStatusServer } from '../../src/testing/index.js';
+import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import { runCli, setupServers } from './helpers.js';
 
 const TOKEN = 'good-token-of-user-2';
 const start = setupServers(TOKEN);
+const scripted: TestServer[] = [];
+afterEach(async () => {
+  await Promise.all(scripted.splice(0).map((server) => server.close()));
+});
 
 /** Runs `doctor --json` and checks what must hold for every run: valid JSON, no token. */
 async function doctor(baseUrl: string, token = TOKEN, ...extra: string[]) {
@@ -132,6 +137,23 @@ describe('task-status doctor names the fault', () => {
       data: { serverCode: null, serverMessage: 'Authentication failed: invalid or expired token' },
     });
     expect(check('auth').notes.join(' ')).toContain('plain text');
+    expect(code).toBe(1);
+  });
+
+  it('a token refused with a JSON error frame that has no code', async () => {
+    const server = await startWsServer((ws) => {
+      ws.send('{"type":"error","message":"Invalid token"}');
+      ws.close(1008);
+    });
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-error-frame',
+      data: { serverCode: null, serverMessage: 'Invalid token', closeCode: 1008 },
+    });
+    expect(check('auth').summary).toContain('without a code');
+    expect(check('auth').notes.join(' ')).not.toContain('plain text');
     expect(code).toBe(1);
   });
 

@@ -1,5 +1,13 @@
-import type { AuthErrorInfo, TaskStatusError } from '../../index.js';
+import type { AuthErrorInfo, ParsedFrame, TaskStatusError } from '../../index.js';
 import { type CheckOutcome, fail } from './types.js';
+
+/** What the session saw of a refusal besides the error: the `authError` event, the first frame. */
+export interface RefusalFacts {
+  /** The client's `authError` event, if it emitted one. */
+  readonly info: AuthErrorInfo | undefined;
+  /** The kind of the first frame the socket received, if any. */
+  readonly firstFrame: ParsedFrame['kind'] | undefined;
+}
 
 /**
  * The auth step's failure, from the error `connect()` rejected with and what the client's
@@ -8,10 +16,11 @@ import { type CheckOutcome, fail } from './types.js';
  */
 export function refusal(
   error: TaskStatusError,
-  info: AuthErrorInfo | undefined,
+  facts: RefusalFacts,
   ms: number,
   timeoutMs: number,
 ): CheckOutcome {
+  const { info } = facts;
   const data = {
     ms,
     errorCode: error.code,
@@ -20,7 +29,7 @@ export function refusal(
     closeCode: error.closeCode ?? null,
     httpStatus: info?.httpStatus ?? null,
   };
-  if (error.code === 'AUTH_FAILED') return refusedToken(error, info, data);
+  if (error.code === 'AUTH_FAILED') return refusedToken(error, facts, data);
   if (error.code === 'HANDSHAKE_TIMEOUT') {
     return fail(
       'verdict-timeout',
@@ -47,10 +56,14 @@ export function refusal(
   );
 }
 
-/** The server refused the token: say how, with its code and message. */
+/**
+ * The server refused the token: say how, with its code and message. The first frame's kind, not
+ * the presence of a code, tells a JSON error frame from plain text: `{"type":"error","message":…}`
+ * has no code either.
+ */
 function refusedToken(
   error: TaskStatusError,
-  info: AuthErrorInfo | undefined,
+  { info, firstFrame }: RefusalFacts,
   data: Record<string, unknown>,
 ): CheckOutcome {
   const close = error.closeCode === undefined ? '' : `, then close ${error.closeCode}`;
@@ -62,12 +75,22 @@ function refusedToken(
       { data },
     );
   }
-  if (info?.code) {
+  if (firstFrame === 'error' || (firstFrame === undefined && info?.code)) {
+    const code = info?.code ?? null;
     return fail(
       'auth-error-frame',
-      `refused: error frame ${info.code}: "${info.message ?? ''}"${close}`,
-      authFix(info.code),
-      { data },
+      `refused: error frame ${code ?? 'without a code'}: "${info?.message ?? ''}"${close}`,
+      authFix(code),
+      {
+        data,
+        ...(code === null
+          ? {
+              notes: [
+                'the error frame has no "code": the SDK copes, but a code lets clients tell an expired token from a wrong one',
+              ],
+            }
+          : {}),
+      },
     );
   }
   if (info?.message) {

@@ -3,6 +3,7 @@ import {
   type AuthErrorInfo,
   CONNECT_DEFAULTS,
   type ParsedFrame,
+  parseServerFrame,
   TaskStatusClient,
   type TaskStatusError,
   type WebSocketConstructor,
@@ -23,6 +24,8 @@ export class DoctorSession {
   readonly #options: DoctorOptions;
   readonly #client: TaskStatusClient;
   #firstFrame: ParsedFrame | undefined;
+  /** The kind of the first frame on the latest socket, refusals included. */
+  #firstKind: ParsedFrame['kind'] | undefined;
   #authError: AuthErrorInfo | undefined;
   #lastError: TaskStatusError | undefined;
   #rttMs: number | undefined;
@@ -36,7 +39,9 @@ export class DoctorSession {
       userId: options.userId,
       token: options.token,
       ...(options.path === undefined ? {} : { path: options.path }),
-      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+      WebSocket: recordFirstFrame((kind) => {
+        this.#firstKind = kind;
+      }),
       reconnect: false,
       // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it.
       connectTimeoutMs: options.timeoutMs + CONNECT_DEFAULTS.authGraceMs,
@@ -68,7 +73,8 @@ export class DoctorSession {
       await this.#client.connect();
     } catch (error) {
       const ms = Math.round(performance.now() - started);
-      return refusal(error as TaskStatusError, this.#authError, ms, this.#options.timeoutMs);
+      const refused = { info: this.#authError, firstFrame: this.#firstKind };
+      return refusal(error as TaskStatusError, refused, ms, this.#options.timeoutMs);
     }
     const ms = Math.round(performance.now() - started);
     const first = this.#firstFrame;
@@ -196,4 +202,21 @@ export class DoctorSession {
       };
     });
   }
+}
+
+/**
+ * `ws`, telling `onFirstFrame` the kind of the first frame each socket receives. The client
+ * delivers no refusal as a message, and its `authError` has the same `code: null` for a plain-text
+ * frame and for a JSON error frame without a code: only the frame itself tells them apart.
+ */
+function recordFirstFrame(onFirstFrame: (kind: ParsedFrame['kind']) => void): WebSocketConstructor {
+  class RecordingWebSocket extends NodeWebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols);
+      this.once('message', (data: NodeWebSocket.RawData, isBinary: boolean) => {
+        if (!isBinary) onFirstFrame(parseServerFrame(String(data)).kind);
+      });
+    }
+  }
+  return RecordingWebSocket as unknown as WebSocketConstructor;
 }
