@@ -105,7 +105,10 @@ function addWatchCommand(program: Command, { io, signal, setExit }: CommandConte
       'exit once the --task tasks, or without --task every task seen so far, are terminal: 0 if all completed, 1 otherwise',
     )
     .addOption(
-      new Option('--max-attempts <n>', 'give up after n failed attempts in a row (exit 3)')
+      new Option(
+        '--max-attempts <n>',
+        'give up after n failed attempts in a row, the first one included (exit 3)',
+      )
         .argParser(integer(1))
         .default(Number.POSITIVE_INFINITY, 'no limit'),
     )

@@ -1,8 +1,10 @@
 import NodeWebSocket from 'ws';
 import {
+  type ReconnectOptions,
   redactUrl,
   type TaskId,
   TaskStatusClient,
+  type TaskStatusClientOptions,
   type TaskStatusError,
   type WebSocketConstructor,
 } from '../../index.js';
@@ -27,7 +29,10 @@ export interface WatchOptions {
   readonly json: boolean;
   /** Stop once the followed tasks are terminal (see `TaskBoard.done`). */
   readonly exitOnDone: boolean;
-  /** Failed attempts in a row before giving up; `Infinity` never gives up. */
+  /**
+   * Failed attempts in a row before giving up, the first attempt included (`--max-attempts`);
+   * `Infinity` never gives up.
+   */
   readonly maxAttempts: number;
   /** First words of the live view's header. */
   readonly title?: string;
@@ -43,23 +48,13 @@ export interface WatchOptions {
  * Runs `watch` until the tasks are done (with `exitOnDone`), the connection fails for good, or
  * `signal` aborts (its `reason` is `'SIGTERM'` for a terminate, anything else for Ctrl-C).
  * Resolves with the exit code; the client is closed by then.
- *
- * `ws` is passed as the WebSocket so that every Node version reports the same thing: the HTTP
- * status of a refused upgrade is visible with `ws` and hidden by Node 22+'s built-in WebSocket.
  */
 export async function runWatch(
   options: WatchOptions,
   io: CliIo,
   signal: AbortSignal,
 ): Promise<number> {
-  const client = new TaskStatusClient({
-    baseUrl: options.baseUrl,
-    userId: options.userId,
-    token: options.token,
-    ...(options.path === undefined ? {} : { path: options.path }),
-    WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
-    reconnect: { maxAttempts: options.maxAttempts },
-  });
+  const client = new TaskStatusClient(watchClientOptions(options));
   const scrub = createScrubber(options.token);
   const board = new TaskBoard(options.tasks);
   const reporter = pickReporter(options, io, board, client.toJSON().url, scrub);
@@ -115,6 +110,34 @@ export async function runWatch(
     // Failures arrive as `error` and `state` events; a final one ends the watch above.
     client.connect().catch(() => {});
   });
+}
+
+/**
+ * The client options of `watch`. `ws` is the WebSocket so that every Node version reports the
+ * HTTP status of a refused upgrade (Node 22+'s built-in WebSocket hides it).
+ */
+export function watchClientOptions(options: WatchOptions): TaskStatusClientOptions {
+  return {
+    baseUrl: options.baseUrl,
+    userId: options.userId,
+    token: options.token,
+    ...(options.path === undefined ? {} : { path: options.path }),
+    WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    reconnect: reconnectCaps(options.maxAttempts),
+  };
+}
+
+/**
+ * The SDK's caps for `--max-attempts n`. The command counts attempts, the first one included;
+ * the SDK counts retries (it gives up at failure `maxAttempts + 1`), and its `maxInitialAttempts`
+ * (6 by default) also holds until a first connection. So both caps get `n - 1`, and without
+ * `--max-attempts` both are `Infinity`: `watch` never gives up by default.
+ */
+export function reconnectCaps(
+  maxAttempts: number,
+): Required<Pick<ReconnectOptions, 'maxAttempts' | 'maxInitialAttempts'>> {
+  const retries = maxAttempts === Number.POSITIVE_INFINITY ? maxAttempts : maxAttempts - 1;
+  return { maxAttempts: retries, maxInitialAttempts: retries };
 }
 
 function pickReporter(
