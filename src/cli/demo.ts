@@ -4,7 +4,7 @@ import {
   type TaskStatusServer,
   type TaskStatusServerOptions,
 } from '../testing/real-server.js';
-import { ExitCode } from './exit-codes.js';
+import { stopExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { runWatch } from './watch/watch.js';
 
@@ -119,8 +119,7 @@ function serve(
     ].join('\n'),
   );
   return new Promise((resolve) => {
-    const stop = () =>
-      resolve(signal.reason === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted);
+    const stop = () => resolve(stopExitCode(signal.reason));
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
   });

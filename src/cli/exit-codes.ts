@@ -19,3 +19,19 @@ export const ExitCode = {
 
 /** One of the codes in {@link ExitCode}. */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * Why a command was stopped from outside, as the `reason` of its abort signal: Ctrl-C, SIGTERM,
+ * or `EPIPE`, the reader of its output gone (`watch --json | head -1`).
+ */
+export type StopReason = 'SIGINT' | 'SIGTERM' | 'EPIPE';
+
+/**
+ * The exit code for a stop: 143 for SIGTERM, 0 when the reader is gone (it has read what it
+ * wanted; nothing went wrong), 130 for Ctrl-C and anything else.
+ */
+export function stopExitCode(reason: unknown): ExitCodeValue {
+  if (reason === 'SIGTERM') return ExitCode.Terminated;
+  if (reason === 'EPIPE') return ExitCode.Ok;
+  return ExitCode.Interrupted;
+}

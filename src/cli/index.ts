@@ -2,7 +2,7 @@
  * Entry of the `task-status` command (`bin` in package.json). The build adds the
  * `#!/usr/bin/env node` line (tsup `banner`); `npm run demo` runs this file through tsx.
  */
-import { ExitCode } from './exit-codes.js';
+import { type StopReason, stopExitCode } from './exit-codes.js';
 import { main } from './program.js';
 
 const controller = new AbortController();
@@ -11,12 +11,23 @@ const controller = new AbortController();
  * a second one exits at once. `on`, not `once`: signal-exit (under log-update's cursor handling)
  * kills the process itself when it finds no other listener for the signal.
  */
-const onSignal = (signal: NodeJS.Signals) => {
-  if (!controller.signal.aborted) controller.abort(signal);
-  else process.exit(signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted);
+const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+  if (!controller.signal.aborted) controller.abort(signal satisfies StopReason);
+  else process.exit(stopExitCode(signal));
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+/**
+ * A reader that goes away (`watch --json | head -1`) makes the next write fail with EPIPE, as an
+ * `error` event that would otherwise crash the process. The command stops as on Ctrl-C, closing
+ * its client, and exits 0; the writes still to come fail the same way and are ignored.
+ */
+const onWriteError = (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  if (!controller.signal.aborted) controller.abort('EPIPE' satisfies StopReason);
+};
+process.stdout.on('error', onWriteError);
+process.stderr.on('error', onWriteError);
 
 const code = await main(
   process.argv.slice(2),

@@ -4,7 +4,7 @@ import { buildTaskStatusUrl, isTaskStatusError, redactUrl, type TaskId } from '.
 import { DEMO_FAULTS, type DemoFault, runDemo } from './demo.js';
 import { runDoctor } from './doctor/doctor.js';
 import { formatCheck, formatHeader, formatSummary } from './doctor/report.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, stopExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { createScrubber, resolveToken, UsageError } from './secrets.js';
 import { runWatch } from './watch/watch.js';
@@ -44,7 +44,8 @@ Exit codes: 0 ok · 1 a task failed / a check failed · 2 bad arguments · 3 con
 
 /**
  * Runs the `task-status` command with `argv` (the arguments after the program name) and
- * resolves with the exit code. `signal` aborts on Ctrl-C or SIGTERM (its reason names which).
+ * resolves with the exit code. `signal` aborts on Ctrl-C, on SIGTERM, or when the reader of the
+ * output is gone; its reason (a `StopReason`) says which.
  */
 export async function main(
   argv: readonly string[],
@@ -205,8 +206,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     }),
     interrupted,
   ]);
-  if (report === undefined)
-    return signal.reason === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted;
+  if (report === undefined) return stopExitCode(signal.reason);
   write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report));
   return report.ok ? ExitCode.Ok : ExitCode.Failed;
 }

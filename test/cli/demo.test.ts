@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor/types.js';
-import { killLeftovers, ndjson, runCli, startCli } from './helpers.js';
+import { killLeftovers, leaveAfterFirstOutput, ndjson, runCli, startCli } from './helpers.js';
 
 afterEach(() => killLeftovers());
 
@@ -21,6 +21,14 @@ describe('task-status demo', () => {
     });
     // A failed task is part of the show: the demo still exits 0.
     expect(lines.at(-1)).toMatchObject({ event: 'exit', exitCode: 0, reason: 'tasks-done' });
+  });
+
+  it('stops quietly with exit 0 when the reader of its NDJSON goes away (EPIPE)', async () => {
+    const cli = startCli(['demo', '--json']);
+    await leaveAfterFirstOutput(cli);
+    const result = await cli.exited;
+    expect(result.stderr).not.toContain('EPIPE');
+    expect(result.code).toBe(0);
   });
 
   it('serves a faulty server for doctor to diagnose with --serve --fault', async () => {

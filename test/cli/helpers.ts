@@ -104,6 +104,17 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
   return startCli(args, env).exited;
 }
 
+/**
+ * Closes this end of the command's stdout once its first output has come, as `| head -1` does,
+ * and resolves when it is closed: from then on every write of the command fails with EPIPE.
+ */
+export function leaveAfterFirstOutput(cli: CliProcess): Promise<void> {
+  return new Promise((resolve) => {
+    cli.child.stdout.once('close', () => resolve());
+    cli.child.stdout.once('data', () => cli.child.stdout.destroy());
+  });
+}
+
 /** Kills (by pid) whatever a failed test left running. */
 export function killLeftovers(): void {
   for (const child of running) child.kill('SIGKILL');

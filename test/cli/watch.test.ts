@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { TaskStatusServer } from '../../src/testing/index.js';
-import { ndjson, runCli, setupServers, startCli } from './helpers.js';
+import { leaveAfterFirstOutput, ndjson, runCli, setupServers, startCli } from './helpers.js';
 
 const TOKEN = 'watch-token-of-user-2';
 const start = setupServers(TOKEN);
@@ -172,6 +172,26 @@ describe('task-status watch --json', () => {
       exitCode: 130,
       reason: 'interrupted',
     });
+    await vi.waitFor(() =>
+      expect(server.connections[0]).toMatchObject({
+        closeCode: 1000,
+        closeReason: 'client closed',
+      }),
+    );
+  });
+
+  it('closes the client and exits 0 when the reader of its output goes away (EPIPE)', async () => {
+    const server = await start();
+    const cli = watch(server, '--json');
+    await leaveAfterFirstOutput(cli);
+    // The next line fails: the `open` line if it is still to come, else this update's.
+    await vi.waitFor(() => expect(server.connections[0]?.state).toMatch(/^(open|closed)$/), {
+      timeout: 10_000,
+    });
+    server.pushUpdate(2, { taskId: 1, status: 'running', progress: 10 });
+    const result = await cli.exited;
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
     await vi.waitFor(() =>
       expect(server.connections[0]).toMatchObject({
         closeCode: 1000,

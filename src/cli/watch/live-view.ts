@@ -173,6 +173,7 @@ function endLine(end: WatchEnd): string {
       return (end.exitCode === 0 ? pc.green : pc.red)(`done: ${tail}`);
     case 'interrupted':
     case 'terminated':
+    case 'output-closed':
       return pc.yellow(`stopped: ${tail}`);
     case 'connection-failed':
       return `${pc.red(`connection failed: ${tail}`)}\n${pc.dim(DOCTOR_HINT)}`;

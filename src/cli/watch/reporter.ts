@@ -10,8 +10,13 @@ import type {
 } from '../../index.js';
 import type { TaskBoard, TaskOutcome } from './task-board.js';
 
-/** Why `watch` stopped. */
-export type WatchEndReason = 'tasks-done' | 'interrupted' | 'terminated' | 'connection-failed';
+/** Why `watch` stopped; `output-closed`: the reader of its output went away (EPIPE). */
+export type WatchEndReason =
+  | 'tasks-done'
+  | 'interrupted'
+  | 'terminated'
+  | 'output-closed'
+  | 'connection-failed';
 
 /** How `watch` ended: the exit code, why, each task's status, and the fatal error if any. */
 export interface WatchEnd {

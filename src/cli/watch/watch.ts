@@ -8,7 +8,7 @@ import {
   type TaskStatusError,
   type WebSocketConstructor,
 } from '../../index.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, stopExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { createScrubber } from '../secrets.js';
 import { createLiveView } from './live-view.js';
@@ -46,7 +46,8 @@ export interface WatchOptions {
 
 /**
  * Runs `watch` until the tasks are done (with `exitOnDone`), the connection fails for good, or
- * `signal` aborts (its `reason` is `'SIGTERM'` for a terminate, anything else for Ctrl-C).
+ * `signal` aborts (its `reason` is a `StopReason`: `'SIGTERM'` for a terminate, `'EPIPE'` when
+ * the reader of the output is gone, anything else for Ctrl-C).
  * Resolves with the exit code; the client is closed by then.
  */
 export async function runWatch(
@@ -72,11 +73,13 @@ export async function runWatch(
       resolve(exitCode);
     };
     const onAbort = () => {
-      const terminated = signal.reason === 'SIGTERM';
-      void finish(
-        terminated ? ExitCode.Terminated : ExitCode.Interrupted,
-        terminated ? 'terminated' : 'interrupted',
-      );
+      const reason: WatchEndReason =
+        signal.reason === 'SIGTERM'
+          ? 'terminated'
+          : signal.reason === 'EPIPE'
+            ? 'output-closed'
+            : 'interrupted';
+      void finish(stopExitCode(signal.reason), reason);
     };
 
     client.on('state', (state, previous) => {
