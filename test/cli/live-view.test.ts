@@ -1,6 +1,13 @@
+import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { formatElapsed, type LiveModel, renderLiveView } from '../../src/cli/watch/live-view.js';
+import { createScrubber } from '../../src/cli/secrets.js';
+import {
+  createLiveView,
+  formatElapsed,
+  type LiveModel,
+  renderLiveView,
+} from '../../src/cli/watch/live-view.js';
 import { TaskBoard } from '../../src/cli/watch/task-board.js';
 import { TaskStatusError, type TaskUpdate } from '../../src/index.js';
 
@@ -28,8 +35,20 @@ function model(board: TaskBoard, patch: Partial<LiveModel> = {}): LiveModel {
 }
 
 /** The view without colours: picocolors turns them on when CI is set, even off a terminal. */
-function render(...args: Parameters<typeof renderLiveView>): string {
-  return stripVTControlCharacters(renderLiveView(...args));
+function render(model: LiveModel, now: number, columns: number): string {
+  return stripVTControlCharacters(renderLiveView(model, now, columns, (text) => text));
+}
+
+/** A terminal `columns` wide that keeps what is drawn on it. */
+function terminal(columns: number): Writable & { columns: number; text(): string } {
+  let written = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      written += String(chunk);
+      done();
+    },
+  });
+  return Object.assign(stream, { columns, text: () => stripVTControlCharacters(written) });
 }
 
 describe('the live view of watch', () => {
@@ -76,6 +95,24 @@ describe('the live view of watch', () => {
     const line = render(model(board), 0, 80).split('\n')[2] ?? '';
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('masks a token in a task message before the line is cut, at every width', () => {
+    const token = 'SECRETTOKEN-0123456789abcdef';
+    const message = `GET /export?token=${token}&page=2 answered 200`;
+    for (let columns = 40; columns <= 140; columns++) {
+      const screen = terminal(columns);
+      const board = new TaskBoard([]);
+      const view = createLiveView(screen, model(board), createScrubber(token));
+      const running = update(1, 'running', 30, message);
+      board.apply(running, 0);
+      view.task(running, board);
+      view.end({ exitCode: 130, reason: 'interrupted', tasks: board.outcomes(), error: undefined });
+      const shown = screen.text();
+      for (let length = 4; length <= token.length; length++) {
+        expect(shown, `${columns} columns`).not.toContain(token.slice(0, length));
+      }
+    }
   });
 
   it('formats elapsed times from tenths of seconds to hours', () => {

@@ -43,7 +43,9 @@ export function createLiveView(
 ): WatchReporter {
   const log = createLogUpdate(stream);
   let timer: ReturnType<typeof setInterval> | undefined;
-  const draw = () => log(scrub(renderLiveView(model, Date.now(), stream.columns ?? 100)));
+  // Masked twice: each text before its line is cut (a token cut short no longer matches the
+  // mask), and the whole frame after, as every line the command prints is.
+  const draw = () => log(scrub(renderLiveView(model, Date.now(), stream.columns ?? 100, scrub)));
   return {
     start: () => {
       draw();
@@ -75,21 +77,35 @@ export function createLiveView(
   };
 }
 
-/** The whole view as text, for a terminal `columns` wide. Pure: the time is passed in. */
-export function renderLiveView(model: LiveModel, now: number, columns: number): string {
+/**
+ * The whole view as text, for a terminal `columns` wide. Pure: the time is passed in. `scrub`
+ * masks the token in every text that comes from outside (title, URL, messages, errors) before
+ * any line is cut to the width.
+ */
+export function renderLiveView(
+  model: LiveModel,
+  now: number,
+  columns: number,
+  scrub: (text: string) => string,
+): string {
   const lines = [
-    pc.dim(clip(`${model.title} · ${model.url}`, columns)),
-    connectionLine(model, now, columns),
+    pc.dim(clip(scrub(`${model.title} · ${model.url}`), columns)),
+    connectionLine(model, now, columns, scrub),
   ];
   const tasks = model.board.tasks;
   if (tasks.length === 0) lines.push(pc.dim('  waiting for task updates…'));
   const idWidth = Math.max(...tasks.map((task) => String(task.taskId).length), 1);
-  for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns));
+  for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns, scrub));
   lines.push(footer(model));
   return lines.join('\n');
 }
 
-function connectionLine(model: LiveModel, now: number, columns: number): string {
+function connectionLine(
+  model: LiveModel,
+  now: number,
+  columns: number,
+  scrub: (text: string) => string,
+): string {
   switch (model.state) {
     case 'idle':
     case 'connecting':
@@ -102,12 +118,12 @@ function connectionLine(model: LiveModel, now: number, columns: number): string 
       const left = info.at + info.delayMs - now;
       const when = left > 0 ? ` in ${(left / 1000).toFixed(1)}s` : '';
       const text = `↻ reconnecting${when}… (attempt ${info.attempt}: ${info.reason.message})`;
-      return pc.yellow(clip(text, columns));
+      return pc.yellow(clip(scrub(text), columns));
     }
     case 'closed': {
       const error = model.end?.error;
       if (error === undefined) return pc.dim('■ closed');
-      return pc.red(clip(`✖ closed: ${error.message}`, columns));
+      return pc.red(clip(scrub(`✖ closed: ${error.message}`), columns));
     }
   }
 }
@@ -127,7 +143,13 @@ function detail(update: TaskUpdate): string {
   return '';
 }
 
-function taskLine(task: BoardTask, idWidth: number, now: number, columns: number): string {
+function taskLine(
+  task: BoardTask,
+  idWidth: number,
+  now: number,
+  columns: number,
+  scrub: (text: string) => string,
+): string {
   const update = task.update;
   const label = `  ${String(task.taskId).padStart(idWidth)}`;
   if (update === undefined) return `${label}  ${pc.dim(`${'·'.repeat(BAR_WIDTH)}     –  waiting`)}`;
@@ -141,7 +163,7 @@ function taskLine(task: BoardTask, idWidth: number, now: number, columns: number
   const head = `${label}  ${bar}  ${percent}  ${color(status)}  ${elapsed}`;
   const headWidth = label.length + 2 + BAR_WIDTH + 2 + percent.length + 2 + status.length + 2;
   const room = columns - (headWidth + elapsed.length) - 3;
-  const message = detail(update);
+  const message = scrub(detail(update));
   if (message === '' || room < 8) return head;
   return `${head}  ${pc.dim(message.length > room ? `${message.slice(0, room - 1)}…` : message)}`;
 }
