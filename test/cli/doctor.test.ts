@@ -269,6 +269,23 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(0);
   });
 
+  it('a /health that needs authentication, as such and not as a missing endpoint', async () => {
+    // The socket is refused at once: only the health step matters here.
+    const server = await startWsServer((ws) => ws.close(1008));
+    scripted.push(server);
+    server.onRequest = (_request, response) =>
+      response.writeHead(403, { 'content-type': 'application/json' }).end('{"detail":"Forbidden"}');
+    const { check } = await doctor(server.baseUrl);
+    expect(check('health')).toMatchObject({
+      verdict: 'warn',
+      cause: 'health-status',
+      data: { httpStatus: 403 },
+    });
+    expect(check('health').summary).toContain('needs authentication');
+    expect(check('health').fix).toContain('needs authentication');
+    expect(check('health').fix).not.toContain('no /health endpoint');
+  });
+
   it('a server that is down', async () => {
     const server = await start();
     await server.close();

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -7,6 +7,9 @@ export type OnSocket = (socket: WebSocket, request: IncomingMessage) => void;
 
 /** What a test does with each upgrade request before (or instead of) accepting it. */
 export type OnUpgrade = (request: IncomingMessage, socket: Socket, accept: () => void) => void;
+
+/** How the server answers a plain HTTP request (404 unless a test says otherwise). */
+export type OnRequest = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface TestServer {
   /** `http://127.0.0.1:<port>` */
@@ -18,6 +21,7 @@ export interface TestServer {
   readonly requests: string[];
   onSocket: OnSocket;
   onUpgrade: OnUpgrade;
+  onRequest: OnRequest;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
   /** Listens again on the same port. */
@@ -42,13 +46,14 @@ export async function startWsServer(onSocket: OnSocket = () => {}): Promise<Test
     requests: [],
     onSocket,
     onUpgrade: (_request, _socket, accept) => accept(),
+    onRequest: (_request, response) => response.writeHead(404).end(),
     async close() {
       for (const socket of tcp) socket.destroy();
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
     async listen() {
-      http = createServer((_request, response) => response.writeHead(404).end());
+      http = createServer((request, response) => server.onRequest(request, response));
       http.on('connection', (socket) => {
         tcp.add(socket);
         socket.on('close', () => tcp.delete(socket));

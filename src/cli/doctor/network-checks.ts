@@ -101,6 +101,14 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
       { data },
     );
   }
+  if (response.status === 401 || response.status === 403) {
+    return warn(
+      'health-status',
+      `${where} → ${response.status}: it needs authentication`,
+      '/health needs authentication here, so it cannot show "server up" to a plain request; the socket does not need it, but an open /health tells "server up" from "socket broken"',
+      { data },
+    );
+  }
   return warn(
     'health-status',
     `${where} → ${response.status}`,
