@@ -148,6 +148,22 @@ describe('task-status watch --json', () => {
     });
   });
 
+  it('reports an upgrade refused with 403 with every authError field, closeCode null', async () => {
+    const server = await start({ path: '/elsewhere/{userId}', unmatchedUpgradeStatus: 403 });
+    const result = await watch(server, '--json').exited;
+    expect(result.code).toBe(3);
+    const authError = ndjson(result.stdout).find((line) => line.event === 'authError');
+    expect(authError).toEqual({
+      event: 'authError',
+      time: expect.any(String),
+      code: null,
+      message: null,
+      closeCode: null,
+      httpStatus: 403,
+      willRetry: false,
+    });
+  });
+
   it('exits 3 after --max-attempts failures in a row when the server is down', async () => {
     const server = await start();
     await server.close();

@@ -19,7 +19,14 @@ export function createNdjsonReporter(
     close: (info) => emit('close', info),
     reconnecting: ({ attempt, delayMs, reason }) =>
       emit('reconnecting', { attempt, delayMs, reason: describeError(reason) }),
-    authError: (info) => emit('authError', { ...info, httpStatus: info.httpStatus ?? null }),
+    // Always both fields: `closeCode` is null for a refused upgrade (no socket, so no close),
+    // `httpStatus` for a refusal after the accept.
+    authError: (info) =>
+      emit('authError', {
+        ...info,
+        closeCode: info.closeCode ?? null,
+        httpStatus: info.httpStatus ?? null,
+      }),
     error: (error) => emit('error', describeError(error)),
     heartbeat: (info) => emit('heartbeat', info),
     task: (update) => emit('task', taskPayload(update)),
