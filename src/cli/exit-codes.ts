@@ -7,7 +7,10 @@ export const ExitCode = {
   Ok: 0,
   /** A watched task ended other than `completed`, or a doctor check failed. */
   Failed: 1,
-  /** Bad arguments: unknown option, missing token, unset `--token-env` variable. */
+  /**
+   * Bad arguments: unknown option, missing token, unset `--token-env` variable, a `--base-url` or
+   * `--path` the SDK cannot use.
+   */
   Usage: 2,
   /** `watch` gave up on the connection (token refused, reconnect attempts exhausted). */
   ConnectionFailed: 3,

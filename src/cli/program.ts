@@ -208,6 +208,9 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
   ]);
   if (report === undefined) return stopExitCode(signal.reason);
   write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report));
+  // A --base-url (or --path) the SDK refuses is a bad argument, as for `watch`: the report says
+  // why, and the exit code says it is the command line that needs fixing.
+  if (report.checks.some((check) => check.cause === 'invalid-url')) return ExitCode.Usage;
   return report.ok ? ExitCode.Ok : ExitCode.Failed;
 }
 

@@ -299,11 +299,21 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
-  it('a base URL that cannot be used', async () => {
+  it('a base URL that cannot be used, as a bad argument (exit 2, as for watch)', async () => {
     const { code, check } = await doctor('ftp://example.invalid');
     expect(check('url')).toMatchObject({ verdict: 'fail', cause: 'invalid-url' });
     expect(check('dns').verdict).toBe('skip');
-    expect(code).toBe(1);
+    expect(code).toBe(2);
+    const watch = await runCli([
+      'watch',
+      '--base-url',
+      'ftp://example.invalid',
+      '--user',
+      '2',
+      '--token',
+      TOKEN,
+    ]);
+    expect(watch.code).toBe(2);
   });
 });
 
