@@ -38,7 +38,9 @@ export default defineConfig([
     treeshake: true,
     // msw, react and vue are optional peer dependencies of their entries: never bundled. The
     // bindings import the client as `task-status-client`, left as is, so that an app bundles
-    // one copy of the client (the browser build, under bundlers) whichever entries it uses.
+    // one copy of the client (the browser build, under bundlers) whichever entries it uses. The
+    // testing kit imports `TaskStatusError` so too: its errors are then the root entry's class,
+    // and `instanceof` and `toThrow(TaskStatusError)` hold for them.
     external: [...external, 'msw', 'react', 'react-dom', 'vue', 'task-status-client'],
     outDir: 'dist',
   },
@@ -55,7 +57,9 @@ export default defineConfig([
     splitting: false,
     treeshake: true,
     outDir: 'dist/browser',
-    external: ['eventemitter3', 'zod', 'msw'],
+    // `task-status-client` (the testing kit's import of the error class) resolves to this
+    // build's index.js under the `browser` condition.
+    external: ['eventemitter3', 'zod', 'msw', 'task-status-client'],
     noExternal: ['isomorphic-ws'],
     esbuildPlugins: [realServerStub],
     esbuildOptions(options) {

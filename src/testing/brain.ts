@@ -4,11 +4,17 @@
  * `ws.link`, a real `ws` server) hands it an open socket as a `send`/`close` pair and feeds it
  * what the socket receives, so both behave the same by construction.
  */
+
+import {
+  CloseCode,
+  PING_FRAME,
+  PONG_FRAME,
+  parseServerFrame,
+  type TaskId,
+  TaskStatusError,
+  type TaskUpdateFrame,
+} from 'task-status-client';
 import { Timer } from '../client/timers.js';
-import { TaskStatusError } from '../errors.js';
-import { CloseCode } from '../protocol/close-codes.js';
-import { PING_FRAME, PONG_FRAME, parseServerFrame } from '../protocol/parse.js';
-import type { TaskId, TaskUpdateFrame } from '../protocol/types.js';
 import {
   type ResolvedSimulation,
   resolveSimulation,

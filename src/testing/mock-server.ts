@@ -8,7 +8,7 @@ import {
   type WebSocketLink,
   ws,
 } from 'msw';
-import { buildTaskStatusUrl } from '../url.js';
+import { buildTaskStatusUrl } from 'task-status-client';
 import { TaskServerBrain } from './brain.js';
 import type { TaskServerControls, TaskServerOptions } from './types.js';
 

@@ -5,10 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
-import { TaskStatusError } from '../errors.js';
-import { CloseCode } from '../protocol/close-codes.js';
 import { TaskServerBrain } from './brain.js';
 import { matchRoute, type TaskServerControls, type TaskServerOptions } from './types.js';
 

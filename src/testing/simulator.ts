@@ -2,8 +2,9 @@
  * Task simulation for demos and soak-style tests: tasks that go pending → running (progress
  * steps) → completed, some of them failing, on a jittered schedule.
  */
+
+import { TaskStatusError } from 'task-status-client';
 import { Timer } from '../client/timers.js';
-import { TaskStatusError } from '../errors.js';
 import type { TaskUpdateInput, UserId } from './types.js';
 
 /** What to simulate. Only `userId` is required. */

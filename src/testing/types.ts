@@ -3,10 +3,14 @@
  * defaults and `resolveTaskServerOptions`, which checks them once), the input of `pushUpdate`,
  * and the controls a test uses to script the server.
  */
-import { TaskStatusError } from '../errors.js';
-import type { HeartbeatFormat } from '../protocol/parse.js';
-import type { TaskId, TaskStatus, TaskUpdateFrame } from '../protocol/types.js';
-import { DEFAULT_TASK_STATUS_PATH } from '../url.js';
+import {
+  DEFAULT_TASK_STATUS_PATH,
+  type HeartbeatFormat,
+  type TaskId,
+  type TaskStatus,
+  TaskStatusError,
+  type TaskUpdateFrame,
+} from 'task-status-client';
 import {
   type ResolvedSimulation,
   resolveSimulation,

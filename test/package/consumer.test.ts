@@ -65,7 +65,11 @@ function echo(emitter) {
   emitter.emit('probe', 42);
   return heard;
 }
-console.log(JSON.stringify({
+// The testing kit's errors must be the root entry's class, not a copy bundled into the kit.
+kit.startTaskStatusServer({ port: -1 }).then(
+  () => ({ sameClass: null, code: null }),
+  (failure) => ({ sameClass: failure instanceof root.TaskStatusError, code: failure.code }),
+).then((kitError) => console.log(JSON.stringify({
   node: process.versions.node,
   webSocket: typeof globalThis.WebSocket,
   resolved,
@@ -87,12 +91,14 @@ console.log(JSON.stringify({
   frame: root.parseServerFrame('{"type":"task_update","task_id":1,"status":"running"}').kind,
   schemaAccepts: schemas.serverFrameSchema.safeParse({ type: 'ping' }).success,
   client: { state: client.state, echo: echo(client) },
-}));
+  kitError,
+})));
 `;
 
 const LOAD_ESM = `import { fileURLToPath } from 'node:url';
 import * as root from '${PACKAGE}';
 import * as schemas from '${PACKAGE}/schemas';
+import * as kit from '${PACKAGE}/testing/server';
 const resolved = {
   root: fileURLToPath(import.meta.resolve('${PACKAGE}')),
   schemas: fileURLToPath(import.meta.resolve('${PACKAGE}/schemas')),
@@ -101,6 +107,7 @@ ${REPORT}`;
 
 const LOAD_CJS = `const root = require('${PACKAGE}');
 const schemas = require('${PACKAGE}/schemas');
+const kit = require('${PACKAGE}/testing/server');
 const resolved = {
   root: require.resolve('${PACKAGE}'),
   schemas: require.resolve('${PACKAGE}/schemas'),
@@ -198,6 +205,7 @@ interface LoadReport {
   frame: string;
   schemaAccepts: boolean;
   client: { state: string; echo: number | null };
+  kitError: { sameClass: boolean | null; code: string | null };
 }
 
 const runtimes = [
@@ -215,33 +223,37 @@ describe.each(runtimes)('under $name', ({ file, args, major }) => {
   it.each([
     { how: 'import()', script: 'load.mjs', root: 'dist/index.js', schemas: 'dist/schemas.js' },
     { how: 'require()', script: 'load.cjs', root: 'dist/index.cjs', schemas: 'dist/schemas.cjs' },
-  ])('loads the package and its /schemas subpath with $how', async ({ script, root, schemas }) => {
-    const report = await load(script);
-    const nodeMajor = report.node.split('.')[0];
-    expect(nodeMajor).toBe(major ?? process.versions.node.split('.')[0]);
-    // Node 22 and later have a global WebSocket (the path browsers take); Node 20 falls back to ws.
-    expect(report.webSocket).toBe(Number(nodeMajor) >= 22 ? 'function' : 'undefined');
-    expect(report.resolved.root).toMatch(new RegExp(`/node_modules/${PACKAGE}/${root}$`));
-    expect(report.resolved.schemas).toMatch(new RegExp(`/node_modules/${PACKAGE}/${schemas}$`));
-    expect(report.exports).toEqual({
-      buildTaskStatusUrl: 'function',
-      TaskStatusError: 'function',
-      parseServerFrame: 'function',
-      TaskStatusClient: 'function',
-      serverFrameSchema: 'object',
-    });
-    expect(report.url).toBe('wss://example.com/api/v1/ws/tasks/2?token=t');
-    expect(report.error).toEqual({
-      isError: true,
-      name: 'TaskStatusError',
-      code: 'AUTH_FAILED',
-      guard: true,
-    });
-    expect(report.frame).toBe('task_update');
-    expect(report.schemaAccepts).toBe(true);
-    // The client's EventEmitter base (eventemitter3) works in this module format.
-    expect(report.client).toEqual({ state: 'idle', echo: 42 });
-  });
+  ])(
+    'loads the package, its /schemas subpath and the kit of /testing/server with $how',
+    async ({ script, root, schemas }) => {
+      const report = await load(script);
+      const nodeMajor = report.node.split('.')[0];
+      expect(nodeMajor).toBe(major ?? process.versions.node.split('.')[0]);
+      // Node 22 and later have a global WebSocket (the path browsers take); Node 20 falls back to ws.
+      expect(report.webSocket).toBe(Number(nodeMajor) >= 22 ? 'function' : 'undefined');
+      expect(report.resolved.root).toMatch(new RegExp(`/node_modules/${PACKAGE}/${root}$`));
+      expect(report.resolved.schemas).toMatch(new RegExp(`/node_modules/${PACKAGE}/${schemas}$`));
+      expect(report.exports).toEqual({
+        buildTaskStatusUrl: 'function',
+        TaskStatusError: 'function',
+        parseServerFrame: 'function',
+        TaskStatusClient: 'function',
+        serverFrameSchema: 'object',
+      });
+      expect(report.url).toBe('wss://example.com/api/v1/ws/tasks/2?token=t');
+      expect(report.error).toEqual({
+        isError: true,
+        name: 'TaskStatusError',
+        code: 'AUTH_FAILED',
+        guard: true,
+      });
+      expect(report.frame).toBe('task_update');
+      expect(report.schemaAccepts).toBe(true);
+      // The client's EventEmitter base (eventemitter3) works in this module format.
+      expect(report.client).toEqual({ state: 'idle', echo: 42 });
+      expect(report.kitError).toEqual({ sameClass: true, code: 'INVALID_OPTIONS' });
+    },
+  );
 
   it('exports the same names from the ESM and the CJS build', async () => {
     const [esm, cjs] = await Promise.all([load('load.mjs'), load('load.cjs')]);
