@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import NodeWebSocket from 'ws';
 import {
@@ -40,6 +41,18 @@ function client(server: TaskStatusServer, options: Partial<TaskStatusClientOptio
   });
   clients.push(created);
   return created;
+}
+
+/** Whether something accepts TCP connections on the port (on 127.0.0.1). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
@@ -204,6 +217,38 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(server.connections).toMatchObject([{ closeReason: 'server shutting down' }]);
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
     await expect(server.restart()).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
+  });
+
+  it('close() during a restart resolves once the port is free, and the restart ends', async () => {
+    const server = await start();
+    const c = client(server, { reconnect: false });
+    await c.connect();
+    const restarted = server.restart();
+    await server.close();
+    expect(await listening(server.port)).toBe(false);
+    await restarted;
+    expect(await listening(server.port)).toBe(false);
+  });
+
+  it('runs two restarts asked for at once one after the other, and listens after both', async () => {
+    const server = await start();
+    await Promise.all([server.restart(), server.restart({ downtimeMs: 20 })]);
+    expect(await listening(server.port)).toBe(true);
+    const c = client(server);
+    await c.connect();
+    expect(c.state).toBe('open');
+  });
+
+  it.each([
+    [{ downtimeMs: -1 }, /"restart\(\{ downtimeMs \}\)": must be a number >= 0, got -1/],
+    [{ downtimeMs: 'abc' }, /"restart\(\{ downtimeMs \}\)"/],
+    [{ code: 5 }, /"restart\(\{ code \}\)": must be a close code/],
+  ])('rejects restart(%j) with INVALID_OPTIONS and keeps serving', async (options, message) => {
+    const server = await start();
+    const error = await server.restart(options as { code?: number }).catch((e: unknown) => e);
+    expect(isTaskStatusError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toMatch(message);
+    expect(await listening(server.port)).toBe(true);
   });
 
   it.each([

@@ -9,7 +9,12 @@ import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
 import { TaskServerBrain } from './brain.js';
-import { matchRoute, type TaskServerControls, type TaskServerOptions } from './types.js';
+import {
+  checkCloseCode,
+  matchRoute,
+  type TaskServerControls,
+  type TaskServerOptions,
+} from './types.js';
 
 /** Options of {@link startTaskStatusServer}: the shared server options plus the listener's. */
 export interface TaskStatusServerOptions extends TaskServerOptions {
@@ -92,6 +97,10 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   #port: number;
   #handshakeDelayMs = 0;
   #closing: Promise<void> | undefined;
+  /** The stop under way, which a second stop (a `close()` during a restart) waits for. */
+  #stopping: Promise<void> | undefined;
+  /** The last restart asked for: restarts run one after another, and `close()` waits for them. */
+  #restarts: Promise<void> = Promise.resolve();
 
   constructor(options: TaskStatusServerOptions) {
     super(options, TRANSPORT_KEYS);
@@ -160,6 +169,18 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     if (this.#closing !== undefined)
       throw new TaskStatusError('CONNECTION_CLOSED', 'The server is closed');
     const { code = CloseCode.ServiceRestart, downtimeMs = 0 } = options;
+    checkCloseCode(code, 'restart({ code })');
+    if (typeof downtimeMs !== 'number' || !Number.isFinite(downtimeMs) || downtimeMs < 0) {
+      throw invalid('restart({ downtimeMs })', `must be a number >= 0, got ${String(downtimeMs)}`);
+    }
+    // A second restart waits until the first listens again, or both would bind the port.
+    const run = this.#restarts.then(() => this.#restartNow(code, downtimeMs));
+    this.#restarts = run.catch(() => {});
+    await run;
+  }
+
+  async #restartNow(code: number, downtimeMs: number): Promise<void> {
+    if (this.#closing !== undefined) return;
     this.closeAll(code, 'service restart');
     await this.#stopListening();
     if (downtimeMs > 0) await this.#wait(downtimeMs);
@@ -169,6 +190,9 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.stopActivity(CloseCode.GoingAway, 'server shutting down');
+      await this.#stopListening();
+      // A restart under way may have been binding the port again: stop that listener too.
+      await this.#restarts;
       await this.#stopListening();
     })();
     return this.#closing;
@@ -252,13 +276,23 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     ws.on('error', () => {});
   }
 
-  /** Stops listening: pending handshakes dropped, clients given a moment to finish closing. */
-  async #stopListening(): Promise<void> {
+  /**
+   * Stops listening: pending handshakes dropped, clients given a moment to finish closing. A stop
+   * already under way is waited for, so the port is free when this resolves.
+   */
+  #stopListening(): Promise<void> {
     for (const [timer, cancel] of this.#delays) {
       timer.clear();
       cancel();
     }
     this.#delays.clear();
+    this.#stopping ??= this.#stop().finally(() => {
+      this.#stopping = undefined;
+    });
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     const http = this.#http;
     this.#http = undefined;
     if (http === undefined) return;
