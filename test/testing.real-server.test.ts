@@ -219,6 +219,29 @@ describe('startTaskStatusServer over WebSocket', () => {
     await expect(server.restart()).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
   });
 
+  it('holds a task pushed as 42 and as "42" once, as the client does', async () => {
+    const server = await start();
+    server.pushUpdate(2, { taskId: 42, status: 'running', progress: 30 });
+    const failed = server.failTask(2, '42');
+    expect(failed).toMatchObject({ task_id: '42', status: 'failed', progress: 30 });
+    expect(server.tasks(2)).toEqual([failed]);
+  });
+
+  it('refuses an update that cannot be written as JSON with INVALID_OPTIONS', async () => {
+    const server = await start();
+    const error = (() => {
+      try {
+        server.pushUpdate(2, { taskId: 1, status: 'running', result: 1n });
+      } catch (caught) {
+        return caught;
+      }
+      return undefined;
+    })();
+    expect(isTaskStatusError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toMatch(/^pushUpdate: not writable as JSON/);
+    expect(server.tasks(2)).toEqual([]);
+  });
+
   it('close() during a restart resolves once the port is free, and the restart ends', async () => {
     const server = await start();
     const c = client(server, { reconnect: false });

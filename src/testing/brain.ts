@@ -134,7 +134,8 @@ export class TaskServerBrain implements TaskServerControls {
   protected readonly options: ResolvedTaskServerOptions;
   #nextId = 1;
   #records: ClientRecord[] = [];
-  readonly #tables = new Map<string, Map<TaskId, TaskEntry>>();
+  /** Per user, the latest update of each task, by `String(taskId)`: `42` and `'42'` are one. */
+  readonly #tables = new Map<string, Map<string, TaskEntry>>();
   readonly #rejections: Rejection[] = [];
   readonly #simulations = new Set<Simulation>();
   readonly #optionRuns: OptionRun[];
@@ -180,7 +181,7 @@ export class TaskServerBrain implements TaskServerControls {
 
   pushUpdate(userId: UserId, update: TaskUpdateInput): TaskUpdateFrame {
     const table = this.#table(userId);
-    const previous = table.get(update.taskId);
+    const previous = table.get(String(update.taskId));
     const { time, iso } = updateTime(update.updatedAt, previous?.time);
     const frame: TaskUpdateFrame = {
       type: 'task_update',
@@ -192,13 +193,19 @@ export class TaskServerBrain implements TaskServerControls {
       error: update.error ?? null,
       updated_at: iso,
     };
-    const text = JSON.stringify(frame);
+    let text: string;
+    try {
+      text = JSON.stringify(frame);
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new TaskStatusError('INVALID_OPTIONS', `pushUpdate: not writable as JSON (${why})`);
+    }
     const parsed = parseServerFrame(text);
     if (parsed.kind !== 'task_update') {
       const why = parsed.kind === 'invalid' ? parsed.error.message : parsed.kind;
       throw new TaskStatusError('INVALID_OPTIONS', `pushUpdate: not a valid update (${why})`);
     }
-    table.set(update.taskId, { frame, time });
+    table.set(String(update.taskId), { frame, time });
     this.#broadcast(userId, text);
     return frame;
   }
@@ -208,7 +215,8 @@ export class TaskServerBrain implements TaskServerControls {
   }
 
   failTask(userId: UserId, taskId: TaskId, error: unknown = 'Task failed'): TaskUpdateFrame {
-    const progress = this.#tables.get(String(userId))?.get(taskId)?.frame.progress ?? null;
+    const held = this.#tables.get(String(userId))?.get(String(taskId));
+    const progress = held?.frame.progress ?? null;
     return this.pushUpdate(userId, { taskId, status: 'failed', progress, error });
   }
 
@@ -342,7 +350,7 @@ export class TaskServerBrain implements TaskServerControls {
     }
   }
 
-  #table(userId: UserId): Map<TaskId, TaskEntry> {
+  #table(userId: UserId): Map<string, TaskEntry> {
     const key = String(userId);
     let table = this.#tables.get(key);
     if (table === undefined) {

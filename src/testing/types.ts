@@ -202,7 +202,9 @@ export interface TaskServerControls {
   /**
    * Records an update in the user's task table and sends it to the user's accepted, unsilenced
    * connections. Returns the frame as sent.
-   * @throws {TaskStatusError} `INVALID_OPTIONS` when the update would not pass the client's schema.
+   * `42` and `'42'` are one task, as for the client.
+   * @throws {TaskStatusError} `INVALID_OPTIONS` when the update would not pass the client's frame
+   * check, or cannot be written as JSON. A frame over the client's `maxFrameBytes` is sent as is.
    * @example
    * ```ts
    * server.pushUpdate(2, { taskId: 42, status: 'running', progress: 40 });
