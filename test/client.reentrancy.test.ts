@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { WebSocketConstructor } from '../src/index.js';
 import { nextEvent, record, rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
+import { liveTimers } from './helpers/timers.js';
 
 const harness = setupWsHarness({
   heartbeat: false,
@@ -57,5 +60,116 @@ describe('listeners that act on the client', () => {
     expect(c.state).toBe('reconnecting');
     await nextEvent(c, 'open');
     expect(calls).toBe(2);
+  });
+});
+
+describe('listeners that close the client while it connects or reconnects', () => {
+  /** `ws`, counting the sockets the client creates. */
+  function countingWebSocket() {
+    const counter = { created: 0, WebSocket: WebSocket as unknown as WebSocketConstructor };
+    counter.WebSocket = class extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        counter.created++;
+      }
+    } as unknown as WebSocketConstructor;
+    return counter;
+  }
+
+  it.each(['close', 'abort'])(
+    'opens nothing when a state listener calls %s() as it starts connecting',
+    async (how) => {
+      const timers = liveTimers();
+      const sockets = countingWebSocket();
+      const controller = new AbortController();
+      const c = harness.client({ WebSocket: sockets.WebSocket, signal: controller.signal });
+      c.once('state', (state) => {
+        if (state !== 'connecting') return;
+        if (how === 'close') void c.close();
+        else controller.abort();
+      });
+      const error = await rejection(c.connect());
+      expect(error.code).toBe(how === 'close' ? 'CONNECTION_CLOSED' : 'ABORTED');
+      expect(sockets.created).toBe(0);
+      expect(c.state).toBe('closed');
+      expect(liveTimers()).toBe(timers);
+    },
+  );
+
+  it('opens nothing when a close listener calls close() during reconnect()', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const sockets = countingWebSocket();
+    const c = harness.client({ WebSocket: sockets.WebSocket });
+    await c.connect();
+    c.once('close', () => void c.close());
+    expect((await rejection(c.reconnect())).code).toBe('CONNECTION_CLOSED');
+    expect(sockets.created).toBe(1);
+    expect(c.state).toBe('closed');
+  });
+
+  it('sends no open and runs no resync when a state listener closes it as it reopens', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    let resyncs = 0;
+    const c = harness.client({
+      resync: () => {
+        resyncs++;
+        return [];
+      },
+    });
+    await c.connect();
+    const events = record(c, ['open', 'resynced']);
+    c.on('state', (state) => state === 'open' && void c.close());
+    const closed = new Promise<void>((resolve) =>
+      c.on('state', (state) => state === 'closed' && resolve()),
+    );
+    harness.server.sockets[0]?.terminate();
+    await closed;
+    expect(events).toEqual([]);
+    expect(resyncs).toBe(0);
+    expect(c.state).toBe('closed');
+  });
+
+  it('lets a reconnecting listener skip the backoff with reconnect()', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client({
+      reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' },
+    });
+    await c.connect();
+    c.once('reconnecting', () => void c.reconnect());
+    const reopened = nextEvent(c, 'open');
+    harness.server.sockets[0]?.close(1012);
+    await reopened;
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
+  it('has connect() from a close listener of a dropped socket wait for the reconnect', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client();
+    await c.connect();
+    const again = new Promise<Promise<void>>((resolve) =>
+      c.once('close', () => resolve(c.connect())),
+    );
+    harness.server.sockets[0]?.terminate();
+    await await again;
+    expect(c.state).toBe('open');
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
+  it('starts a new run when a state listener calls connect() as close() ends the last one', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const timers = liveTimers();
+    const c = harness.client();
+    await c.connect();
+    const again = new Promise<Promise<void>>((resolve) =>
+      c.once('state', (state) => state === 'closed' && resolve(c.connect())),
+    );
+    await c.close();
+    await await again;
+    expect(c.state).toBe('open');
+    expect(harness.server.sockets).toHaveLength(2);
+    await c.close();
+    expect(c.state).toBe('closed');
+    // The server in this process keeps a close timer for a moment after each closing handshake.
+    await expect.poll(() => liveTimers()).toBe(timers);
   });
 });

@@ -201,11 +201,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   connect(): Promise<void> {
     if (this.#options.signal?.aborted) return Promise.reject(abortedError());
-    if (this.#state === 'open') return Promise.resolve();
+    if (this.#state === 'open' && this.#connection !== undefined) return Promise.resolve();
     if (this.#pending !== undefined) return this.#pending.promise;
-    if (this.#state === 'reconnecting') {
-      // A reconnect is already under way (a backoff wait or an attempt): wait for it, rather
-      // than open a second socket beside it. `reconnect()` is the way to skip the wait.
+    if (this.#state === 'reconnecting' || this.#state === 'open') {
+      // A reconnect is already under way (a backoff wait or an attempt), or about to be (the
+      // `close` and `error` events of a dropped socket): wait for it, rather than open a second
+      // socket beside it. `reconnect()` is the way to skip the wait.
       this.#pending = deferred();
       return this.#pending.promise;
     }
@@ -217,8 +218,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#authRetried = false;
     this.#acceptance = 'none';
     this.#attachSignal();
-    this.#setState('connecting');
-    this.#attempt('connect', undefined);
+    // A `state` listener that closes the client has rejected `pending` already.
+    if (this.#setState('connecting')) this.#attempt('connect', undefined);
     return pending.promise;
   }
 
@@ -234,14 +235,17 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       const connection = this.#connection;
       this.#connection = undefined;
       void connection.close(CloseCode.Normal, 'reconnect');
+      const generation = this.#generation;
       this.emit('close', {
         code: CloseCode.Normal,
         reason: 'reconnect',
         wasClean: true,
         willReconnect: true,
       });
-      this.#setState('reconnecting');
-      this.#attempt('reconnect', undefined);
+      // A listener that closed the client has rejected `pending` already.
+      if (generation === this.#generation && this.#setState('reconnecting')) {
+        this.#attempt('reconnect', undefined);
+      }
     } else if (this.#wait?.pending) {
       this.#wait.cancel();
       this.#attempt('reconnect', undefined);
@@ -286,11 +290,17 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
   }
 
-  #setState(next: ConnectionState): void {
+  /**
+   * Moves to `next` and emits `state`. False when a listener closed the client (or a later
+   * attempt replaced this one) meanwhile: the caller must then stop where it is.
+   */
+  #setState(next: ConnectionState): boolean {
     const previous = this.#state;
-    if (previous === next) return;
+    if (previous === next) return true;
     this.#state = next;
+    const generation = this.#generation;
     this.emit('state', next, previous);
+    return generation === this.#generation;
   }
 
   #attempt(reason: TokenReason, error: TaskStatusError | undefined): void {
@@ -397,10 +407,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#authRetried = false;
     } else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
-    this.#setState('open');
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.resolve();
+    // A `state` listener may close the client: then no `open`, and no resync.
+    if (!this.#setState('open')) return;
     this.emit('open', { url: this.#safeUrl(), reconnected });
     if (reconnected) void this.#resync();
   }
@@ -486,7 +497,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#authRetried = true;
     this.emit('error', error);
     if (generation !== this.#generation) return;
-    if (this.#state === 'open') this.#setState('reconnecting');
+    if (this.#state === 'open' && !this.#setState('reconnecting')) return;
     this.#attempt('auth-retry', error);
   }
 
@@ -535,12 +546,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       rethrowLater(cause);
       delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
     }
-    this.#setState('reconnecting');
-    const offline = waitsForOnline();
-    this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
-    if (generation !== this.#generation) return;
+    if (!this.#setState('reconnecting')) return;
+    // The wait starts before the event, so that a `reconnect()` from a listener can cut it short.
     this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
+    const offline = waitsForOnline();
+    this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
   }
 
   /**
@@ -571,27 +582,36 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     });
   }
 
-  /** A final failure: state `closed`, `connect()` rejected, nothing left running. */
+  /**
+   * A final failure: state `closed`, `connect()` rejected, nothing left running. Everything is
+   * settled before the events, so a listener that calls `connect()` starts a new run cleanly.
+   */
   #fail(error: TaskStatusError): void {
     this.#teardown();
-    this.#setState('closed');
     const pending = this.#pending;
     this.#pending = undefined;
-    pending?.reject(error);
     this.#feed.end(error, true);
+    this.#setState('closed');
+    pending?.reject(error);
     this.emit('error', error);
   }
 
+  /** `close()` and an abort: as `#fail`, everything is settled before the events. */
   #shutdown(error: TaskStatusError): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     const connection = this.#connection;
     const wasOpen = this.#state === 'open';
     this.#teardown();
-    this.#setState('closed');
     const pending = this.#pending;
     this.#pending = undefined;
-    pending?.reject(error);
+    const closing =
+      connection === undefined
+        ? Promise.resolve()
+        : connection.close(CloseCode.Normal, 'client closed');
+    this.#closing = closing;
     this.#feed.end(error, false);
+    this.#setState('closed');
+    pending?.reject(error);
     if (connection !== undefined && wasOpen) {
       this.emit('close', {
         code: CloseCode.Normal,
@@ -600,11 +620,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         willReconnect: false,
       });
     }
-    this.#closing =
-      connection === undefined
-        ? Promise.resolve()
-        : connection.close(CloseCode.Normal, 'client closed');
-    return this.#closing;
+    return closing;
   }
 
   #teardown(): void {
