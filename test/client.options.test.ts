@@ -45,6 +45,16 @@ describe('options', () => {
     [{ connectTimeoutMs: 0 }, '"connectTimeoutMs"'],
     [{ connectTimeoutMs: Number.NaN }, '"connectTimeoutMs"'],
     [{ authGraceMs: -1 }, '"authGraceMs"'],
+    // Past 2^31 - 1 ms a timer fires at once: such a value would time out at once.
+    [
+      { connectTimeoutMs: 2 ** 31 },
+      '"connectTimeoutMs": must be a number of ms from 1 to 2147483647',
+    ],
+    [{ authGraceMs: 2 ** 31 }, '"authGraceMs"'],
+    [{ heartbeat: { intervalMs: 2 ** 31 } }, '"heartbeat.intervalMs"'],
+    [{ heartbeat: { timeoutMs: 1e10 } }, '"heartbeat.timeoutMs"'],
+    [{ reconnect: { initialDelayMs: 2 ** 31, maxDelayMs: 2 ** 31 } }, '"reconnect.initialDelayMs"'],
+    [{ reconnect: { maxDelayMs: 1e10 } }, '"reconnect.maxDelayMs"'],
     [{ heartbeat: { intervalMs: '5' } }, '"heartbeat.intervalMs"'],
     [{ heartbeat: true }, '"heartbeat"'],
     [{ reconnect: { factor: 0.5 } }, '"reconnect.factor"'],

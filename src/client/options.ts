@@ -252,6 +252,12 @@ const atLeast =
   (min: number) =>
   (value: unknown): boolean =>
     typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
+export const MAX_DELAY_MS = 2_147_483_647;
+const delay =
+  (min: number) =>
+  (value: unknown): boolean =>
+    typeof value === 'number' && value >= min && value <= MAX_DELAY_MS;
 const isCount = (value: unknown) =>
   value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 0);
 const isGroup = (value: unknown) =>
@@ -266,8 +272,8 @@ const RULES: Readonly<Record<string, Rule>> = {
   ],
   path: [(v) => typeof v === 'string' && v.trim() !== '', 'a non-empty string'],
   WebSocket: [isFunction, 'a WebSocket constructor'],
-  connectTimeoutMs: [atLeast(1), 'a finite number >= 1'],
-  authGraceMs: [atLeast(0), 'a finite number >= 0'],
+  connectTimeoutMs: [delay(1), 'a number of ms from 1 to 2147483647'],
+  authGraceMs: [delay(0), 'a number of ms from 0 to 2147483647'],
   heartbeat: [isGroup, 'false or an object'],
   reconnect: [isGroup, 'false or an object'],
   shouldReconnect: [isFunction, 'a function'],
@@ -291,13 +297,13 @@ const RULES: Readonly<Record<string, Rule>> = {
 };
 
 const HEARTBEAT_RULES: Readonly<Record<string, Rule>> = {
-  intervalMs: [atLeast(1), 'a finite number >= 1'],
-  timeoutMs: [atLeast(1), 'a finite number >= 1'],
+  intervalMs: [delay(1), 'a number of ms from 1 to 2147483647'],
+  timeoutMs: [delay(1), 'a number of ms from 1 to 2147483647'],
 };
 
 const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
-  initialDelayMs: [atLeast(0), 'a finite number >= 0'],
-  maxDelayMs: [atLeast(0), 'a finite number >= 0'],
+  initialDelayMs: [delay(0), 'a number of ms from 0 to 2147483647'],
+  maxDelayMs: [delay(0), 'a number of ms from 0 to 2147483647'],
   factor: [atLeast(1), 'a finite number >= 1'],
   maxAttempts: [isCount, 'a non-negative integer or Infinity'],
   maxInitialAttempts: [isCount, 'a non-negative integer or Infinity'],
