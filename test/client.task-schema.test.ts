@@ -148,4 +148,31 @@ describe('withResult', () => {
     expect((await error)[0].message).toBe('taskSchema must validate synchronously; update dropped');
     expect(client.tasks.size).toBe(0);
   });
+
+  it('leaves no unhandled rejection behind when an asynchronous schema rejects', async () => {
+    const rejecting: StandardSchemaV1<unknown, unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: async () => {
+          throw new Error('schema service down');
+        },
+      },
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const client = open(withResult(rejecting));
+      await client.connect();
+      const error = nextEvent<[TaskStatusError]>(client as never, 'error');
+      await send(client, taskFrame(1, 'completed', { result: { url: '/f/1.png' } }));
+      expect((await error)[0].code).toBe('PROTOCOL_ERROR');
+      // Node reports a rejection as unhandled once the microtasks after it have run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -59,6 +59,8 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     }
     const result = schema['~standard'].validate(update);
     if (result instanceof Promise) {
+      // Dropped either way; a rejection left unhandled would end a Node process.
+      result.catch(() => {});
       this.#problem('taskSchema must validate synchronously; update dropped');
     } else if (result.issues === undefined) {
       if (this.table.apply(result.value)) this.#emitter.emit('task', result.value);
