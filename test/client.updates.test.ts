@@ -216,6 +216,40 @@ describe('update iterators', () => {
   });
 });
 
+describe('arguments of updates(), watchTask() and waitForTask()', () => {
+  it.each([
+    [{ bufferSize: 0 }, '"updates.bufferSize": must be an integer >= 1, got 0'],
+    [{ bufferSize: Number.NaN }, '"updates.bufferSize"'],
+    [{ bufferSize: 2.5 }, '"updates.bufferSize"'],
+    [{ overflow: 'errror' }, `"updates.overflow": must be 'drop-oldest' or 'error'`],
+    [{ taskId: {} }, '"updates.taskId"'],
+    [{ signal: 'x' }, '"updates.signal": must be an AbortSignal'],
+    [{ bufer: 8 }, '"updates.bufer": is not a known option'],
+  ])('updates(%j) throws INVALID_OPTIONS', (options, message) => {
+    const c = client();
+    expect(() => c.updates(options as never)).toThrow(message);
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('watchTask() throws INVALID_OPTIONS for a missing task id or a bad option', () => {
+    const c = client();
+    expect(() => c.watchTask(undefined as never)).toThrow('"watchTask(taskId)"');
+    expect(() => c.watchTask(1, { bufferSize: -1 })).toThrow('"watchTask.bufferSize"');
+  });
+
+  it.each([
+    [null, {}, '"waitForTask(taskId)": must be a number or a string, got object'],
+    [1, { timeoutMs: -5 }, '"waitForTask.timeoutMs"'],
+    [1, { timeoutMs: Number.POSITIVE_INFINITY }, '"waitForTask.timeoutMs"'],
+    [1, { timeoutMs: 'soon' }, '"waitForTask.timeoutMs"'],
+    [1, { signal: {} }, '"waitForTask.signal"'],
+  ])('waitForTask(%j, %j) rejects with INVALID_OPTIONS', async (taskId, options, message) => {
+    const error = await rejection(client().waitForTask(taskId as never, options as never));
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain(message);
+  });
+});
+
 describe('task table', () => {
   it('hands out one live map, the same before the first update as after it', async () => {
     const c = client();

@@ -10,6 +10,7 @@ import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
 import type { ConnectionState, TaskStatusEvents } from './events.js';
 import {
+  checkCall,
   type ResolvedOptions,
   resolveOptions,
   type TaskStatusClientOptions,
@@ -165,6 +166,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * ```
    */
   updates(options: UpdatesOptions = {}): AsyncIterableIterator<TUpdate> {
+    checkCall('updates', options);
     return this.#feed.stream(options, this.#state === 'closed');
   }
 
@@ -176,6 +178,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     taskId: TaskId,
     options: Omit<UpdatesOptions, 'taskId'> = {},
   ): AsyncIterableIterator<TUpdate> {
+    checkCall('watchTask', options, taskId);
     return this.#feed.watch(taskId, options, this.#state === 'closed');
   }
 
@@ -184,6 +187,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * held); rejects with `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client.
    */
   waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
+    try {
+      checkCall('waitForTask', options, taskId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#feed.wait(taskId, options, () => this.#state === 'closed');
   }
 

@@ -260,6 +260,11 @@ const delay =
     typeof value === 'number' && value >= min && value <= MAX_DELAY_MS;
 const isCount = (value: unknown) =>
   value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 0);
+const isSignal = (value: unknown) =>
+  typeof (value as AbortSignal | null)?.addEventListener === 'function' &&
+  typeof (value as AbortSignal).aborted === 'boolean';
+const isTaskId = (value: unknown) =>
+  typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 const isGroup = (value: unknown) =>
   value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));
 
@@ -277,12 +282,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   heartbeat: [isGroup, 'false or an object'],
   reconnect: [isGroup, 'false or an object'],
   shouldReconnect: [isFunction, 'a function'],
-  signal: [
-    (v) =>
-      typeof (v as AbortSignal | null)?.addEventListener === 'function' &&
-      typeof (v as AbortSignal).aborted === 'boolean',
-    'an AbortSignal',
-  ],
+  signal: [isSignal, 'an AbortSignal'],
   random: [isFunction, 'a function'],
   maxFrameBytes: [atLeast(1), 'a finite number >= 1'],
   taskSchema: [
@@ -310,6 +310,39 @@ const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
   jitter: [(v) => v === 'full' || v === 'equal' || v === 'none', "'full', 'equal' or 'none'"],
   stableAfterMs: [atLeast(0), 'a finite number >= 0'],
 };
+
+const UPDATES_RULES: Readonly<Record<string, Rule>> = {
+  taskId: [
+    (v) => isTaskId(v) || (Array.isArray(v) && v.every(isTaskId)),
+    'a task id or an array of task ids',
+  ],
+  signal: [isSignal, 'an AbortSignal'],
+  bufferSize: [(v) => Number.isInteger(v) && (v as number) >= 1, 'an integer >= 1'],
+  overflow: [(v) => v === 'drop-oldest' || v === 'error', "'drop-oldest' or 'error'"],
+};
+
+const WAIT_RULES: Readonly<Record<string, Rule>> = {
+  signal: [isSignal, 'an AbortSignal'],
+  timeoutMs: [delay(0), 'a number of ms from 0 to 2147483647'],
+};
+
+/**
+ * Checks the arguments of `updates()` (no task id), `watchTask()` and `waitForTask()`.
+ * @throws {TaskStatusError} `INVALID_OPTIONS` naming the call and the argument.
+ */
+export function checkCall(
+  call: 'updates' | 'watchTask' | 'waitForTask',
+  options: unknown,
+  taskId?: unknown,
+): void {
+  if (call !== 'updates' && !isTaskId(taskId)) {
+    throw invalid(`${call}(taskId)`, `must be a number or a string, got ${typeof taskId}`);
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid(`${call}(options)`, 'must be an object');
+  }
+  checkGroup(options, call === 'waitForTask' ? WAIT_RULES : UPDATES_RULES, `${call}.`);
+}
 
 /**
  * Turns user options into complete internal ones, rejecting unknown keys and bad values with
