@@ -112,4 +112,49 @@ describe('resync after reconnect', () => {
     expect((await failure).message).toContain('list endpoint down');
     expect(client.state).toBe('open');
   });
+
+  it.each([
+    [[{ taskId: '', status: 'running' }], 'index 0 (taskId: expected a non-negative integer'],
+    [[{ taskId: 1, status: 'running', progress: 999 }], 'index 0 (progress: expected a number'],
+    [[{ taskId: 1, status: '' }], 'index 0 (status: expected a non-empty string)'],
+    [
+      [
+        { taskId: 1, status: 'completed' },
+        { taskId: 2, status: 'running', updatedAt: 'yesterday' },
+      ],
+      'index 1 (updatedAt: expected an ISO-8601',
+    ],
+    [null, 'resync must return an array, got null'],
+  ])('refuses the result %j as a whole with RESYNC_FAILED', async (items, message) => {
+    client = withResync(() => items as never);
+    const events: string[] = [];
+    client.on('task', (task) => events.push(`task ${task.taskId}`));
+    client.on('resynced', () => events.push('resynced'));
+    await client.connect();
+    const failure = new Promise<TaskStatusError>((resolve) =>
+      client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
+    );
+    server.sockets[0]?.close(1012);
+    expect((await failure).message).toContain(message);
+    expect(events).toEqual([]);
+    expect(client.tasks.size).toBe(0);
+  });
+
+  it('fills fields left out or set to undefined with null', async () => {
+    // As a JavaScript caller (or an `as` cast) may write it.
+    client = withResync(() => [{ taskId: 4, status: 'completed', progress: undefined }] as never);
+    await client.connect();
+    const resynced = nextEvent(client, 'resynced');
+    server.sockets[0]?.close(1012);
+    await resynced;
+    expect(client.getTask(4)).toEqual({
+      taskId: 4,
+      status: 'completed',
+      progress: null,
+      message: null,
+      result: null,
+      error: null,
+      updatedAt: null,
+    });
+  });
 });

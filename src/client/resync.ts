@@ -1,4 +1,5 @@
 import { TaskStatusError } from '../errors.js';
+import { taskUpdateIssues } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 
 /** What the `resync` function is given after a reconnect. */
@@ -25,25 +26,41 @@ export type ResyncFunction<T extends TaskUpdate = TaskUpdate> = (
 export type ResyncUpdate<T extends TaskUpdate = TaskUpdate> = Pick<T, 'taskId' | 'status'> &
   Partial<Omit<T, 'taskId' | 'status'>>;
 
-/** Fills the optional fields of a resync result so it has the shape of a live update. */
-export function normaliseResyncUpdate<T extends TaskUpdate>(input: ResyncUpdate<T>): T {
-  if (
-    typeof input !== 'object' ||
-    input === null ||
-    (typeof input.taskId !== 'number' && typeof input.taskId !== 'string') ||
-    typeof input.status !== 'string'
-  ) {
+/**
+ * Checks a resync result by the rules of a live update (a `task_id` that is a non-negative
+ * integer or a non-empty string, a non-empty `status`, `progress` from 0 to 100, …) and fills its
+ * optional fields, so it has the shape of a live update.
+ * @throws {TaskStatusError} `RESYNC_FAILED` naming the item and what is wrong with it.
+ */
+export function normaliseResyncUpdate<T extends TaskUpdate>(
+  input: ResyncUpdate<T>,
+  index: number,
+): T {
+  const item: Partial<TaskUpdate> = typeof input === 'object' && input !== null ? input : {};
+  const found = taskUpdateIssues({
+    task_id: item.taskId,
+    status: item.status,
+    progress: item.progress,
+    message: item.message,
+    updated_at: item.updatedAt,
+  });
+  if (item !== input || found.length > 0) {
+    const what = found
+      .map(({ path, message }) => `${CAMEL_CASE[String(path[0])] ?? String(path[0])}: ${message}`)
+      .join('; ');
     throw new TaskStatusError(
       'RESYNC_FAILED',
-      'resync returned an item without a numeric or string taskId and a string status',
+      `resync returned a bad task state at index ${index} (${what || 'not an object'})`,
     );
   }
   return {
-    progress: null,
-    message: null,
-    result: null,
-    error: null,
-    updatedAt: null,
     ...input,
+    progress: item.progress ?? null,
+    message: item.message ?? null,
+    result: item.result ?? null,
+    error: item.error ?? null,
+    updatedAt: item.updatedAt ?? null,
   } as unknown as T;
 }
+
+const CAMEL_CASE: Readonly<Record<string, string>> = { task_id: 'taskId', updated_at: 'updatedAt' };

@@ -137,9 +137,14 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     try {
       const items = await resync({ tasks: this.table.tasks, signal: controller.signal });
       if (controller.signal.aborted) return undefined;
+      if (!Array.isArray(items)) {
+        const got = items === null ? 'null' : typeof items;
+        throw new TaskStatusError('RESYNC_FAILED', `resync must return an array, got ${got}`);
+      }
+      // All checked before any is applied: a bad result changes nothing.
+      const updates = items.map(normaliseResyncUpdate<T>);
       let applied = 0;
-      for (const item of items) {
-        const update = normaliseResyncUpdate<T>(item);
+      for (const update of updates) {
         if (this.table.apply(update)) {
           applied++;
           this.#emitter.emit('task', update);

@@ -188,6 +188,14 @@ function readTaskUpdate(frame: RawFrame, text: string): ParsedFrame {
   return invalid(text, issues(frame, TASK_FIELDS));
 }
 
+/**
+ * What is wrong with a task update's fields, by the frame check's rules, or nothing. For updates
+ * that come from elsewhere than a frame (a `resync` result), written with the frame's names.
+ */
+export function taskUpdateIssues(frame: RawFrame): TaskStatusIssue[] {
+  return issues(frame, TASK_FIELDS);
+}
+
 /** Slow path, only for frames that failed: every wrong field, in order. */
 function issues(frame: RawFrame, fields: readonly Field[]): TaskStatusIssue[] {
   return fields
