@@ -76,6 +76,12 @@ describe('options', () => {
     expect(invalid(options)).toContain(name);
   });
 
+  it('refuses a static token that cannot go in a URL when it is made, not at connect()', () => {
+    const message = invalid({ token: 'tok-\uD800-secret' });
+    expect(message).toContain('"token": must be well-formed Unicode');
+    expect(message).not.toContain('secret');
+  });
+
   it('never echoes a token in an INVALID_OPTIONS message', () => {
     expect(invalid({ token: 'tok-secret', userId: -5 })).not.toContain('tok-secret');
   });

@@ -101,8 +101,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     super();
     this.#options = resolveOptions(options);
     this.#feed = new TaskFeed(this, this.#options);
-    // Fail fast on a base URL, user id or path that can never work.
-    buildTaskStatusUrl({ ...this.#urlParts(), token: 'token' });
+    // Fail fast on a base URL, user id, path or static token that can never work.
+    const { token } = this.#options;
+    buildTaskStatusUrl({ ...this.#urlParts(), token: typeof token === 'string' ? token : 'token' });
     // An abort closes the client in any state, an idle one too: its waits and iterators end.
     if (this.#options.signal?.aborted) void this.#shutdown(abortedError());
     else this.#attachSignal();
