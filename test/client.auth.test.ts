@@ -191,6 +191,32 @@ describe('auth verdict after accept', () => {
     expect(reasons).toEqual(['connect', 'auth-retry', 'auth-retry']);
   });
 
+  it('restores the refresh after a connection stayed up for stableAfterMs, however it ended', async () => {
+    // Socket 1: refused. Socket 2: quiet (accepted by authGraceMs), up past stableAfterMs, then
+    // an ordinary close. Socket 3: refused again, which may refresh again. Socket 4: acked.
+    harness.server.onSocket = (ws) => {
+      const n = harness.server.sockets.length;
+      if (n === 1 || n === 3) ws.close(4001);
+      else if (n === 2) setTimeout(() => ws.close(1012), 150);
+      else ws.send(JSON.stringify({ type: 'connected' }));
+    };
+    const reasons: string[] = [];
+    const c = client({
+      authGraceMs: 10,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10, stableAfterMs: 100 },
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return `t${reasons.length}`;
+      },
+    });
+    const { authErrors } = collect(c);
+    await c.connect();
+    await expect.poll(() => harness.server.sockets.length).toBe(4);
+    await expect.poll(() => c.state).toBe('open');
+    expect(reasons).toEqual(['connect', 'auth-retry', 'reconnect', 'auth-retry']);
+    expect(authErrors.map((info) => info.willRetry)).toEqual([true, true]);
+  });
+
   it('does not refresh a refused token under reconnect: false', async () => {
     authServer(
       () => false,

@@ -173,3 +173,93 @@ describe('listeners that close the client while it connects or reconnects', () =
     await expect.poll(() => liveTimers()).toBe(timers);
   });
 });
+
+describe('listeners that act on the client, once it is connected', () => {
+  it('sends neither open nor close when a state listener closes it as the token is accepted', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client();
+    const events = record(c, ['open', 'close']);
+    c.on('state', (state) => state === 'open' && void c.close());
+    await c.connect();
+    expect(c.state).toBe('closed');
+    expect(events).toEqual([]);
+  });
+
+  it('runs no resync when an open listener closes it on a reconnect', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    let resyncs = 0;
+    const c = harness.client({
+      resync: () => {
+        resyncs++;
+        return [];
+      },
+    });
+    await c.connect();
+    const reopened = new Promise<void>((resolve) =>
+      c.on('open', () => {
+        void c.close();
+        resolve();
+      }),
+    );
+    harness.server.sockets[0]?.close(1012);
+    await reopened;
+    expect(resyncs).toBe(0);
+    expect(c.state).toBe('closed');
+  });
+
+  it('drops the update of the frame whose message listener closed the client', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client();
+    await c.connect();
+    const events = record(c, ['task']);
+    const closed = new Promise<void>((resolve) =>
+      c.on('message', (frame) => {
+        if (frame.kind !== 'task_update') return;
+        void c.close();
+        resolve();
+      }),
+    );
+    harness.server.sockets[0]?.send('{"type":"task_update","task_id":7,"status":"running"}');
+    await closed;
+    expect(events).toEqual([]);
+    expect(c.tasks.size).toBe(0);
+  });
+
+  it('ends a resync whose task listener closed the client', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client({
+      resync: () => [
+        { taskId: 1, status: 'completed' },
+        { taskId: 2, status: 'completed' },
+      ],
+    });
+    await c.connect();
+    const events = record(c, ['task', 'resynced']);
+    const closed = new Promise<void>((resolve) =>
+      c.on('task', () => {
+        void c.close();
+        resolve();
+      }),
+    );
+    harness.server.sockets[0]?.close(1012);
+    await closed;
+    expect(events.map(([name]) => name)).toEqual(['task']);
+    expect(c.getTask(2)).toBeUndefined();
+  });
+
+  it.each(['close', 'error'] as const)(
+    'lets a %s listener of a dropped socket skip the backoff with reconnect()',
+    async (event) => {
+      harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+      const c = harness.client({
+        reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' },
+      });
+      await c.connect();
+      c.once(event, () => void c.reconnect());
+      const reopened = nextEvent(c, 'open');
+      harness.server.sockets[0]?.close(1012);
+      await reopened;
+      expect(harness.server.sockets).toHaveLength(2);
+    },
+  );
+});

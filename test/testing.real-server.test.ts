@@ -253,6 +253,18 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(await listening(server.port)).toBe(false);
   });
 
+  it('close() while a restart stops its listener does not sit out the downtime', async () => {
+    const server = await start();
+    const c = client(server, { reconnect: false });
+    await c.connect();
+    const restarted = server.restart({ downtimeMs: 60_000 });
+    // One turn of the event loop: the restart is then waiting for the client's closing handshake.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await server.close();
+    await restarted;
+    expect(await listening(server.port)).toBe(false);
+  });
+
   it('runs two restarts asked for at once one after the other, and listens after both', async () => {
     const server = await start();
     await Promise.all([server.restart(), server.restart({ downtimeMs: 20 })]);

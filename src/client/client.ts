@@ -66,6 +66,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   #authRetried = false;
   #everOpened = false;
+  /** The `open` event of the current connection has been emitted, so its end gets a `close`. */
+  #announced = false;
+  /** `reconnect()` was called while no wait was pending yet: the next wait is skipped. */
+  #reconnectNow = false;
   /**
    * Since the last `connect()`, no connection was accepted (`none`), one was accepted only by
    * `authGraceMs` of quiet (`presumed`), or one showed a sign of life (`confirmed`): a valid
@@ -161,6 +165,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * `break` unsubscribes at once; `close()` ends it; a fatal error rejects it after the
    * buffered updates. On a closed client it is already done.
    *
+   * @throws {TaskStatusError} `INVALID_OPTIONS` for an unknown or invalid option.
    * @example
    * ```ts
    * for await (const update of client.updates({ taskId: 42 })) render(update);
@@ -174,6 +179,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /**
    * Like `updates({ taskId })`, but first yields the update already held for the task, and
    * ends by itself after the task's terminal update (see `terminalStatuses`).
+   *
+   * @throws {TaskStatusError} `INVALID_OPTIONS` for a missing task id or an invalid option.
    */
   watchTask(
     taskId: TaskId,
@@ -185,7 +192,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   /**
    * Resolves with the task's terminal update, whatever its status (at once if it is already
-   * held); rejects with `TASK_TIMEOUT`, `ABORTED`, or the error that ended the client.
+   * held); rejects with `TASK_TIMEOUT`, `ABORTED`, the error that ended the client, or
+   * `INVALID_OPTIONS` for a missing task id or an invalid option.
    */
   waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
     try {
@@ -258,6 +266,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     } else if (this.#wait?.pending) {
       this.#wait.cancel();
       this.#attempt('reconnect', undefined);
+    } else {
+      // A drop being handled (its `close`, `error` or `state` listeners), or an attempt under
+      // way: should it fail, the next attempt comes at once instead of after a wait.
+      this.#reconnectNow = true;
     }
     return pending.promise;
   }
@@ -416,13 +428,17 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#authRetried = false;
     } else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
+    this.#announced = false;
+    this.#reconnectNow = false;
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.resolve();
-    // A `state` listener may close the client: then no `open`, and no resync.
+    // A `state` listener may close the client: then no `open`, no `close`, and no resync.
     if (!this.#setState('open')) return;
+    this.#announced = true;
+    const generation = this.#generation;
     this.emit('open', { url: this.#safeUrl(), reconnected });
-    if (reconnected) void this.#resync();
+    if (reconnected && generation === this.#generation) void this.#resync();
   }
 
   async #resync(): Promise<void> {
@@ -440,7 +456,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#acceptance = 'confirmed';
       this.#authRetried = false;
     }
-    if (this.listenerCount('message') !== 0) this.emit('message', parsed);
+    if (this.listenerCount('message') !== 0) {
+      const generation = this.#generation;
+      this.emit('message', parsed);
+      if (generation !== this.#generation) return; // a listener closed the client
+    }
     if (parsed.kind === 'task_update') this.#feed.receive(parsed.update);
     else if (parsed.kind === 'connected') this.#checkAck(parsed.frame.user_id);
   }
@@ -525,6 +545,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) {
       this.#failures = 0;
       this.#acceptance = 'confirmed';
+      this.#authRetried = false;
     }
     this.#failures += 1;
     const confirmed = this.#acceptance === 'confirmed';
@@ -555,11 +576,19 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       rethrowLater(cause);
       delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
     }
+    const now = this.#reconnectNow;
+    if (now) delayMs = 0;
     if (!this.#setState('reconnecting')) return;
+    const offline = !now && waitsForOnline();
+    if (now) {
+      this.#reconnectNow = false;
+      this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
+      if (generation === this.#generation) this.#attempt('reconnect', error);
+      return;
+    }
     // The wait starts before the event, so that a `reconnect()` from a listener can cut it short.
     this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
-    const offline = waitsForOnline();
     this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
   }
 
@@ -621,7 +650,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#feed.end(error, false);
     this.#setState('closed');
     pending?.reject(error);
-    if (connection !== undefined && wasOpen) {
+    if (connection !== undefined && wasOpen && this.#announced) {
       this.emit('close', {
         code: CloseCode.Normal,
         reason: 'client closed',
@@ -634,6 +663,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #teardown(): void {
     this.#generation++;
+    this.#reconnectNow = false;
     this.#wait?.cancel();
     const call = this.#tokenCall;
     this.#tokenSettled();

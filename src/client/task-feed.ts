@@ -145,11 +145,14 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
       const updates = items.map(normaliseResyncUpdate<T>);
       let applied = 0;
       for (const update of updates) {
+        // A `task` listener that closes the client ends the resync too.
+        if (controller.signal.aborted) return undefined;
         if (this.table.apply(update)) {
           applied++;
           this.#emitter.emit('task', update);
         }
       }
+      if (controller.signal.aborted) return undefined;
       this.#emitter.emit('resynced', { applied, stale: items.length - applied });
       return undefined;
     } catch (cause) {

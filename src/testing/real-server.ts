@@ -183,6 +183,8 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     if (this.#closing !== undefined) return;
     this.closeAll(code, 'service restart');
     await this.#stopListening();
+    // A `close()` meanwhile ends the restart here: no downtime to sit out, nothing to listen on.
+    if (this.#closing !== undefined) return;
     if (downtimeMs > 0) await this.#wait(downtimeMs);
     if (this.#closing === undefined) await this.listen();
   }
