@@ -175,12 +175,12 @@ describe('listeners that close the client while it connects or reconnects', () =
 });
 
 describe('listeners that act on the client, once it is connected', () => {
-  it('sends neither open nor close when a state listener closes it as the token is accepted', async () => {
+  it('rejects connect() and sends neither open nor close when a state listener closes it on accept', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
     const c = harness.client();
     const events = record(c, ['open', 'close']);
     c.on('state', (state) => state === 'open' && void c.close());
-    await c.connect();
+    expect((await rejection(c.connect())).code).toBe('CONNECTION_CLOSED');
     expect(c.state).toBe('closed');
     expect(events).toEqual([]);
   });

@@ -430,11 +430,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#openedAt = Date.now();
     this.#announced = false;
     this.#reconnectNow = false;
+    // A `state` listener may close the client: then `connect()` rejects, and no `open`, no
+    // `close` and no resync follow.
+    if (!this.#setState('open')) return;
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.resolve();
-    // A `state` listener may close the client: then no `open`, no `close`, and no resync.
-    if (!this.#setState('open')) return;
     this.#announced = true;
     const generation = this.#generation;
     this.emit('open', { url: this.#safeUrl(), reconnected });
