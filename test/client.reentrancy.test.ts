@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { WebSocketConstructor } from '../src/index.js';
+import type { ResyncFunction, WebSocketConstructor } from '../src/index.js';
 import { nextEvent, record, rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 import { liveTimers } from './helpers/timers.js';
@@ -10,6 +10,14 @@ const harness = setupWsHarness({
   authGraceMs: 60_000,
   reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
 });
+
+/** A `resync` that records each call and returns no task states. */
+function recordingResync(calls: unknown[]): ResyncFunction {
+  return (context) => {
+    calls.push(context);
+    return [];
+  };
+}
 
 function client(token: string | (() => string)) {
   return harness.client({ token });
@@ -109,13 +117,8 @@ describe('listeners that close the client while it connects or reconnects', () =
 
   it('sends no open and runs no resync when a state listener closes it as it reopens', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
-    let resyncs = 0;
-    const c = harness.client({
-      resync: () => {
-        resyncs++;
-        return [];
-      },
-    });
+    const resyncs: unknown[] = [];
+    const c = harness.client({ resync: recordingResync(resyncs) });
     await c.connect();
     const events = record(c, ['open', 'resynced']);
     c.on('state', (state) => state === 'open' && void c.close());
@@ -125,7 +128,7 @@ describe('listeners that close the client while it connects or reconnects', () =
     harness.server.sockets[0]?.terminate();
     await closed;
     expect(events).toEqual([]);
-    expect(resyncs).toBe(0);
+    expect(resyncs).toEqual([]);
     expect(c.state).toBe('closed');
   });
 
@@ -187,13 +190,8 @@ describe('listeners that act on the client, once it is connected', () => {
 
   it('runs no resync when an open listener closes it on a reconnect', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
-    let resyncs = 0;
-    const c = harness.client({
-      resync: () => {
-        resyncs++;
-        return [];
-      },
-    });
+    const resyncs: unknown[] = [];
+    const c = harness.client({ resync: recordingResync(resyncs) });
     await c.connect();
     const reopened = new Promise<void>((resolve) =>
       c.on('open', () => {
@@ -203,7 +201,7 @@ describe('listeners that act on the client, once it is connected', () => {
     );
     harness.server.sockets[0]?.close(1012);
     await reopened;
-    expect(resyncs).toBe(0);
+    expect(resyncs).toEqual([]);
     expect(c.state).toBe('closed');
   });
 

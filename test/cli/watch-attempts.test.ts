@@ -94,20 +94,4 @@ describe('task-status watch --max-attempts', () => {
     expect(attempts.length).toBeGreaterThanOrEqual(10);
     expect(client.state).toBe('reconnecting');
   });
-
-  it('exits 2 on --max-attempts 0', async () => {
-    const result = await runCli([
-      'watch',
-      '--base-url',
-      'http://127.0.0.1:9',
-      '--user',
-      '2',
-      '--token',
-      'x',
-      '--max-attempts',
-      '0',
-    ]);
-    expect(result.stderr).toContain('--max-attempts');
-    expect(result.code).toBe(2);
-  });
 });

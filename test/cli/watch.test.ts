@@ -216,7 +216,7 @@ describe('task-status watch --json', () => {
     );
   });
 
-  it('exits 2 on a bad argument', async () => {
+  it.each(['many', '0'])('exits 2 on --max-attempts %s', async (attempts) => {
     const result = await runCli([
       'watch',
       '--base-url',
@@ -226,7 +226,7 @@ describe('task-status watch --json', () => {
       '--token',
       'x',
       '--max-attempts',
-      'many',
+      attempts,
     ]);
     expect(result.stderr).toContain('--max-attempts');
     expect(result.code).toBe(2);
