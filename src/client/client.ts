@@ -423,10 +423,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (connection !== this.#connection) return;
     const reconnected = this.#everOpened;
     this.#everOpened = true;
-    if (!presumed) {
-      this.#acceptance = 'confirmed';
-      this.#authRetried = false;
-    } else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
+    if (!presumed) this.#confirm();
+    else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
     this.#announced = false;
     this.#reconnectNow = false;
@@ -453,10 +451,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #frame(parsed: ParsedFrame): void {
     // Plain text is no sign of life: a slow server may refuse with it and close late.
-    if (parsed.kind !== 'text') {
-      this.#acceptance = 'confirmed';
-      this.#authRetried = false;
-    }
+    if (parsed.kind !== 'text') this.#confirm();
     if (this.listenerCount('message') !== 0) {
       const generation = this.#generation;
       this.emit('message', parsed);
@@ -503,11 +498,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#failed(error, end, true);
       return;
     }
-    // Staying up for stableAfterMs proves a token as a valid frame does; quiet alone does not, or
-    // a server that refuses later than authGraceMs would have the token refreshed forever.
-    if (policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) {
-      this.#authRetried = false;
-    }
+    // Quiet alone is no sign of life, or a server that refuses later than authGraceMs would have
+    // the token refreshed forever.
+    if (this.#wasStable(end)) this.#confirm();
     const willRetry =
       policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
     const generation = this.#generation;
@@ -543,10 +536,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(error);
       return;
     }
-    if (end?.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs) {
+    if (end !== undefined && this.#wasStable(end)) {
       this.#failures = 0;
-      this.#acceptance = 'confirmed';
-      this.#authRetried = false;
+      this.#confirm();
     }
     this.#failures += 1;
     const confirmed = this.#acceptance === 'confirmed';
@@ -577,20 +569,34 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       rethrowLater(cause);
       delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
     }
-    const now = this.#reconnectNow;
-    if (now) delayMs = 0;
     if (!this.#setState('reconnecting')) return;
-    const offline = !now && waitsForOnline();
-    if (now) {
+    const attempt = this.#failures;
+    if (this.#reconnectNow) {
+      // `reconnect()` was called from a listener of this drop: no wait.
       this.#reconnectNow = false;
-      this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
+      this.emit('reconnecting', { attempt, delayMs: 0, offline: false, reason: error });
       if (generation === this.#generation) this.#attempt('reconnect', error);
       return;
     }
     // The wait starts before the event, so that a `reconnect()` from a listener can cut it short.
     this.#wait ??= new RetryWait();
     this.#wait.start(delayMs, () => this.#attempt('reconnect', error));
-    this.emit('reconnecting', { attempt: this.#failures, delayMs, offline, reason: error });
+    const offline = waitsForOnline();
+    this.emit('reconnecting', { attempt, delayMs, offline, reason: error });
+  }
+
+  /** A sign of life: the token works, and a later refusal may have it refreshed once again. */
+  #confirm(): void {
+    this.#acceptance = 'confirmed';
+    this.#authRetried = false;
+  }
+
+  /** The connection that ended had been accepted and stayed up for `stableAfterMs`. */
+  #wasStable(end: ConnectionEnd): boolean {
+    const policy = this.#options.reconnect;
+    return (
+      policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs
+    );
   }
 
   /**
