@@ -594,9 +594,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /** The connection that ended had been accepted and stayed up for `stableAfterMs`. */
   #wasStable(end: ConnectionEnd): boolean {
     const policy = this.#options.reconnect;
-    return (
-      policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs
-    );
+    return policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs;
   }
 
   /**
