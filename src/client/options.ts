@@ -70,8 +70,9 @@ export interface ReconnectOptions {
   maxAttempts?: number;
   /**
    * How many reconnect attempts in a row may fail before `connect()` gives up with
-   * `RECONNECT_EXHAUSTED` when no connection since it was called has shown a sign of life: a valid frame (an ack, an update, a
-   * pong; plain text is not one), or staying open for `stableAfterMs`. A browser sees an upgrade
+   * `RECONNECT_EXHAUSTED` when no connection since it was called has shown a sign of life: a
+   * valid frame (an ack, an update, a pong; plain text is not one), or staying open for
+   * `stableAfterMs`. A browser sees an upgrade
    * the server refuses exactly as a server that is down (close 1006), and a server may accept,
    * check the token for longer than `authGraceMs` and close without a word; this keeps both from
    * retrying forever. The lower of this and `maxAttempts` applies.
@@ -253,16 +254,20 @@ const atLeast =
   (value: unknown): boolean =>
     typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
-export const MAX_DELAY_MS = 2_147_483_647;
-const delay =
-  (min: number) =>
-  (value: unknown): boolean =>
-    typeof value === 'number' && value >= min && value <= MAX_DELAY_MS;
+const MAX_DELAY_MS = 2_147_483_647;
+/** A delay a timer will wait out: `min` to {@link MAX_DELAY_MS} ms. */
+const ms = (min: number): Rule => [
+  (value) => typeof value === 'number' && value >= min && value <= MAX_DELAY_MS,
+  `a number of ms from ${min} to ${MAX_DELAY_MS}`,
+];
 const isCount = (value: unknown) =>
   value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && (value as number) >= 0);
-const isSignal = (value: unknown) =>
-  typeof (value as AbortSignal | null)?.addEventListener === 'function' &&
-  typeof (value as AbortSignal).aborted === 'boolean';
+const SIGNAL: Rule = [
+  (value) =>
+    typeof (value as AbortSignal | null)?.addEventListener === 'function' &&
+    typeof (value as AbortSignal).aborted === 'boolean',
+  'an AbortSignal',
+];
 const isTaskId = (value: unknown) =>
   typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
 const isGroup = (value: unknown) =>
@@ -277,12 +282,12 @@ const RULES: Readonly<Record<string, Rule>> = {
   ],
   path: [(v) => typeof v === 'string' && v.trim() !== '', 'a non-empty string'],
   WebSocket: [isFunction, 'a WebSocket constructor'],
-  connectTimeoutMs: [delay(1), 'a number of ms from 1 to 2147483647'],
-  authGraceMs: [delay(0), 'a number of ms from 0 to 2147483647'],
+  connectTimeoutMs: ms(1),
+  authGraceMs: ms(0),
   heartbeat: [isGroup, 'false or an object'],
   reconnect: [isGroup, 'false or an object'],
   shouldReconnect: [isFunction, 'a function'],
-  signal: [isSignal, 'an AbortSignal'],
+  signal: SIGNAL,
   random: [isFunction, 'a function'],
   maxFrameBytes: [atLeast(1), 'a finite number >= 1'],
   taskSchema: [
@@ -297,13 +302,13 @@ const RULES: Readonly<Record<string, Rule>> = {
 };
 
 const HEARTBEAT_RULES: Readonly<Record<string, Rule>> = {
-  intervalMs: [delay(1), 'a number of ms from 1 to 2147483647'],
-  timeoutMs: [delay(1), 'a number of ms from 1 to 2147483647'],
+  intervalMs: ms(1),
+  timeoutMs: ms(1),
 };
 
 const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
-  initialDelayMs: [delay(0), 'a number of ms from 0 to 2147483647'],
-  maxDelayMs: [delay(0), 'a number of ms from 0 to 2147483647'],
+  initialDelayMs: ms(0),
+  maxDelayMs: ms(0),
   factor: [atLeast(1), 'a finite number >= 1'],
   maxAttempts: [isCount, 'a non-negative integer or Infinity'],
   maxInitialAttempts: [isCount, 'a non-negative integer or Infinity'],
@@ -316,14 +321,14 @@ const UPDATES_RULES: Readonly<Record<string, Rule>> = {
     (v) => isTaskId(v) || (Array.isArray(v) && v.every(isTaskId)),
     'a task id or an array of task ids',
   ],
-  signal: [isSignal, 'an AbortSignal'],
+  signal: SIGNAL,
   bufferSize: [(v) => Number.isInteger(v) && (v as number) >= 1, 'an integer >= 1'],
   overflow: [(v) => v === 'drop-oldest' || v === 'error', "'drop-oldest' or 'error'"],
 };
 
 const WAIT_RULES: Readonly<Record<string, Rule>> = {
-  signal: [isSignal, 'an AbortSignal'],
-  timeoutMs: [delay(0), 'a number of ms from 0 to 2147483647'],
+  signal: SIGNAL,
+  timeoutMs: ms(0),
 };
 
 /**
