@@ -139,9 +139,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   }
 
   set handshakeDelayMs(value: number) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw invalid('handshakeDelayMs', `must be a finite number >= 0, got ${String(value)}`);
-    }
+    checkDelay(value, 'handshakeDelayMs');
     this.#handshakeDelayMs = value;
   }
 
@@ -170,9 +168,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
       throw new TaskStatusError('CONNECTION_CLOSED', 'The server is closed');
     const { code = CloseCode.ServiceRestart, downtimeMs = 0 } = options;
     checkCloseCode(code, 'restart({ code })');
-    if (typeof downtimeMs !== 'number' || !Number.isFinite(downtimeMs) || downtimeMs < 0) {
-      throw invalid('restart({ downtimeMs })', `must be a number >= 0, got ${String(downtimeMs)}`);
-    }
+    checkDelay(downtimeMs, 'restart({ downtimeMs })');
     // A second restart waits until the first listens again, or both would bind the port.
     const run = this.#restarts.then(() => this.#restartNow(code, downtimeMs));
     this.#restarts = run.catch(() => {});
@@ -368,6 +364,13 @@ function json(response: ServerResponse, status: number, body: unknown): void {
     'access-control-allow-origin': '*',
   });
   response.end(text);
+}
+
+/** A wait of the server's: a finite number of ms, at least 0 (NaN and Infinity are refused). */
+function checkDelay(value: unknown, name: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw invalid(name, `must be a number >= 0, got ${String(value)}`);
+  }
 }
 
 function invalid(option: string, problem: string): TaskStatusError {
