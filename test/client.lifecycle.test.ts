@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTaskStatusError, TaskStatusClient } from '../src/index.js';
 import { rejection } from './helpers/events.js';
-import { liveTimers } from './helpers/timers.js';
+import { watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
 const run = promisify(execFile);
@@ -24,17 +24,17 @@ afterEach(async () => {
 
 describe('timers', () => {
   it('holds exactly one timer per open client with heartbeat and reconnect on, none after close', async () => {
-    const before = liveTimers();
+    const timers = watchTimers();
     const clients = [1, 2, 3].map(
       (userId) => new TaskStatusClient({ baseUrl: server.baseUrl, userId, token: 'tok' }),
     );
     await Promise.all(clients.map((client) => client.connect()));
     // Accepted on the `connected` frame: the connect deadline gave way to the heartbeat.
-    expect(liveTimers() - before).toBe(3);
+    expect(timers.live()).toBe(3);
     await Promise.all(clients.map((client) => client.close()));
     // The server (in this process) and Node 24's built-in WebSocket keep a close timer each for a
     // moment after the handshake; the clients' own would stay for the whole heartbeat interval.
-    await expect.poll(() => liveTimers() - before).toBe(0);
+    await expect.poll(() => timers.live()).toBe(0);
   });
 });
 

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { ResyncFunction, WebSocketConstructor } from '../src/index.js';
 import { nextEvent, record, rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
-import { liveTimers } from './helpers/timers.js';
+import { watchTimers } from './helpers/timers.js';
 
 const harness = setupWsHarness({
   heartbeat: false,
@@ -87,7 +87,7 @@ describe('listeners that close the client while it connects or reconnects', () =
   it.each(['close', 'abort'])(
     'opens nothing when a state listener calls %s() as it starts connecting',
     async (how) => {
-      const timers = liveTimers();
+      const timers = watchTimers();
       const sockets = countingWebSocket();
       const controller = new AbortController();
       const c = harness.client({ WebSocket: sockets.WebSocket, signal: controller.signal });
@@ -100,7 +100,7 @@ describe('listeners that close the client while it connects or reconnects', () =
       expect(error.code).toBe(how === 'close' ? 'CONNECTION_CLOSED' : 'ABORTED');
       expect(sockets.created).toBe(0);
       expect(c.state).toBe('closed');
-      expect(liveTimers()).toBe(timers);
+      expect(timers.live()).toBe(0);
     },
   );
 
@@ -160,7 +160,7 @@ describe('listeners that close the client while it connects or reconnects', () =
 
   it('starts a new run when a state listener calls connect() as close() ends the last one', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
-    const timers = liveTimers();
+    const timers = watchTimers();
     const c = harness.client();
     await c.connect();
     const again = new Promise<Promise<void>>((resolve) =>
@@ -173,7 +173,7 @@ describe('listeners that close the client while it connects or reconnects', () =
     await c.close();
     expect(c.state).toBe('closed');
     // The server in this process keeps a close timer for a moment after each closing handshake.
-    await expect.poll(() => liveTimers()).toBe(timers);
+    await expect.poll(() => timers.live()).toBe(0);
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { TaskStatusError, TokenContext } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
-import { liveTimers } from './helpers/timers.js';
+import { watchTimers } from './helpers/timers.js';
 import { requestedTokens } from './helpers/ws-server.js';
 
 const harness = setupWsHarness();
@@ -152,7 +152,7 @@ describe('a token function that does not settle', () => {
   });
 
   it('aborts the call and leaves no timer when the client is closed while it waits', async () => {
-    const before = liveTimers();
+    const timers = watchTimers();
     const contexts: TokenContext[] = [];
     const c = harness.client({
       connectTimeoutMs: 60_000,
@@ -162,11 +162,11 @@ describe('a token function that does not settle', () => {
       },
     });
     const connecting = c.connect();
-    expect(liveTimers() - before).toBe(1);
+    expect(timers.live()).toBe(1);
     await c.close();
     await expect(connecting).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
     expect(contexts[0]?.signal.aborted).toBe(true);
-    expect(liveTimers() - before).toBe(0);
+    expect(timers.live()).toBe(0);
   });
 
   it('cancels a hanging token request made with fetch, and connects with the next one', async () => {
