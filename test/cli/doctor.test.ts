@@ -269,6 +269,24 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(0);
   });
 
+  it('a --path naming an old route on a server that serves the canonical one', async () => {
+    const server = await start({ unmatchedUpgradeStatus: 403 });
+    const { code, check } = await doctor(
+      server.url,
+      TOKEN,
+      '--path',
+      '/api/v1/api/v1/ws/tasks/{user_id}',
+    );
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'route-not-found',
+      data: { httpStatus: 403, foundAt: '/api/v1/ws/tasks/{userId}' },
+    });
+    expect(check('upgrade').summary).toContain('answers 101 at /api/v1/ws/tasks/2');
+    expect(check('upgrade').fix).toContain('leave --path out');
+    expect(code).toBe(1);
+  });
+
   it('a /health that needs authentication, as such and not as a missing endpoint', async () => {
     // The socket is refused at once: only the health step matters here.
     const server = await startWsServer((ws) => ws.close(1008));

@@ -23,9 +23,11 @@ export type UpgradeProbe =
 
 /**
  * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The
- * doubled-prefix history"), tried when the canonical route answers 403 or 404.
+ * doubled-prefix history"), tried in this order when the route in use answers 403 or 404. The
+ * canonical route comes first, for a `--path` that names an old route.
  */
 export const SUSPECT_ROUTES = [
+  DEFAULT_TASK_STATUS_PATH,
   '/api/v1/api/v1/ws/tasks/{userId}',
   '/api/v1/ws/api/v1/ws/tasks/{userId}',
   '/ws/tasks/{userId}',
@@ -131,9 +133,7 @@ async function rejected(
     return fail(
       'route-not-found',
       `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
-      foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')
-        ? `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`
-        : `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`,
+      routeFix(foundAt),
       {
         data: { ...data, foundAt },
         ...(probe.status === 403 ? { notes: [STARLETTE_403] } : {}),
@@ -176,11 +176,23 @@ function tokenBeforeAccept(
   );
 }
 
-/** Tries the suspect routes, in order, and returns the first that upgrades. */
+/** What to do about a socket found at `foundAt`, one of the suspect routes. */
+function routeFix(foundAt: string): string {
+  if (foundAt === DEFAULT_TASK_STATUS_PATH) {
+    return `the server serves the canonical route ${DEFAULT_TASK_STATUS_PATH}: leave --path out`;
+  }
+  if (foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')) {
+    return `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`;
+  }
+  return `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`;
+}
+
+/** Tries the suspect routes other than the one in use, in order; returns the first that upgrades. */
 async function findRoute(target: Target, options: DoctorOptions): Promise<string | undefined> {
   const timeoutMs = Math.min(options.timeoutMs, PROBE_TIMEOUT_MS);
+  const inUse = target.route.replaceAll('{user_id}', '{userId}');
   for (const route of SUSPECT_ROUTES) {
-    if (route === target.route) continue;
+    if (route === inUse) continue;
     const probe = await probeUpgrade(urlForRoute(target, options, route), timeoutMs);
     if (probe.kind === 'switched') return route;
   }
