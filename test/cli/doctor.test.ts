@@ -287,6 +287,21 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('names where the socket was found with the mount sub-path of the base URL', async () => {
+    const server = await start({
+      path: '/svc/api/v1/ws/tasks/{userId}',
+      unmatchedUpgradeStatus: 403,
+    });
+    const { check } = await doctor(`${server.url}/svc`, TOKEN, '--path', '/tasks/{userId}');
+    expect(check('upgrade')).toMatchObject({
+      cause: 'route-not-found',
+      data: { foundAt: '/api/v1/ws/tasks/{userId}' },
+    });
+    expect(check('upgrade').summary).toContain(
+      'no WebSocket route at /svc/tasks/2, but the server answers 101 at /svc/api/v1/ws/tasks/2',
+    );
+  });
+
   it('a /health that needs authentication, as such and not as a missing endpoint', async () => {
     // The socket is refused at once: only the health step matters here.
     const server = await startWsServer((ws) => ws.close(1008));

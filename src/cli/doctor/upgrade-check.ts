@@ -132,7 +132,7 @@ async function rejected(
   if (foundAt !== undefined) {
     return fail(
       'route-not-found',
-      `${said}: no WebSocket route at ${path}, but the server answers 101 at ${foundAt.replace('{userId}', String(options.userId))}`,
+      `${said}: no WebSocket route at ${path}, but the server answers 101 at ${target.mount}${foundAt.replace('{userId}', String(options.userId))}`,
       routeFix(foundAt),
       {
         data: { ...data, foundAt },
