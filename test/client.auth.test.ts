@@ -112,15 +112,16 @@ describe('auth verdict after accept', () => {
     );
     const calls: string[] = [];
     const c = client({
-      token: ({ reason }) => {
-        calls.push(reason);
+      token: ({ reason, attempt }) => {
+        calls.push(`${reason} ${attempt}`);
         return calls.length === 1 ? 'stale' : 'fresh';
       },
     });
     const { authErrors } = collect(c);
     await c.connect();
     expect(c.state).toBe('open');
-    expect(calls).toEqual(['connect', 'auth-retry']);
+    // A refused token is not a failed attempt that waits: the count stays as it was.
+    expect(calls).toEqual(['connect 0', 'auth-retry 0']);
     expect(authErrors).toHaveLength(1);
     expect(authErrors[0]?.willRetry).toBe(true);
   });

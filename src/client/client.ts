@@ -411,7 +411,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
     } catch (cause) {
       // The constructor refuses what no retry changes: a bad URL, an insecure `ws:` from an
-      // `https:` page, a blocked port. So this is final, not retried.
+      // `https:` page. So this is final, not retried. (A port the browser blocks is not
+      // refused here: Chromium fails that socket with close 1006, which is retried.)
       const message = this.#scrub(cause instanceof Error ? cause.message : String(cause));
       this.#fail(
         new TaskStatusError('CONNECTION_ERROR', `Could not create the WebSocket: ${message}`),

@@ -12,7 +12,10 @@ export type TokenReason = 'connect' | 'reconnect' | 'auth-retry';
 export interface TokenContext {
   /** `connect` for a first attempt, `reconnect` after a drop, `auth-retry` after a refused token. */
   readonly reason: TokenReason;
-  /** Consecutive failed attempts so far (0 on a first try). */
+  /**
+   * Consecutive failed attempts so far that led to a backoff wait (0 on a first try). A refused
+   * token does not count: the `auth-retry` call has the count as it was before the refusal.
+   */
   readonly attempt: number;
   /** The failure that led to this call, if any. */
   readonly error?: Error;
