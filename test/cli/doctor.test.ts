@@ -157,6 +157,23 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it("a token refused with FastAPI's own JSON detail frame, as JSON and not plain text", async () => {
+    const server = await startWsServer((ws) => {
+      ws.send('{"detail":"Not authenticated"}');
+      ws.close();
+    });
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-error-frame',
+      data: { serverMessage: 'Not authenticated' },
+    });
+    expect(check('auth').summary).toContain('JSON frame without "type":"error"');
+    expect(check('auth').notes.join(' ')).not.toContain('plain text');
+    expect(code).toBe(1);
+  });
+
   it('a token issued to another user', async () => {
     const server = await start({ tokens: { 'token-of-user-3': 3 } });
     const { check } = await doctor(server.url, 'token-of-user-3');

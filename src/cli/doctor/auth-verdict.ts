@@ -93,6 +93,20 @@ function refusedToken(
       },
     );
   }
+  if (info?.message && firstFrame !== undefined && firstFrame !== 'text') {
+    // JSON, but not an error frame: FastAPI's own `{"detail": "Not authenticated"}`, say.
+    return fail(
+      'auth-error-frame',
+      `refused: JSON frame without "type":"error": "${info.message}"${close}`,
+      authFix(null),
+      {
+        data,
+        notes: [
+          'the frame is JSON but not {"type":"error","code":…,"message":…}: the SDK copes, but that shape with a code lets clients tell an expired token from a wrong one',
+        ],
+      },
+    );
+  }
   if (info?.message) {
     return fail(
       'auth-text-frame',
