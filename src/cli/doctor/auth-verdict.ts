@@ -93,29 +93,20 @@ function refusedToken(
       },
     );
   }
-  if (info?.message && firstFrame !== undefined && firstFrame !== 'text') {
-    // JSON, but not an error frame: FastAPI's own `{"detail": "Not authenticated"}`, say.
-    return fail(
-      'auth-error-frame',
-      `refused: JSON frame without "type":"error": "${info.message}"${close}`,
-      authFix(null),
-      {
-        data,
-        notes: [
-          'the frame is JSON but not {"type":"error","code":…,"message":…}: the SDK copes, but that shape with a code lets clients tell an expired token from a wrong one',
-        ],
-      },
-    );
-  }
   if (info?.message) {
+    // JSON of another shape (FastAPI's own `{"detail": "Not authenticated"}`, say), or plain text.
+    const json = firstFrame !== undefined && firstFrame !== 'text';
+    const shape = '{"type":"error","code":…,"message":…}';
     return fail(
-      'auth-text-frame',
-      `refused: plain-text frame "${info.message}"${close}`,
+      json ? 'auth-error-frame' : 'auth-text-frame',
+      `refused: ${json ? 'JSON frame without "type":"error":' : 'plain-text frame'} "${info.message}"${close}`,
       authFix(null),
       {
         data,
         notes: [
-          'the server writes errors as plain text, not {"type":"error","code":…,"message":…}: the SDK copes, but a JSON frame with a code lets clients tell an expired token from a wrong one',
+          json
+            ? `the frame is JSON but not ${shape}: the SDK copes, but that shape with a code lets clients tell an expired token from a wrong one`
+            : `the server writes errors as plain text, not ${shape}: the SDK copes, but a JSON frame with a code lets clients tell an expired token from a wrong one`,
         ],
       },
     );

@@ -190,10 +190,10 @@ function routeFix(foundAt: string): string {
 /** Tries the suspect routes other than the one in use, in order; returns the first that upgrades. */
 async function findRoute(target: Target, options: DoctorOptions): Promise<string | undefined> {
   const timeoutMs = Math.min(options.timeoutMs, PROBE_TIMEOUT_MS);
-  const inUse = target.route.replaceAll('{user_id}', '{userId}');
   for (const route of SUSPECT_ROUTES) {
-    if (route === inUse) continue;
-    const probe = await probeUpgrade(urlForRoute(target, options, route), timeoutMs);
+    const url = urlForRoute(target, options, route);
+    if (url === target.socketUrl) continue;
+    const probe = await probeUpgrade(url, timeoutMs);
     if (probe.kind === 'switched') return route;
   }
   return undefined;
