@@ -203,6 +203,77 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('a token refused later than authGraceMs, as a refusal and not as a lost connection', async () => {
+    // The token check takes 1.3 s: the client presumes acceptance after 1 s of quiet.
+    const server = await startWsServer((ws) => {
+      const check = setTimeout(() => {
+        ws.send('{"type":"error","code":"auth_failed","message":"Invalid token"}');
+        ws.close(1008);
+      }, 1_300);
+      ws.on('close', () => clearTimeout(check));
+    });
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-error-frame',
+      data: { errorCode: 'AUTH_FAILED', serverCode: 'auth_failed', closeCode: 1008 },
+    });
+    expect(check('auth').notes.join(' ')).toContain('authGraceMs');
+    expect(check('heartbeat').verdict).toBe('skip');
+    expect(check('reconnect').verdict).toBe('skip');
+    expect(code).toBe(1);
+  });
+
+  it('an ack later than authGraceMs, as a slow token check', async () => {
+    // As a server whose handler reads nothing until the token check is done: pings wait.
+    const server = await startWsServer((ws) => {
+      let checked = false;
+      let owed = 0;
+      const check = setTimeout(() => {
+        checked = true;
+        ws.send('{"type":"connected","user_id":2}');
+        for (; owed > 0; owed--) ws.send('{"type":"pong"}');
+      }, 1_300);
+      ws.on('close', () => clearTimeout(check));
+      ws.on('message', (data) => {
+        if (JSON.parse(String(data)).type !== 'ping') return;
+        if (checked) ws.send('{"type":"pong"}');
+        else owed++;
+      });
+    });
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('auth')).toMatchObject({
+      verdict: 'warn',
+      cause: 'slow-ack',
+      data: { verdict: 'late-ack', ackUserId: 2 },
+    });
+    expect(check('auth').fix).toContain('authGraceMs');
+    expect(check('heartbeat').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
+  it('a server that sends no ack but answers pings, without waiting out the timeout', async () => {
+    const server = await startWsServer((ws) => {
+      ws.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'ping') ws.send('{"type":"pong"}');
+      });
+    });
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('auth')).toMatchObject({
+      verdict: 'warn',
+      cause: 'no-ack',
+      data: { verdict: 'quiet' },
+    });
+    // The pong ends the wait for a late refusal: authGraceMs (1000) + --timeout (800) not spent.
+    expect(check('auth').durationMs).toBeLessThan(1_800);
+    expect(check('heartbeat').verdict).toBe('pass');
+    expect(check('reconnect').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
   it('a server that accepts the socket and then says nothing', async () => {
     let server: TaskStatusServer | undefined;
     // Each connection is silenced while it authenticates: no ack, no pong, socket kept open.

@@ -8,7 +8,7 @@ import {
   type TaskStatusError,
   type WebSocketConstructor,
 } from '../../index.js';
-import { refusal } from './auth-verdict.js';
+import { type RefusalFacts, refusal } from './auth-verdict.js';
 import type { DoctorOptions } from './target.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
 
@@ -51,6 +51,7 @@ export class DoctorSession {
     client.on('message', (frame) => {
       this.#frames++;
       this.#firstFrame ??= frame;
+      this.#poke();
     });
     client.on('authError', (info) => {
       this.#authError = info;
@@ -69,15 +70,38 @@ export class DoctorSession {
   /** Connects and reads the server's verdict on the token. */
   async auth(): Promise<CheckOutcome> {
     const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const timeoutMs = this.#options.timeoutMs;
     try {
       await this.#client.connect();
     } catch (error) {
-      const ms = Math.round(performance.now() - started);
-      const refused = { info: this.#authError, firstFrame: this.#firstKind };
-      return refusal(error as TaskStatusError, refused, ms, this.#options.timeoutMs);
+      return refusal(error as TaskStatusError, this.#refusalFacts(), elapsed(), timeoutMs);
     }
-    const ms = Math.round(performance.now() - started);
+    const ms = elapsed();
     const first = this.#firstFrame;
+    // Accepted on quiet alone: a token check slower than authGraceMs may still refuse. Wait for
+    // a frame (a pong, say) or the end of the connection before judging.
+    if (first === undefined) {
+      await this.#until(
+        () => this.#firstFrame !== undefined || this.#client.state !== 'open',
+        timeoutMs,
+      );
+    }
+    const late = this.#lastError;
+    if (this.#client.state !== 'open' && late?.code === 'AUTH_FAILED') {
+      const outcome = refusal(late, this.#refusalFacts(), elapsed(), timeoutMs);
+      const note = `the refusal came after more than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) of quiet, so clients took the socket for accepted first: send {"type":"connected"} once the token is accepted, and refuse sooner`;
+      return { ...outcome, notes: [...(outcome.notes ?? []), note] };
+    }
+    const later = this.#firstFrame;
+    if (first === undefined && later?.kind === 'connected') {
+      return warn(
+        'slow-ack',
+        `accepted: connected frame after ${elapsed()} ms, later than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms), so clients took the silence before it for acceptance`,
+        'check the token within authGraceMs (a slow database or key lookup?), or raise authGraceMs in the clients: until then a refusal comes after connect() resolved',
+        { data: { verdict: 'late-ack', ms: elapsed(), ackUserId: later.frame.user_id ?? null } },
+      );
+    }
     if (first?.kind === 'connected') {
       const ackUser = first.frame.user_id ?? null;
       const data = { verdict: 'ack', ms, ackUserId: ackUser };
@@ -100,12 +124,20 @@ export class DoctorSession {
         },
       );
     }
+    const after =
+      later === undefined
+        ? `, nor in the ${timeoutMs} ms after`
+        : `; the first, a ${later.kind} frame, came at ${elapsed()} ms`;
     return warn(
       'no-ack',
-      `accepted only by silence: no frame within authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) after the socket opened`,
+      `accepted only by silence: no frame within authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) after the socket opened${after}`,
       'send {"type":"connected","user_id":…} as soon as the token is accepted: clients then know at once, and a hung server no longer looks like one that accepted',
       { data: { verdict: 'quiet', ms } },
     );
+  }
+
+  #refusalFacts(): RefusalFacts {
+    return { info: this.#authError, firstFrame: this.#firstKind };
   }
 
   /** Waits for one ping/pong round trip on the open connection. */
@@ -187,6 +219,14 @@ export class DoctorSession {
   #poke(): void {
     // `error` follows the `closed` state change in the same tick: look once both are in.
     setImmediate(() => this.#wake?.());
+  }
+
+  /** Resolves once `done()` holds, looked at after each event the session hears, or after `ms`. */
+  async #until(done: () => boolean, ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    for (let left = ms; !done() && left > 0; left = deadline - performance.now()) {
+      await this.#sleep(left);
+    }
   }
 
   #sleep(ms: number): Promise<void> {

@@ -45,6 +45,7 @@ export type DoctorCause =
   | 'upgrade-error'
   // auth
   | 'no-ack'
+  | 'slow-ack'
   | 'ack-user-mismatch'
   | 'auth-error-frame'
   | 'auth-text-frame'
