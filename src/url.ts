@@ -23,7 +23,7 @@ export interface TaskStatusUrlOptions {
   path?: string;
 }
 
-const SCHEME = /^([a-z][a-z\d+.-]*):/i;
+const SCHEME = /^[a-z][a-z\d+.-]*:/i;
 const HOST_PORT = /^[^/?#:]+:\d+(?:[/?#]|$)/;
 const PLACEHOLDER = /\{(?:userId|user_id)\}/g;
 const WHOLE_PLACEHOLDER = /^\{(?:userId|user_id)\}$/;
@@ -127,23 +127,24 @@ function resolveBase(baseUrl: unknown): URL {
       `"${shown}" has no scheme; write "http://${shown}" (or https, ws, wss)`,
     );
   }
-  const scheme = SCHEME.exec(trimmed)?.[1]?.toLowerCase();
-  let url: URL;
-  if (scheme === undefined) {
-    const origin = (globalThis as { location?: { origin?: unknown } }).location?.origin;
-    if (typeof origin !== 'string' || !/^https?:\/\//.test(origin)) {
+  let origin: string | undefined;
+  if (!SCHEME.test(trimmed)) {
+    const page = (globalThis as { location?: { origin?: unknown } }).location?.origin;
+    if (typeof page !== 'string' || !/^https?:\/\//.test(page)) {
       throw invalid(
         'baseUrl',
         `"${redactUrl(trimmed)}" is relative, and there is no browser location to resolve it against; pass an absolute URL such as "https://api.example.com"`,
       );
     }
-    url = new URL(trimmed, `${origin}/`);
-  } else {
-    try {
-      url = new URL(trimmed);
-    } catch {
-      throw invalid('baseUrl', `"${redactUrl(trimmed)}" is not a valid URL`);
-    }
+    origin = `${page}/`;
+  }
+  let url: URL;
+  try {
+    url = new URL(trimmed, origin);
+    // Chromium lets a space into a host name (as "%20") where the URL standard, and Node, refuse it.
+    if (url.hostname.includes('%')) throw new TypeError();
+  } catch {
+    throw invalid('baseUrl', `"${redactUrl(trimmed)}" is not a valid URL`);
   }
   const protocol = SCHEMES[url.protocol];
   if (protocol === undefined) {
