@@ -84,4 +84,22 @@ describe('heartbeat', () => {
     expect(errors).toEqual([]);
     expect(harness.server.sockets).toHaveLength(1);
   });
+
+  it('keeps one ping out at a time when timeoutMs is longer than intervalMs', async () => {
+    const pings: number[] = [];
+    harness.server.onSocket = (ws) => {
+      // Ignores pings, but stays alive with a frame every 10 ms.
+      const timer = setInterval(() => ws.send('{"type":"connected"}'), 10);
+      ws.on('close', () => clearInterval(timer));
+      ws.on('message', (data) => String(data) === '{"type":"ping"}' && pings.push(Date.now()));
+    };
+    const c = client({ heartbeat: { intervalMs: 5, timeoutMs: 60 } });
+    await c.connect();
+    await expect.poll(() => pings.length, { timeout: 2_000 }).toBeGreaterThanOrEqual(4);
+    const gaps = pings.slice(1).map((at, i) => at - (pings[i] ?? at));
+    // Each ping waits for the one before it to time out (a timer never fires early; 2 ms of
+    // clock granularity allowed), not the 5 ms interval.
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(58);
+    await c.close();
+  });
 });

@@ -41,6 +41,7 @@ export interface HeartbeatOptions {
   intervalMs?: number;
   /**
    * How long after a ping the client waits for any frame before it calls the connection dead.
+   * Only one ping is out at a time: a `timeoutMs` longer than `intervalMs` delays the next ping.
    * @default 10000
    */
   timeoutMs?: number;
