@@ -308,6 +308,62 @@ describe('auth verdict after accept', () => {
   });
 });
 
+describe('authGraceMs: 0 (accepted as the socket opens)', () => {
+  it.each([
+    [
+      'a JSON error frame then close 1000',
+      JSON.stringify({ type: 'error', message: 'Invalid token' }),
+    ],
+    ['a plain-text frame then close 1000', 'Authentication failed'],
+  ])('still reads %s as a final refusal of a static token', async (_name, frame) => {
+    harness.server.onSocket = (ws) => {
+      ws.send(frame);
+      ws.close(1000);
+    };
+    const c = client({ authGraceMs: 0 });
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+    );
+    await c.connect().catch(() => {});
+    expect((await failed).serverMessage).toMatch(/Invalid token|Authentication failed/);
+    expect(c.state).toBe('closed');
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
+  it('refreshes a refused token once, not on every socket that opens', async () => {
+    harness.server.onSocket = (ws) => ws.close(4001);
+    const reasons: string[] = [];
+    const c = client({
+      authGraceMs: 0,
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return `t${reasons.length}`;
+      },
+    });
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && c.state === 'closed' && resolve(e)),
+    );
+    await c.connect().catch(() => {});
+    await failed;
+    expect(reasons).toEqual(['connect', 'auth-retry']);
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
+  it('gives up after maxInitialAttempts against a server that closes every socket it opens', async () => {
+    harness.server.onSocket = (ws) => ws.close(1000);
+    const c = client({
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 3 },
+    });
+    const exhausted = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
+    );
+    await c.connect().catch(() => {});
+    await exhausted;
+    expect(harness.server.sockets).toHaveLength(4);
+  });
+});
+
 describe('odd frames before the verdict', () => {
   it('reads a FastAPI-style {"detail": …} frame then close 1000 as an auth failure', async () => {
     authServer(
@@ -421,6 +477,28 @@ describe('a verdict that comes after authGraceMs', () => {
       expect(log.join()).not.toContain('AUTH_FAILED');
     },
   );
+
+  it('reports an error frame from the quiet time once a valid frame follows it, and a close then is a drop', async () => {
+    // A quiet server (no ack) that accepted the token: an error about something else, an update,
+    // then a restart. The update shows the token works, so the close is no refusal.
+    harness.server.onSocket = (ws) => {
+      if (harness.server.sockets.length > 1) return;
+      setTimeout(() => {
+        ws.send(JSON.stringify({ type: 'error', message: 'task 9 not found' }));
+        ws.send(JSON.stringify({ type: 'task_update', task_id: 1, status: 'running' }));
+        ws.close(1000);
+      }, 60);
+    };
+    const c = client({ authGraceMs: 10 });
+    const log: string[] = [];
+    c.on('error', (e) => log.push(`error ${e.code}`));
+    c.on('task', (update) => log.push(`task ${update.taskId}`));
+    c.on('reconnecting', () => log.push('reconnecting'));
+    await c.connect();
+    await expect.poll(() => log).toContain('reconnecting');
+    expect(log.slice(0, 2)).toEqual(['error SERVER_ERROR', 'task 1']);
+    expect(log).not.toContain('error AUTH_FAILED');
+  });
 
   it('keeps reconnecting against a quiet server that answers pings with a frame of its own', async () => {
     // No ack, and `{"detail": …}` for every message it does not know: pings included.

@@ -295,6 +295,7 @@ describe('giving up before the first connection', () => {
   });
 
   it('keeps retrying past maxInitialAttempts once it has been connected', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
     const c = client({ reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxInitialAttempts: 1 } });
     await c.connect();
     const failures: string[] = [];

@@ -230,7 +230,11 @@ export class Connection<O> {
     if (this.#phase !== 'opening') return;
     this.#phase = 'verdict';
     const graceMs = this.#settings.authGraceMs;
-    if (graceMs === 0) this.#accept();
+    if (graceMs === 0) {
+      // Accepted as it opens, on no word from the server: a refusal may still follow.
+      this.#presumed = true;
+      this.#accept();
+    }
     // The deadline still bounds the verdict: whichever comes first is waited for.
     else if (Date.now() + graceMs < this.#deadlineAt) this.#wait(GRACE, graceMs);
   };
@@ -397,9 +401,10 @@ export class Connection<O> {
 
   #deliver(parsed: ParsedFrame): void {
     if (this.#authError !== undefined) {
-      // A real error frame before the verdict stands; a guessed one is undone by a valid frame.
+      // A real error frame before the verdict stands. A valid frame undoes a guessed one, and one
+      // that came while acceptance was only presumed: the token works.
       if (!this.#authErrorGuessed && this.#phase === 'verdict') return;
-      if (this.#authErrorGuessed) this.#authError = undefined;
+      if (this.#authErrorGuessed || this.#presumed) this.#authError = undefined;
     }
     if (this.#phase === 'verdict') this.#accept();
     if (this.#phase === 'accepted') {

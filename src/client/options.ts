@@ -139,7 +139,8 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   connectTimeoutMs?: number;
   /**
    * For servers that send no `connected` frame: quiet time after the socket opens that counts as
-   * "token accepted".
+   * "token accepted" (`0`: the open itself). Until a valid frame arrives, that verdict is only
+   * presumed: an error or text frame and a close still make it a refusal.
    * @default 1000
    */
   authGraceMs?: number;

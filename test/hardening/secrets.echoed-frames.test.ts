@@ -16,7 +16,7 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
 });
 
-/** A client on a socket double; `accepted` decides whether the verdict is already in. */
+/** A client on a socket double; `accepted` decides whether the verdict (an ack) is already in. */
 async function start(accepted: boolean) {
   const fake = fakeWebSocket();
   const client = new TaskStatusClient({
@@ -33,7 +33,11 @@ async function start(accepted: boolean) {
   const connecting = client.connect();
   const socket = fake.sockets[0] as FakeSocket;
   socket.open();
-  if (accepted) await connecting;
+  if (accepted) {
+    socket.receive('{"type":"connected"}');
+    await connecting;
+    await socket.handled();
+  }
   return { client, events, socket, connecting };
 }
 

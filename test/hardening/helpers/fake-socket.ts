@@ -31,7 +31,10 @@ export function setupFakeClients(): (
     const connecting = client.connect();
     const socket = fake.sockets[0] as FakeSocket;
     socket.open();
+    // The ack: accepted for sure, not only presumed, so no frame is held as a possible refusal.
+    socket.receive('{"type":"connected"}');
     await connecting;
+    await socket.handled();
     return { client, socket };
   };
 }
