@@ -218,6 +218,56 @@ describe('auth verdict after accept', () => {
     expect(authErrors.map((info) => info.willRetry)).toEqual([true, true]);
   });
 
+  it('counts attempts from zero again after a connection stayed up for stableAfterMs, then was refused', async () => {
+    // Socket 1: a drop before any verdict (one failure). Socket 2: acked, up past stableAfterMs,
+    // then its token expires. The refresh of that token starts a new count.
+    harness.server.onSocket = (ws) => {
+      const n = harness.server.sockets.length;
+      if (n === 1) ws.terminate();
+      else if (n === 2) {
+        ws.send(JSON.stringify({ type: 'connected' }));
+        setTimeout(() => {
+          ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+          ws.close(1008);
+        }, 150);
+      } else ws.send(JSON.stringify({ type: 'connected' }));
+    };
+    const calls: string[] = [];
+    const c = client({
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10, stableAfterMs: 100 },
+      token: ({ reason, attempt }) => {
+        calls.push(`${reason} ${attempt}`);
+        return `t${calls.length}`;
+      },
+    });
+    await c.connect();
+    await expect.poll(() => harness.server.sockets.length).toBe(3);
+    await expect.poll(() => c.state).toBe('open');
+    expect(calls).toEqual(['connect 0', 'reconnect 1', 'auth-retry 0']);
+  });
+
+  it('counts attempts from zero again after reconnect() replaced a connection up for stableAfterMs', async () => {
+    // Socket 1: a drop before any verdict (one failure). Socket 2: acked and up past
+    // stableAfterMs, then replaced by reconnect(). Sockets 3 and after: acked.
+    harness.server.onSocket = (ws) => {
+      if (harness.server.sockets.length === 1) ws.terminate();
+      else ws.send(JSON.stringify({ type: 'connected' }));
+    };
+    const calls: string[] = [];
+    const c = client({
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10, stableAfterMs: 50 },
+      token: ({ reason, attempt }) => {
+        calls.push(`${reason} ${attempt}`);
+        return `t${calls.length}`;
+      },
+    });
+    await c.connect();
+    const stable = Date.now() + 60;
+    await expect.poll(() => Date.now() >= stable).toBe(true);
+    await c.reconnect();
+    expect(calls).toEqual(['connect 0', 'reconnect 1', 'reconnect 0']);
+  });
+
   it('does not refresh a refused token under reconnect: false', async () => {
     authServer(
       () => false,

@@ -251,6 +251,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (this.#state === 'open' && this.#connection !== undefined) {
       const connection = this.#connection;
       this.#connection = undefined;
+      this.#settleIfStable(true);
       void connection.close(CloseCode.Normal, 'reconnect');
       const generation = this.#generation;
       this.emit('close', {
@@ -501,7 +502,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
     // Quiet alone is no sign of life, or a server that refuses later than authGraceMs would have
     // the token refreshed forever.
-    if (this.#wasStable(end)) this.#confirm();
+    this.#settleIfStable(end.accepted);
     const willRetry =
       policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
     const generation = this.#generation;
@@ -537,10 +538,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(error);
       return;
     }
-    if (end !== undefined && this.#wasStable(end)) {
-      this.#failures = 0;
-      this.#confirm();
-    }
+    if (end !== undefined) this.#settleIfStable(end.accepted);
     this.#failures += 1;
     const confirmed = this.#acceptance === 'confirmed';
     const limit = confirmed
@@ -592,10 +590,15 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#authRetried = false;
   }
 
-  /** The connection that ended had been accepted and stayed up for `stableAfterMs`. */
-  #wasStable(end: ConnectionEnd): boolean {
+  /**
+   * A connection that had been accepted and stayed up for `stableAfterMs`, however it ends: the
+   * failure count starts again from zero, and the token has shown it works.
+   */
+  #settleIfStable(accepted: boolean): void {
     const policy = this.#options.reconnect;
-    return policy !== false && end.accepted && Date.now() - this.#openedAt >= policy.stableAfterMs;
+    if (!accepted || policy === false || Date.now() - this.#openedAt < policy.stableAfterMs) return;
+    this.#failures = 0;
+    this.#confirm();
   }
 
   /**
