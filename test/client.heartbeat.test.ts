@@ -102,4 +102,23 @@ describe('heartbeat', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(58);
     await c.close();
   });
+
+  it('still drops a link that dies after an error frame within interval + timeout of it', async () => {
+    let errorSentAt = 0;
+    harness.server.onSocket = (ws) =>
+      ws.once('message', () => {
+        // Answers the first ping with an error frame and no close, then says nothing more.
+        errorSentAt = Date.now();
+        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+      });
+    // An interval above the 1 s the client waits for a close after an error frame.
+    const c = client({ heartbeat: { intervalMs: 1_500, timeoutMs: 100 }, reconnect: false });
+    const timedOut = new Promise<number>((resolve) =>
+      c.on('error', (e) => e.code === 'HEARTBEAT_TIMEOUT' && resolve(Date.now())),
+    );
+    await c.connect();
+    const at = await timedOut;
+    // 1500 + 100 ms and scheduling; the 1 s wait for a close after the frame must not add to it.
+    expect(at - errorSentAt).toBeLessThan(2_100);
+  });
 });

@@ -223,7 +223,7 @@ export class Connection<O> {
       this.#accept();
     } else if (due === PING) this.#ping();
     else if (due === ANSWER) this.#checkAnswer();
-    else if (due === CLOSE_AFTER_ERROR) this.#release();
+    else if (due === CLOSE_AFTER_ERROR) this.#release(REFUSAL_CLOSE_MS);
   };
 
   readonly #onOpen = (): void => {
@@ -248,11 +248,14 @@ export class Connection<O> {
     if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
   }
 
-  /** Plans the next ping a whole interval from now, or stops the timer without heartbeats. */
-  #beat(): void {
+  /**
+   * Plans the next ping an interval after the server last spoke (`sinceMs` ago), or stops the
+   * timer without heartbeats.
+   */
+  #beat(sinceMs = 0): void {
     const heartbeat = this.#settings.heartbeat;
     if (heartbeat === false) this.#stopTimer();
-    else this.#wait(PING, heartbeat.intervalMs);
+    else this.#wait(PING, heartbeat.intervalMs - sinceMs);
   }
 
   /**
@@ -270,13 +273,16 @@ export class Connection<O> {
     this.#held.push(parsed);
   }
 
-  /** No close came, or a valid frame did: the frames held were no refusal. Reports them now. */
-  #release(): void {
+  /**
+   * No close came (the server last spoke `sinceMs` ago), or a valid frame did: the frames held
+   * were no refusal. Reports them now.
+   */
+  #release(sinceMs = 0): void {
     const held = this.#held ?? [];
     this.#held = undefined;
     this.#authError = undefined;
     this.#presumed = false;
-    this.#beat();
+    this.#beat(sinceMs);
     // A listener may end the connection: the rest then goes, as a detached handler's would.
     for (const parsed of held) {
       if (this.#phase === 'ended') break;
