@@ -208,3 +208,31 @@ it('throws a clear error when nothing provides a client', () => {
     'useTaskStatus() needs a task-status client',
   );
 });
+
+it('hands out refs that a consumer cannot write to, as docs/vue.md says', async () => {
+  let refs: ReturnType<typeof useTaskStatus> | undefined;
+  const Probe = defineComponent({
+    setup() {
+      refs = useTaskStatus();
+      return () => h('p', refs?.state.value);
+    },
+  });
+  const wrapper = mount(Probe, {
+    global: { plugins: [createTaskStatusPlugin({ options: options() })] },
+  });
+  await vi.waitFor(() => expect(wrapper.text()).toBe('open'));
+  const seen = refs as ReturnType<typeof useTaskStatus>;
+  const client = seen.client.value;
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  for (const name of ['state', 'tasks', 'error', 'client'] as const) {
+    (seen[name] as { value: unknown }).value = 'overwritten';
+  }
+  warn.mockRestore();
+  expect(seen.state.value).toBe('open');
+  expect(seen.tasks.value).toBeInstanceOf(Map);
+  expect(seen.error.value).toBeUndefined();
+  expect(seen.client.value).toBe(client);
+  // The client itself is handed out as it is, not behind a proxy.
+  await expect(seen.client.value?.connect()).resolves.toBeUndefined();
+  wrapper.unmount();
+});

@@ -15,6 +15,7 @@ import {
   onScopeDispose,
   provide,
   type Ref,
+  shallowReadonly,
   toValue,
 } from 'vue';
 import type { TaskStatusSource, TaskStatusStore } from '../bindings/store.js';
@@ -128,6 +129,13 @@ function hold<TUpdate extends TaskUpdate>(store: TaskStatusStore<TUpdate>): void
 function refsOf<TUpdate extends TaskUpdate>(
   context: TaskStatusContext<TUpdate>,
 ): TaskStatusRefs<TUpdate> {
+  // Read-only for consumers at run time too, not only in their type: the refs are shared by all
+  // of them. Shallow, so the client is handed out as it is (a proxy would break its methods).
   const { state, tasks, error, client } = context;
-  return { state, tasks, error, client };
+  return {
+    state: shallowReadonly(state),
+    tasks,
+    error: shallowReadonly(error),
+    client: shallowReadonly(client),
+  };
 }
