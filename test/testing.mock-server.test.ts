@@ -322,10 +322,19 @@ describe('the guide (docs/testing.md)', () => {
     );
   }
 
-  it('tests a script against the mock in a few lines', async () => {
-    const backend = mock({ tokens: { 'token-2': 2 } });
+  it.each([
+    ['a token map', { 'token-2': 2 }],
+    [
+      'a token check that takes a while',
+      async (token: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return token === 'token-2' ? 2 : null;
+      },
+    ],
+  ] as const)('tests a script against the mock in a few lines, with %s', async (_name, tokens) => {
+    const backend = mock({ tokens });
     const report = waitForReport(BASE, 'token-2', 42);
-    await vi.waitFor(() => expect(backend.clients).toHaveLength(1));
+    await vi.waitFor(() => expect(backend.clients[0]?.state).toBe('open'));
     backend.pushUpdate(2, { taskId: 42, status: 'running', progress: 50 });
     backend.failTask(2, 42, 'disk full');
     await expect(report).resolves.toBe('failed: disk full');
