@@ -68,18 +68,12 @@ function startProcess(file: string, args: readonly string[], env: NodeJS.Process
 export function startCliInTerminal(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
+  size = 'cols 100 rows 30',
 ): CliProcess {
   const command = [process.execPath, '--import', 'tsx', entry, ...args].map(quote).join(' ');
   return startProcess(
     'script',
-    [
-      '--quiet',
-      '--return',
-      '--flush',
-      '--command',
-      `stty cols 100 rows 30; exec ${command}`,
-      '/dev/null',
-    ],
+    ['--quiet', '--return', '--flush', '--command', `stty ${size}; exec ${command}`, '/dev/null'],
     env,
   );
 }

@@ -52,6 +52,14 @@ describe.runIf(hasScript)('task-status on a terminal', () => {
     );
   });
 
+  it('draws on a terminal that reports no size (0 × 0) as on one of 100 × 24', async () => {
+    const result = await startCliInTerminal(['demo'], {}, 'cols 0 rows 0').exited;
+    const screen = plain(result.stdout);
+    expect(screen).toContain('● connected');
+    expect(screen).toContain('done: 4 completed, 1 failed (exit 0)');
+    expect(result.code).toBe(0);
+  });
+
   it('runs the demo to the end with progress bars and exits 0', async () => {
     const result = await startCliInTerminal(['demo']).exited;
     const screen = plain(result.stdout);

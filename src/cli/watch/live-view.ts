@@ -37,15 +37,26 @@ const STATUS_COLORS: Readonly<Record<string, (text: string) => string>> = {
  * log-update and left on screen when the command ends.
  */
 export function createLiveView(
-  stream: NodeJS.WritableStream & { columns?: number },
+  stream: NodeJS.WritableStream & { columns?: number; rows?: number },
   model: LiveModel,
   scrub: (text: string) => string,
 ): WatchReporter {
-  const log = createLogUpdate(stream);
+  // A terminal that reports no size (0 × 0: `script` without a parent terminal, some CI and
+  // container setups) would have log-update cut every line away: take it as 100 × 24.
+  const screen = {
+    write: (text: string) => stream.write(text),
+    get columns() {
+      return stream.columns || 100;
+    },
+    get rows() {
+      return stream.rows || 24;
+    },
+  };
+  const log = createLogUpdate(screen as unknown as NodeJS.WriteStream);
   let timer: ReturnType<typeof setInterval> | undefined;
   // Masked twice: each text before its line is cut (a token cut short no longer matches the
   // mask), and the whole frame after, as every line the command prints is.
-  const draw = () => log(scrub(renderLiveView(model, Date.now(), stream.columns ?? 100, scrub)));
+  const draw = () => log(scrub(renderLiveView(model, Date.now(), screen.columns, scrub)));
   return {
     start: () => {
       draw();
