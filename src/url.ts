@@ -66,7 +66,7 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   const query = new URLSearchParams(url.search);
   query.delete('token');
   const kept = query.toString();
-  url.search = `${kept ? `${kept}&` : ''}token=${encode('token', token).replace(/[!'()*]/g, escapeChar)}`;
+  url.search = `${kept ? `${kept}&` : ''}token=${escapeReserved(encode('token', token))}`;
   url.hash = '';
   return url.href;
 }
@@ -209,9 +209,12 @@ function longestOverlap(base: readonly string[], end: number, route: readonly st
   return 0;
 }
 
-/** Encodes what encodeURIComponent leaves of `!'()*`, so no quote can end a token early. */
-function escapeChar(char: string): string {
-  return `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+/**
+ * Percent-encodes what `encodeURIComponent` leaves of `!'()*` in `encoded`, so no quote can end
+ * a token early: the token as the socket URL carries it.
+ */
+export function escapeReserved(encoded: string): string {
+  return encoded.replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */

@@ -356,6 +356,25 @@ describe('auth verdict after accept', () => {
     expect(dump).not.toContain(encodeURIComponent(SECRET));
     expect(dump).toContain('***');
   });
+
+  it("masks the token as the URL carries it, with !'()* encoded, when the server echoes it", async () => {
+    const token = "it's(my)tok!*";
+    harness.server.onSocket = (ws, request) => {
+      // The raw query value, as a server that logs or echoes its query string has it.
+      const raw = /[?&]token=([^&]*)/.exec(request.url ?? '')?.[1] ?? '';
+      ws.send(JSON.stringify({ type: 'error', code: 'auth_failed', message: `rejected ${raw}` }));
+      ws.close(1008, `raw=${raw}`);
+    };
+    const c = client({ token });
+    const seen: unknown[] = [];
+    c.on('authError', (info) => seen.push(info));
+    const error = await rejection(c.connect());
+    expect(harness.server.requests[0]).toContain('it%27s%28my%29tok%21%2A');
+    const dump = JSON.stringify([seen, error, String(error), error.stack]);
+    expect(dump).not.toContain('it%27s%28my%29tok%21%2A');
+    expect(dump).not.toContain(token);
+    expect(error.serverMessage).toBe('rejected ***');
+  });
 });
 
 describe('authGraceMs: 0 (accepted as the socket opens)', () => {

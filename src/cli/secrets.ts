@@ -1,3 +1,5 @@
+import { escapeReserved } from '../url.js';
+
 /** A command-line mistake: printed with the usage hint, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -43,10 +45,11 @@ export function resolveToken(flags: TokenFlags, env: NodeJS.ProcessEnv): string 
  */
 export function createScrubber(token: string): (text: string) => string {
   // Shorter tokens would mask ordinary words; the SDK draws the same line.
+  const encoded = encodeURIComponent(token);
   const forms =
     token.length < 4
       ? []
-      : [...new Set([token, encodeURIComponent(token), JSON.stringify(token).slice(1, -1)])];
+      : [...new Set([token, encoded, escapeReserved(encoded), JSON.stringify(token).slice(1, -1)])];
   return (text) => {
     let safe = text;
     for (const form of forms) safe = safe.split(form).join('***');

@@ -4,7 +4,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
-import { buildTaskStatusUrl, redactUrl } from '../url.js';
+import { buildTaskStatusUrl, escapeReserved, redactUrl } from '../url.js';
 import { reconnectDelay } from './backoff.js';
 import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
@@ -703,9 +703,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const token = this.#token;
     let safe = redactUrl(text);
     if (token.length >= 4) {
-      safe = safe.split(token).join('***');
+      // Raw, percent-encoded, and as the URL carries it (`!'()*` encoded too).
       const encoded = encodeURIComponent(token);
-      if (encoded !== token) safe = safe.split(encoded).join('***');
+      for (const form of new Set([token, encoded, escapeReserved(encoded)])) {
+        safe = safe.split(form).join('***');
+      }
     }
     return safe;
   }

@@ -115,6 +115,17 @@ describe('the live view of watch', () => {
     }
   });
 
+  it("masks the token raw, percent-encoded, as the URL carries it (!'()* encoded) and JSON-escaped", () => {
+    const scrub = createScrubber(`it's(my)"tok"!*+/`);
+    const forms = [
+      `it's(my)"tok"!*+/`,
+      `it's(my)%22tok%22!*%2B%2F`,
+      'it%27s%28my%29%22tok%22%21%2A%2B%2F',
+      `it's(my)\\"tok\\"!*+/`,
+    ];
+    expect(forms.map((form) => scrub(`a ${form} b`))).toEqual(forms.map(() => 'a *** b'));
+  });
+
   it('formats elapsed times from tenths of seconds to hours', () => {
     expect([950, 75_000, 3_700_000].map(formatElapsed)).toEqual(['0.9s', '1m15s', '1h01m']);
   });
