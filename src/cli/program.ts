@@ -156,6 +156,11 @@ function addDemoCommand(program: Command, { io, signal, setExit }: CommandContex
         .default('none'),
     )
     .action(async (flags: DemoFlags) => {
+      if (flags.fault !== 'none' && flags.serve !== true) {
+        throw new UsageError(
+          '--fault needs --serve: the faults are for doctor, and the demo would wait on them',
+        );
+      }
       const options = {
         json: flags.json === true,
         tasks: flags.tasks,

@@ -25,7 +25,13 @@ export function resolveToken(flags: TokenFlags, env: NodeJS.ProcessEnv): string 
   if (tokenEnv !== undefined) {
     const value = env[tokenEnv];
     if (value === undefined || value.trim() === '') {
-      throw new UsageError(`--token-env ${tokenEnv}: the environment variable is unset or empty`);
+      // Named the usual way (TS_TOKEN), it is shown; anything else may be the token itself,
+      // passed by mistake as `--token-env "$TOKEN"`.
+      throw new UsageError(
+        /^[A-Z_][A-Z\d_]{0,63}$/.test(tokenEnv)
+          ? `--token-env ${tokenEnv}: the environment variable is unset or empty`
+          : '--token-env takes the name of an environment variable (such as TS_TOKEN), not the token: no variable of that name is set',
+      );
     }
     return value;
   }

@@ -31,6 +31,13 @@ describe('task-status demo', () => {
     expect(result.code).toBe(0);
   });
 
+  it('refuses --fault without --serve (exit 2), rather than watch a faulty server forever', async () => {
+    const result = await runCli(['demo', '--fault', 'silent']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--fault needs --serve');
+    expect(result.stdout).toBe('');
+  });
+
   it('serves a faulty server for doctor to diagnose with --serve --fault', async () => {
     const server = startCli(['demo', '--serve', '--fault', 'wrong-prefix']);
     await vi.waitFor(() => expect(server.stderr()).toMatch(/http:\/\/127\.0\.0\.1:\d+/), {

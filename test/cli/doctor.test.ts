@@ -461,4 +461,20 @@ describe('task-status doctor arguments', () => {
     expect(result.stderr).toContain('NOT_SET_ANYWHERE');
     expect(result.code).toBe(2);
   });
+
+  it('does not echo a token passed to --token-env by mistake (--token-env "$TOKEN")', async () => {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.c2lnbmF0dXJl';
+    const result = await runCli([
+      'doctor',
+      '--base-url',
+      'http://127.0.0.1:9',
+      '--user',
+      '2',
+      '--token-env',
+      token,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the name of an environment variable');
+    expect(result.stdout + result.stderr).not.toContain(token.slice(0, 12));
+  });
 });
