@@ -51,11 +51,11 @@ export function resolveToken(flags: TokenFlags, env: NodeJS.ProcessEnv): string 
  */
 export function createScrubber(token: string): (text: string) => string {
   // Shorter tokens would mask ordinary words; the SDK draws the same line.
-  const encoded = encodeURIComponent(token);
-  const forms =
-    token.length < 4
-      ? []
-      : [...new Set([token, encoded, escapeReserved(encoded), JSON.stringify(token).slice(1, -1)])];
+  const forms: string[] = [];
+  if (token.length >= 4) {
+    const encoded = encodeURIComponent(token);
+    forms.push(token, encoded, escapeReserved(encoded), JSON.stringify(token).slice(1, -1));
+  }
   return (text) => {
     let safe = text;
     for (const form of forms) safe = safe.split(form).join('***');
