@@ -186,3 +186,35 @@ describe('the connected ack', () => {
     expect(errors).toEqual([]);
   });
 });
+
+const builtIn = (globalThis as { WebSocket?: unknown }).WebSocket;
+
+describe.runIf(typeof builtIn === 'function')('on Node with a built-in WebSocket (22+)', () => {
+  it('uses ws by default, which shows the status of a refused upgrade and can drop a dead socket', async () => {
+    harness.server.onUpgrade = (_request, socket) => {
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    };
+    const c = client({ reconnect: false });
+    // Node's own WebSocket hides the status (an opaque close 1006, CONNECTION_ERROR).
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', httpStatus: 403 });
+  });
+
+  it('uses a global that a mock has replaced (msw wraps the class in a Proxy), not ws', () => {
+    const seen: string[] = [];
+    const original = globalThis.WebSocket;
+    globalThis.WebSocket = new Proxy(original, {
+      construct(target, args) {
+        seen.push(String(args[0]));
+        return Reflect.construct(target, args);
+      },
+    });
+    try {
+      const c = client({ reconnect: false });
+      void c.connect().catch(() => {});
+      expect(seen).toHaveLength(1);
+      void c.close();
+    } finally {
+      globalThis.WebSocket = original;
+    }
+  });
+});

@@ -128,7 +128,8 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   path?: string;
   /**
    * WebSocket constructor to use.
-   * @default `globalThis.WebSocket`, else `ws` (looked up on each connect)
+   * @default `globalThis.WebSocket` (in Node, only one a mock such as msw has installed), else
+   * `ws` (looked up on each connect)
    */
   WebSocket?: WebSocketConstructor;
   /**

@@ -56,13 +56,24 @@ export const OPEN = 1;
 
 /**
  * Picks the implementation at connect time (not at import, so msw and test doubles installed
- * later are seen): the option, else the platform's global, else `ws` through isomorphic-ws.
+ * later are seen): the option, else the platform's global, else `ws` through isomorphic-ws. On
+ * Node, `ws` wins over Node's own global (22+): that one hides the status of a refused upgrade
+ * and cannot drop a socket on a dead link, whose closing handshake then never ends and keeps
+ * the process alive. A global that a mock replaced (msw wraps it in a Proxy) is still used.
  */
 export function pickWebSocket(override: WebSocketConstructor | undefined): WebSocketConstructor {
   if (override !== undefined) return override;
   const global = (globalThis as { WebSocket?: unknown }).WebSocket;
-  if (typeof global === 'function') return global as WebSocketConstructor;
+  if (typeof global === 'function' && !isNodeOwn(global)) return global as WebSocketConstructor;
   return NodeWebSocket as unknown as WebSocketConstructor;
+}
+
+/**
+ * Node's own WebSocket class (undici's, written in JavaScript). A browser's reads as native code,
+ * and so does a Proxy around Node's (msw's).
+ */
+function isNodeOwn(global: object): boolean {
+  return /^class _?WebSocket extends EventTarget\b/.test(Function.prototype.toString.call(global));
 }
 
 /** A socket with a Node-style emitter beside its `on*` handlers, and `terminate()`: `ws`. */
