@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { isTaskStatusError, type TaskUpdate, type WebSocketConstructor } from '../src/index.js';
 import { record } from './helpers/events.js';
@@ -187,9 +187,22 @@ describe('the connected ack', () => {
   });
 });
 
-const builtIn = (globalThis as { WebSocket?: unknown }).WebSocket;
+describe("on Node with a global WebSocket of Node's own (22+)", () => {
+  // Node 20 has none: a class of the same make stands in for it (undici's, in JavaScript).
+  const own = (globalThis as { WebSocket?: unknown }).WebSocket;
+  beforeEach(() => {
+    if (own !== undefined) return;
+    globalThis.WebSocket = class WebSocket extends EventTarget {
+      constructor() {
+        super();
+        throw new Error("Node's own WebSocket was used");
+      }
+    } as unknown as typeof globalThis.WebSocket;
+  });
+  afterEach(() => {
+    if (own === undefined) delete (globalThis as { WebSocket?: unknown }).WebSocket;
+  });
 
-describe.runIf(typeof builtIn === 'function')('on Node with a built-in WebSocket (22+)', () => {
   it('uses ws by default, which shows the status of a refused upgrade and can drop a dead socket', async () => {
     harness.server.onUpgrade = (_request, socket) => {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
