@@ -445,34 +445,21 @@ describe('task-status doctor arguments', () => {
     expect(result.code).toBe(2);
   });
 
+  /** `doctor` against a closed port with `--token-env <name>`, `name` unset in its environment. */
+  function doctorWithTokenEnv(name: string) {
+    const args = ['doctor', '--base-url', 'http://127.0.0.1:9', '--user', '2', '--token-env', name];
+    return runCli(args, { [name]: undefined });
+  }
+
   it('exits 2 when the --token-env variable is unset', async () => {
-    const result = await runCli(
-      [
-        'doctor',
-        '--base-url',
-        'http://127.0.0.1:9',
-        '--user',
-        '2',
-        '--token-env',
-        'NOT_SET_ANYWHERE',
-      ],
-      { NOT_SET_ANYWHERE: undefined },
-    );
+    const result = await doctorWithTokenEnv('NOT_SET_ANYWHERE');
     expect(result.stderr).toContain('NOT_SET_ANYWHERE');
     expect(result.code).toBe(2);
   });
 
   it('does not echo a token passed to --token-env by mistake (--token-env "$TOKEN")', async () => {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.c2lnbmF0dXJl';
-    const result = await runCli([
-      'doctor',
-      '--base-url',
-      'http://127.0.0.1:9',
-      '--user',
-      '2',
-      '--token-env',
-      token,
-    ]);
+    const result = await doctorWithTokenEnv(token);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('the name of an environment variable');
     expect(result.stdout + result.stderr).not.toContain(token.slice(0, 12));

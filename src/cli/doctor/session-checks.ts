@@ -87,9 +87,11 @@ export class DoctorSession {
         timeoutMs,
       );
     }
+    // When the wait ended: a late refusal's or a late first frame's time, read once.
+    const waitedMs = elapsed();
     const late = this.#lastError;
     if (this.#client.state !== 'open' && late?.code === 'AUTH_FAILED') {
-      const outcome = refusal(late, this.#refusalFacts(), elapsed(), timeoutMs);
+      const outcome = refusal(late, this.#refusalFacts(), waitedMs, timeoutMs);
       const note = `the refusal came after more than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) of quiet, so clients took the socket for accepted first: send {"type":"connected"} once the token is accepted, and refuse sooner`;
       return { ...outcome, notes: [...(outcome.notes ?? []), note] };
     }
@@ -97,9 +99,9 @@ export class DoctorSession {
     if (first === undefined && later?.kind === 'connected') {
       return warn(
         'slow-ack',
-        `accepted: connected frame after ${elapsed()} ms, later than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms), so clients took the silence before it for acceptance`,
+        `accepted: connected frame after ${waitedMs} ms, later than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms), so clients took the silence before it for acceptance`,
         'check the token within authGraceMs (a slow database or key lookup?), or raise authGraceMs in the clients: until then a refusal comes after connect() resolved',
-        { data: { verdict: 'late-ack', ms: elapsed(), ackUserId: later.frame.user_id ?? null } },
+        { data: { verdict: 'late-ack', ms: waitedMs, ackUserId: later.frame.user_id ?? null } },
       );
     }
     if (first?.kind === 'connected') {
@@ -127,7 +129,7 @@ export class DoctorSession {
     const after =
       later === undefined
         ? `, nor in the ${timeoutMs} ms after`
-        : `; the first, a ${later.kind} frame, came at ${elapsed()} ms`;
+        : `; the first, a ${later.kind} frame, came at ${waitedMs} ms`;
     return warn(
       'no-ack',
       `accepted only by silence: no frame within authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) after the socket opened${after}`,
