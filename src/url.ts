@@ -213,8 +213,25 @@ function longestOverlap(base: readonly string[], end: number, route: readonly st
  * Percent-encodes what `encodeURIComponent` leaves of `!'()*` in `encoded`, so no quote can end
  * a token early: the token as the socket URL carries it.
  */
-export function escapeReserved(encoded: string): string {
+function escapeReserved(encoded: string): string {
   return encoded.replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * The forms a token takes in text a server may echo it in, for masking: raw, percent-encoded,
+ * as the socket URL carries it, JSON-escaped, and JSON-escaped as Python's `json.dumps` (and
+ * so FastAPI's `send_json`) writes it, with every character past ASCII as `\uXXXX`. None for a
+ * token under 4 characters, which would mask ordinary words.
+ */
+export function tokenForms(token: string): string[] {
+  if (token.length < 4) return [];
+  const encoded = encodeURIComponent(token);
+  const json = JSON.stringify(token).slice(1, -1);
+  const ascii = json.replace(
+    /[\u0080-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return [...new Set([token, encoded, escapeReserved(encoded), json, ascii])];
 }
 
 /** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */

@@ -1,4 +1,4 @@
-import { escapeReserved } from '../url.js';
+import { tokenForms } from '../url.js';
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -50,12 +50,7 @@ export function resolveToken(flags: TokenFlags, env: NodeJS.ProcessEnv): string 
  * it would swallow the closing quote of a `"…?token=***"` string.)
  */
 export function createScrubber(token: string): (text: string) => string {
-  // Shorter tokens would mask ordinary words; the SDK draws the same line.
-  const forms: string[] = [];
-  if (token.length >= 4) {
-    const encoded = encodeURIComponent(token);
-    forms.push(token, encoded, escapeReserved(encoded), JSON.stringify(token).slice(1, -1));
-  }
+  const forms = tokenForms(token);
   return (text) => {
     let safe = text;
     for (const form of forms) safe = safe.split(form).join('***');

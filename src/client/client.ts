@@ -4,7 +4,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
-import { buildTaskStatusUrl, escapeReserved, redactUrl } from '../url.js';
+import { buildTaskStatusUrl, redactUrl, tokenForms } from '../url.js';
 import { reconnectDelay } from './backoff.js';
 import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
@@ -700,15 +700,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #scrub(text: string): string {
-    const token = this.#token;
     let safe = redactUrl(text);
-    if (token.length >= 4) {
-      // Raw, percent-encoded, and as the URL carries it (`!'()*` encoded too).
-      const encoded = encodeURIComponent(token);
-      for (const form of new Set([token, encoded, escapeReserved(encoded)])) {
-        safe = safe.split(form).join('***');
-      }
-    }
+    for (const form of tokenForms(this.#token)) safe = safe.split(form).join('***');
     return safe;
   }
 }

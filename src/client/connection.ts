@@ -450,7 +450,8 @@ export class Connection<O> {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
       // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
-      this.#authError = { code: null, message: truncate(guessMessage(safeFrame), 500) };
+      // Parsing decodes JSON escapes, which can spell the token in a form the frame did not.
+      this.#authError = { code: null, message: truncate(this.#scrub(guessMessage(data)), 500) };
       this.#authErrorGuessed = true;
       if (this.#phase === 'accepted') this.#expectClose(undefined);
     }

@@ -126,6 +126,13 @@ describe('the live view of watch', () => {
     expect(forms.map((form) => scrub(`a ${form} b`))).toEqual(forms.map(() => 'a *** b'));
   });
 
+  it('masks the token with characters past ASCII as Python writes it in JSON (\\uXXXX)', () => {
+    const scrub = createScrubber('tøkén-😀-1234');
+    expect(scrub('{"detail": "bad t\\u00f8k\\u00e9n-\\ud83d\\ude00-1234"}')).toBe(
+      '{"detail": "bad ***"}',
+    );
+  });
+
   it('formats elapsed times from tenths of seconds to hours', () => {
     expect([950, 75_000, 3_700_000].map(formatElapsed)).toEqual(['0.9s', '1m15s', '1h01m']);
   });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TaskStatusClient, type TaskStatusError } from '../../src/index.js';
 import { rejection } from '../helpers/events.js';
 import { type FakeSocket, fakeWebSocket } from './helpers/fake-socket.js';
-import { leaksIn, recordEvents, render, TOKEN } from './helpers/secrets.js';
+import { asciiJson, leaksIn, recordEvents, render, TOKEN } from './helpers/secrets.js';
 
 const clients: TaskStatusClient[] = [];
 
@@ -17,12 +17,12 @@ afterEach(async () => {
 });
 
 /** A client on a socket double; `accepted` decides whether the verdict (an ack) is already in. */
-async function start(accepted: boolean) {
+async function start(accepted: boolean, token = TOKEN) {
   const fake = fakeWebSocket();
   const client = new TaskStatusClient({
     baseUrl: 'http://127.0.0.1:9',
     userId: 2,
-    token: TOKEN,
+    token,
     WebSocket: fake.WebSocket,
     authGraceMs: accepted ? 0 : 60_000,
     heartbeat: false,
@@ -45,8 +45,8 @@ function reported(events: unknown[][]): TaskStatusError[] {
   return events.filter(([name]) => name === 'error').map(([, error]) => error as TaskStatusError);
 }
 
-function leaksOf(shown: unknown[]): string[] {
-  return leaksIn(shown.map((value) => render(value)).join('\n'));
+function leaksOf(shown: unknown[], token = TOKEN): string[] {
+  return leaksIn(shown.map((value) => render(value)).join('\n'), token);
 }
 
 /** A frame whose first 200 characters (what an error quotes) end 10 characters into the token. */
@@ -163,5 +163,40 @@ describe('a token echoed in a bad frame', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  // Python's `json.dumps` (FastAPI's `send_json`) escapes every character past ASCII, and any
+  // encoder escapes quotes and backslashes: the frame then holds the token in neither form
+  // the URL or the raw text has, and parsing the frame decodes it.
+  describe.each([
+    ['with characters past ASCII', 'tok-ünïcødé-😀-1234'],
+    ['with quotes and a backslash', 'tok-"quoted"-\\-1234'],
+  ])('when the token is JSON-escaped in the frame, %s', (_what, token) => {
+    const frames = (value: unknown) => [JSON.stringify(value), asciiJson(JSON.stringify(value))];
+
+    it.each([
+      ...frames({ detail: `Could not validate ${token}` }),
+      ...frames({ type: 'error', code: 'auth_failed', message: `bad ${token}` }),
+    ])('stays out of the auth failure for %s', async (frame) => {
+      const { events, socket, connecting } = await start(false, token);
+      socket.receive(frame);
+      socket.drop(1000, '');
+      const thrown = await rejection(connecting);
+      expect(thrown.code).toBe('AUTH_FAILED');
+      expect(leaksOf([...events, thrown], token)).toEqual([]);
+    });
+
+    it.each([
+      ...frames({ type: 'echo', raw: token }),
+      ...frames({ type: 'task_update', task_id: -1, status: 's', message: token }),
+      ...frames({ type: 'error', code: 'boom', message: token }),
+    ])('stays out of the error for %s', async (frame) => {
+      const { events, socket } = await start(true, token);
+      socket.receive(frame);
+      await socket.handled();
+      const errors = reported(events);
+      expect(errors).toHaveLength(1);
+      expect(leaksOf(errors, token)).toEqual([]);
+    });
   });
 });

@@ -23,11 +23,23 @@ const EVENTS: readonly (keyof TaskStatusEvents)[] = [
 
 /** Every form of `token` (or of a large enough slice of it) that occurs in `text`. */
 export function leaksIn(text: string, token = TOKEN): string[] {
-  const forms = new Set([token, encodeURIComponent(token), JSON.stringify(token).slice(1, -1)]);
+  const json = JSON.stringify(token).slice(1, -1);
+  const forms = new Set([token, encodeURIComponent(token), json, asciiJson(json)]);
   for (let start = 0; start + FRAGMENT <= token.length; start++) {
     forms.add(token.slice(start, start + FRAGMENT));
   }
   return [...forms].filter((form) => text.includes(form));
+}
+
+/**
+ * JSON text as Python's `json.dumps` writes it by default (and so FastAPI's `send_json`): every
+ * character past ASCII as a `\\uXXXX` escape, with lowercase hex.
+ */
+export function asciiJson(json: string): string {
+  return json.replace(
+    /[\u0080-\uffff]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Everything a value shows to a logger, a JSON encoder or a string template, causes included. */
