@@ -157,4 +157,57 @@ describe('resync after reconnect', () => {
       updatedAt: null,
     });
   });
+
+  it('keeps the held value of each field a result leaves out, so an unchanged task is stale', async () => {
+    // As the example in docs/updates.md: an HTTP row with no result and no message.
+    client = withResync(({ tasks }) =>
+      [...tasks.values()].map(({ taskId }) => ({
+        taskId,
+        status: 'completed',
+        progress: 100,
+        updatedAt: at(5),
+      })),
+    );
+    await client.connect();
+    server.sockets[0]?.send(
+      taskFrame(5, 'completed', {
+        progress: 100,
+        message: 'done',
+        result: { url: '/r/5' },
+        updated_at: at(5),
+      }),
+    );
+    await expect.poll(() => client?.getTask(5)?.status).toBe('completed');
+    const held = client.getTask(5);
+    const tasks: TaskUpdate[] = [];
+    client.on('task', (task) => tasks.push(task));
+    const resynced = nextEvent<[ResyncedInfo]>(client, 'resynced');
+    server.sockets[0]?.close(1012);
+
+    expect((await resynced)[0]).toEqual({ applied: 0, stale: 1 });
+    expect(tasks).toEqual([]);
+    expect(client.getTask(5)).toBe(held);
+  });
+
+  it('applies a changed task over the held fields it leaves out, and null where it says null', async () => {
+    client = withResync(() => [{ taskId: 6, status: 'failed', message: null, error: 'oom' }]);
+    await client.connect();
+    server.sockets[0]?.send(
+      taskFrame(6, 'running', { progress: 40, message: 'step 2', updated_at: at(1) }),
+    );
+    await expect.poll(() => client?.getTask(6)?.status).toBe('running');
+    const resynced = nextEvent(client, 'resynced');
+    server.sockets[0]?.close(1012);
+    await resynced;
+
+    expect(client.getTask(6)).toEqual({
+      taskId: 6,
+      status: 'failed',
+      progress: 40,
+      message: null,
+      result: null,
+      error: 'oom',
+      updatedAt: at(1),
+    });
+  });
 });

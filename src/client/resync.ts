@@ -16,25 +16,34 @@ export interface ResyncContext<T extends TaskUpdate = TaskUpdate> {
 /**
  * Fetches the current state of tasks after a reconnect (e.g. from an HTTP endpoint), so no final
  * status is lost while the socket was down. Fields other than `taskId` and `status` may be left
- * out; give `updatedAt` so older states are recognised as stale.
+ * out: they keep the value the table holds for the task (`null` for a task it does not hold).
+ * Give `updatedAt` so older states are recognised as stale.
  */
 export type ResyncFunction<T extends TaskUpdate = TaskUpdate> = (
   context: ResyncContext<T>,
 ) => Promise<readonly ResyncUpdate<T>[]> | readonly ResyncUpdate<T>[];
 
-/** A task state returned by `resync`: `taskId` and `status` required, the rest optional. */
+/**
+ * A task state returned by `resync`: `taskId` and `status` required, the rest optional. A field
+ * left out keeps the held value; `null` clears it.
+ */
 export type ResyncUpdate<T extends TaskUpdate = TaskUpdate> = Pick<T, 'taskId' | 'status'> &
   Partial<Omit<T, 'taskId' | 'status'>>;
 
+/** The fields of a task state no resync item has given yet. */
+const UNKNOWN = { progress: null, message: null, result: null, error: null, updatedAt: null };
+
 /**
  * Checks a resync result by the rules of a live update (a `task_id` that is a non-negative
- * integer or a non-empty string, a non-empty `status`, `progress` from 0 to 100, …) and fills its
- * optional fields, so it has the shape of a live update.
+ * integer or a non-empty string, a non-empty `status`, `progress` from 0 to 100, …) and gives it
+ * the shape of a live update: each field it leaves out (or sets to `undefined`) keeps the value
+ * `table` holds for the task, else `null`. The held update's `raw` frame is not carried over.
  * @throws {TaskStatusError} `RESYNC_FAILED` naming the item and what is wrong with it.
  */
 export function normaliseResyncUpdate<T extends TaskUpdate>(
   input: ResyncUpdate<T>,
   index: number,
+  table: { get(taskId: TaskId): T | undefined },
 ): T {
   const item: Partial<TaskUpdate> = typeof input === 'object' && input !== null ? input : {};
   const found = taskUpdateIssues({
@@ -53,14 +62,12 @@ export function normaliseResyncUpdate<T extends TaskUpdate>(
       `resync returned a bad task state at index ${index} (${what || 'not an object'})`,
     );
   }
-  return {
-    ...input,
-    progress: item.progress ?? null,
-    message: item.message ?? null,
-    result: item.result ?? null,
-    error: item.error ?? null,
-    updatedAt: item.updatedAt ?? null,
-  } as unknown as T;
+  const { raw: _frame, ...held }: Partial<TaskUpdate> = table.get(item.taskId as TaskId) ?? {};
+  const update: Record<string, unknown> = { ...UNKNOWN, ...held };
+  for (const [field, value] of Object.entries(input)) {
+    if (value !== undefined) update[field] = value;
+  }
+  return update as T;
 }
 
 const CAMEL_CASE: Readonly<Record<string, string>> = { task_id: 'taskId', updated_at: 'updatedAt' };

@@ -142,7 +142,7 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
         throw new TaskStatusError('RESYNC_FAILED', `resync must return an array, got ${got}`);
       }
       // All checked before any is applied: a bad result changes nothing.
-      const updates = items.map(normaliseResyncUpdate<T>);
+      const updates = items.map((item, index) => normaliseResyncUpdate(item, index, this.table));
       let applied = 0;
       for (const update of updates) {
         // A `task` listener that closes the client ends the resync too.
