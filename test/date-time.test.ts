@@ -85,12 +85,9 @@ describe('ISO date-times', () => {
           return `${iso.slice(0, 21)}+00:00`;
       }
     };
-    /**
-     * The instant a written date-time names: `ms` cut to the shape's precision. (Microseconds
-     * are the same in every `micro` value, and `Date.parse` reads milliseconds only.)
-     */
+    /** The instant a written date-time names, in µs: `ms` cut to the shape's precision. */
     const named = (ms: number, kind: (typeof SHAPES)[number]): number => {
-      const cut = (unit: number) => Math.floor(ms / unit) * unit;
+      const cut = (unit: number) => Math.floor(ms / unit) * unit * 1000;
       switch (kind) {
         case 'naive-utc':
         case 'offset':
@@ -103,8 +100,11 @@ describe('ISO date-times', () => {
           return cut(60_000);
         case 'tenths':
           return cut(100);
+        case 'micro':
+        case 'naive-micro':
+          return ms * 1000 + 456;
         default:
-          return ms;
+          return ms * 1000;
       }
     };
     fc.assert(
@@ -132,6 +132,24 @@ describe('ISO date-times', () => {
         },
       ),
     );
+  });
+
+  it.each([
+    // Python's isoformat() leaves out a fraction of 0 µs, so one server writes both shapes.
+    ['2026-01-01T12:30:00.000400+00:00', '2026-01-01T12:30:00+00:00'],
+    // isoformat() beside pydantic's `Z`.
+    ['2026-01-01T12:30:00.123900+00:00', '2026-01-01T12:30:00.123100Z'],
+    ['2026-01-01T14:30:00.1239+02:00', '2026-01-01 12:30:00.123100'],
+    ['2026-01-01T12:30:00.0000001Z', '2026-01-01T12:30:00+00:00'],
+  ])('orders %s after %s in another shape, within the same millisecond', (later, earlier) => {
+    expect(compareDateTimes(later, earlier)).toBeGreaterThan(0);
+    expect(compareDateTimes(earlier, later)).toBeLessThan(0);
+    expect(compareDateTimes(later, later.replace('T', ' '))).toBe(0);
+  });
+
+  it('reads no digit of the offset as part of a short fraction', () => {
+    expect(compareDateTimes('2026-01-01T14:30:00.5+02:00', '2026-01-01T12:30:00.500Z')).toBe(0);
+    expect(compareDateTimes('2026-01-01T14:30:00.12+0230', '2026-01-01T12:00:00.120Z')).toBe(0);
   });
 
   it('orders +hh offsets, which Date.parse cannot read, written alike or not', () => {

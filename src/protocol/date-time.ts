@@ -10,6 +10,7 @@ const SPACE = 32;
 const Z = 90;
 const PLUS = 43;
 const MINUS = 45;
+const DOT = 46;
 
 /**
  * Orders two ISO date-times: negative, zero or positive.
@@ -25,7 +26,24 @@ export function compareDateTimes(a: string, b: string): number {
     // mostly is, so one comparison answers.
     return a > b ? 1 : a < b ? -1 : 0;
   }
-  return instant(a) - instant(b);
+  return instant(a) - instant(b) || compareDigits(subMillisecond(a), subMillisecond(b));
+}
+
+/** The fraction's digits past the millisecond (`'400'` of `…:00.000400+00:00`), else `''`. */
+function subMillisecond(value: string): string {
+  // A fraction follows the seconds, so its dot is at index 19 if anywhere.
+  if (value.charCodeAt(19) !== DOT) return '';
+  let end = 20;
+  while (isDigit(value.charCodeAt(end))) end++;
+  return end > 23 ? value.slice(23, end) : '';
+}
+
+/** Orders two strings of decimal digits read as fractions: `'4'` after `'39'`. */
+function compareDigits(a: string, b: string): number {
+  const length = Math.max(a.length, b.length);
+  const x = a.padEnd(length, '0');
+  const y = b.padEnd(length, '0');
+  return x > y ? 1 : x < y ? -1 : 0;
 }
 
 /**
@@ -74,4 +92,8 @@ function zoneLength(value: string): number {
 
 function isSign(code: number): boolean {
   return code === PLUS || code === MINUS;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
 }
