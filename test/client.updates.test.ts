@@ -235,6 +235,10 @@ describe('arguments of updates(), watchTask() and waitForTask()', () => {
     const c = client();
     expect(() => c.watchTask(undefined as never)).toThrow('"watchTask(taskId)"');
     expect(() => c.watchTask(1, { bufferSize: -1 })).toThrow('"watchTask.bufferSize"');
+    // The task is the first argument: a second id in the options would be ignored.
+    expect(() => c.watchTask(1, { taskId: 2 } as never)).toThrow(
+      '"watchTask.taskId": is not a known option',
+    );
   });
 
   it.each([

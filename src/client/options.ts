@@ -322,37 +322,39 @@ const RECONNECT_RULES: Readonly<Record<string, Rule>> = {
   stableAfterMs: [atLeast(0), 'a finite number >= 0'],
 };
 
-const UPDATES_RULES: Readonly<Record<string, Rule>> = {
-  taskId: [
-    (v) => isTaskId(v) || (Array.isArray(v) && v.every(isTaskId)),
-    'a task id or an array of task ids',
-  ],
+const WATCH_RULES: Readonly<Record<string, Rule>> = {
   signal: SIGNAL,
   bufferSize: [(v) => Number.isInteger(v) && (v as number) >= 1, 'an integer >= 1'],
   overflow: [(v) => v === 'drop-oldest' || v === 'error', "'drop-oldest' or 'error'"],
 };
 
-const WAIT_RULES: Readonly<Record<string, Rule>> = {
-  signal: SIGNAL,
-  timeoutMs: ms(0),
+/** The options each call takes; `watchTask` takes its task id as the first argument only. */
+const CALL_RULES: Readonly<
+  Record<'updates' | 'watchTask' | 'waitForTask', Readonly<Record<string, Rule>>>
+> = {
+  updates: {
+    ...WATCH_RULES,
+    taskId: [
+      (v) => isTaskId(v) || (Array.isArray(v) && v.every(isTaskId)),
+      'a task id or an array of task ids',
+    ],
+  },
+  watchTask: WATCH_RULES,
+  waitForTask: { signal: SIGNAL, timeoutMs: ms(0) },
 };
 
 /**
  * Checks the arguments of `updates()` (no task id), `watchTask()` and `waitForTask()`.
  * @throws {TaskStatusError} `INVALID_OPTIONS` naming the call and the argument.
  */
-export function checkCall(
-  call: 'updates' | 'watchTask' | 'waitForTask',
-  options: unknown,
-  taskId?: unknown,
-): void {
+export function checkCall(call: keyof typeof CALL_RULES, options: unknown, taskId?: unknown): void {
   if (call !== 'updates' && !isTaskId(taskId)) {
     throw invalid(`${call}(taskId)`, `must be a number or a string, got ${typeof taskId}`);
   }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid(`${call}(options)`, 'must be an object');
   }
-  checkGroup(options, call === 'waitForTask' ? WAIT_RULES : UPDATES_RULES, `${call}.`);
+  checkGroup(options, CALL_RULES[call], `${call}.`);
 }
 
 /**
