@@ -344,6 +344,46 @@ describe('task-status doctor names the fault', () => {
     });
   });
 
+  /** A server whose every upgrade is answered with `response`, written raw on the socket. */
+  async function answering(response: string) {
+    const server = await startWsServer();
+    scripted.push(server);
+    server.onUpgrade = (_request, socket) => socket.end(response);
+    return server;
+  }
+
+  it("a 404 with FastAPI's body, as a proxy that does not forward the upgrade gets", async () => {
+    // nginx without the Upgrade headers passes a plain GET on, which FastAPI answers with 404:
+    // to a real upgrade on a path it has no route for, it answers 403.
+    const body = '{"detail":"Not Found"}';
+    const server = await answering(
+      `HTTP/1.1 404 Not Found\r\nserver: nginx\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-not-forwarded',
+      data: { httpStatus: 404, foundAt: null },
+    });
+    expect(check('upgrade').fix).toContain('proxy_set_header Upgrade $http_upgrade');
+    expect(check('upgrade').fix).toContain('ws: true');
+    expect(code).toBe(1);
+  });
+
+  it('a 400 "Unsupported upgrade request", as uvicorn without a WebSocket library answers', async () => {
+    const body = 'Unsupported upgrade request.';
+    const server = await answering(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    const { check } = await doctor(server.baseUrl);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-rejected',
+      data: { httpStatus: 400 },
+    });
+    expect(check('upgrade').fix).toContain('uvicorn[standard]');
+  });
+
   it('passes once --path names the route the server really uses', async () => {
     const server = await start({ path: '/api/v1/api/v1/ws/tasks/{userId}' });
     const { code, check } = await doctor(

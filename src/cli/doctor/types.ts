@@ -39,6 +39,7 @@ export type DoctorCause =
   | 'doubled-prefix'
   // upgrade
   | 'route-not-found'
+  | 'upgrade-not-forwarded'
   | 'upgrade-auth-rejected'
   | 'upgrade-rejected'
   | 'handshake-timeout'

@@ -90,7 +90,7 @@ export async function checkUpgrade(target: Target, options: DoctorOptions): Prom
       return fail(
         'handshake-timeout',
         `handshake timeout: no HTTP 101 within ${options.timeoutMs} ms (TCP connected, upgrade unanswered)`,
-        'the server took the connection but never answered the upgrade ("timed out during opening handshake"): look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or an overloaded worker; a proxy that does not forward the Upgrade and Connection headers looks the same (nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade")',
+        'the server took the connection but never answered the upgrade ("timed out during opening handshake"): look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or an overloaded worker; a proxy that does not forward upgrades can look the same (Vite: server.proxy with ws: true)',
         { data: { ms: probe.ms, timeoutMs: options.timeoutMs } },
       );
     case 'error':
@@ -126,7 +126,10 @@ async function rejected(
       data,
     );
   if (probe.status !== 403 && probe.status !== 404) {
-    return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), UPGRADE_FIX, { data });
+    const fix = probe.body.includes('Unsupported upgrade request')
+      ? NO_WS_LIBRARY_FIX
+      : UPGRADE_FIX;
+    return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), fix, { data });
   }
   const foundAt = await findRoute(target, options);
   if (foundAt !== undefined) {
@@ -145,6 +148,14 @@ async function rejected(
       `${said}: either the server checks the token before accepting the socket, or it has no WebSocket route at ${path} (no other usual route answers 101 either)`,
       { ...data, foundAt: null },
       [STARLETTE_403],
+    );
+  }
+  if (FASTAPI_NOT_FOUND.test(probe.body)) {
+    return fail(
+      'upgrade-not-forwarded',
+      `${said} ${probe.body}: FastAPI answered a plain HTTP request, so the upgrade did not reach it as one (to an upgrade on a path it has no route for, it answers 403)`,
+      `a proxy in between does not forward WebSocket upgrades: nginx needs proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; Vite's server.proxy needs ws: true`,
+      { data: { ...data, foundAt: null } },
     );
   }
   return fail(
@@ -198,6 +209,12 @@ async function findRoute(target: Target, options: DoctorOptions): Promise<string
   }
   return undefined;
 }
+
+/** FastAPI's body for a path with no HTTP route, as `readSome` gives it. */
+const FASTAPI_NOT_FOUND = /^\{\s*"detail"\s*:\s*"Not Found"\s*\}$/;
+
+const NO_WS_LIBRARY_FIX =
+  "uvicorn has no WebSocket library to take the upgrade with: install one (pip install 'uvicorn[standard]', or websockets), or check the --ws option it is started with";
 
 const UPGRADE_FIX =
   'the server (or a proxy in front of it) refused the WebSocket upgrade: check that the route is a WebSocket route and that every proxy forwards Upgrade requests';
