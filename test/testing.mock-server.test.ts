@@ -123,6 +123,18 @@ describe('createMockTaskServer', () => {
     expect(server.connections).toMatchObject([{ state: 'rejected', closeCode: 1011 }]);
   });
 
+  it('lets only the mock added last answer a socket when two mock one URL, as a per-test override', async () => {
+    const fileLevel = mock();
+    const override = mock({ tokens: { good: 2 } });
+    const c = client({ token: 't2' });
+    const frames: unknown[] = [];
+    c.on('message', (frame) => frames.push(frame));
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1008 });
+    expect(frames).toEqual([]);
+    expect(override.connections).toMatchObject([{ state: 'rejected' }]);
+    expect(fileLevel.connections).toEqual([]);
+  });
+
   it('moves closed connections out of clients and keeps them in connections', async () => {
     const server = mock();
     const c = client();

@@ -363,6 +363,26 @@ const scenarios: Scenario[] = [
     expected: { reasons: ['connect', 'auth-retry'], states: ['rejected', 'open'] },
   },
   {
+    name: 'sends bytes given to sendRaw as binary frames, which a TaskStatusClient reports',
+    options: { tokens: TOKENS },
+    async run({ server, client }) {
+      const c = client({ token: 't2' });
+      const errors: string[] = [];
+      c.on('error', (error) => errors.push(`${error.code}: ${error.message}`));
+      await c.connect();
+      const bytes = new TextEncoder().encode('{"type":"ping"}');
+      server.sendRaw(2, bytes);
+      server.sendRaw(2, bytes.buffer);
+      server.sendRaw(2, new DataView(bytes.buffer, 1, 4));
+      await vi.waitFor(() => expect(errors).toHaveLength(3));
+      return { errors, state: c.state };
+    },
+    expected: {
+      errors: Array.from({ length: 3 }, () => expect.stringMatching(/^PROTOCOL_ERROR: .*binary/i)),
+      state: 'open',
+    },
+  },
+  {
     name: 'makes a silenced TaskStatusClient time out its heartbeat and reconnect',
     options: { tokens: TOKENS },
     async run({ server, client }) {

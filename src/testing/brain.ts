@@ -37,7 +37,8 @@ import {
 
 /** An open server-side socket, as a transport exposes it to the brain. */
 export interface BrainSocket {
-  send(text: string): void;
+  /** Sends a text frame, or a binary frame for bytes. */
+  send(data: string | Uint8Array): void;
   close(code: number, reason: string): void;
 }
 
@@ -100,8 +101,8 @@ class ClientRecord implements ServerClient {
     return this.state === 'authenticating' || this.state === 'open';
   }
 
-  send(text: string): void {
-    if (this.state === 'open' && !this.silenced) this.#socket.send(text);
+  send(data: string | Uint8Array): void {
+    if (this.state === 'open' && !this.silenced) this.#socket.send(data);
   }
 
   sendNow(text: string): void {
@@ -220,8 +221,14 @@ export class TaskServerBrain implements TaskServerControls {
     return this.pushUpdate(userId, { taskId, status: 'failed', progress, error });
   }
 
-  sendRaw(userId: UserId, frame: string | object): void {
-    this.#broadcast(userId, typeof frame === 'string' ? frame : JSON.stringify(frame));
+  sendRaw(userId: UserId, frame: string | ArrayBuffer | ArrayBufferView | object): void {
+    let data: string | Uint8Array;
+    if (typeof frame === 'string') data = frame;
+    else if (frame instanceof ArrayBuffer) data = new Uint8Array(frame);
+    else if (ArrayBuffer.isView(frame)) {
+      data = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+    } else data = JSON.stringify(frame);
+    this.#broadcast(userId, data);
   }
 
   closeAll(code: number = CloseCode.Normal, reason = ''): void {
@@ -343,10 +350,10 @@ export class TaskServerBrain implements TaskServerControls {
     });
   }
 
-  #broadcast(userId: UserId, text: string): void {
+  #broadcast(userId: UserId, data: string | Uint8Array): void {
     const key = String(userId);
     for (const record of this.#records) {
-      if (record.userId === key) record.send(text);
+      if (record.userId === key) record.send(data);
     }
   }
 

@@ -43,6 +43,13 @@ const USER_SLOT = 'userIdSlot0a7f';
  */
 const links = new Map<string, WebSocketLink>();
 
+/**
+ * Sockets a mock server has taken. msw runs the connection listener of every matching handler,
+ * so two mocks of one URL (a file's backend and a test's `server.use()` override) would both
+ * answer one socket: the first in msw's order, the one added last, takes it.
+ */
+const taken = new WeakSet<MockClient>();
+
 function linkFor(pattern: string): WebSocketLink {
   let link = links.get(pattern);
   if (link === undefined) {
@@ -66,11 +73,13 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
   }
 
   #connect(client: MockClient, params: Record<string, unknown>): void {
+    if (taken.has(client)) return;
+    taken.add(client);
     const { userId } = params;
     const url = `${client.url.pathname}${client.url.search}`;
     const connection = this.accept(
       {
-        send: (text) => client.send(text),
+        send: (data) => client.send(data),
         // msw drops a frame still queued when close() runs, and a close inside the connection
         // listener cancels the client's `open`: close on the next task, after both.
         close: (code, reason) => setTimeout(() => client.close(code, reason), 0),

@@ -258,8 +258,8 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   #connect(ws: WebSocket, url: string, userId: string): void {
     const connection = this.accept(
       {
-        send: (text) => {
-          if (ws.readyState === ws.OPEN) ws.send(text);
+        send: (data) => {
+          if (ws.readyState === ws.OPEN) ws.send(data);
         },
         close: (code, reason) => {
           if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);

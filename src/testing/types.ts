@@ -217,9 +217,10 @@ export interface TaskServerControls {
   failTask(userId: UserId, taskId: TaskId, error?: unknown): TaskUpdateFrame;
   /**
    * Sends any text (or JSON-encoded value) to the user's accepted, unsilenced connections, e.g. a
-   * malformed frame to see how a client copes.
+   * malformed frame to see how a client copes. Bytes (an `ArrayBuffer`, a `Uint8Array`, a
+   * `Buffer` or another view) go out as a binary frame, as FastAPI's `send_bytes` sends them.
    */
-  sendRaw(userId: UserId, frame: string | object): void;
+  sendRaw(userId: UserId, frame: string | ArrayBuffer | ArrayBufferView | object): void;
   /**
    * Closes every open connection with this code and reason.
    * @default code 1000, reason ''
