@@ -146,6 +146,31 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(server.connections).toEqual([]);
   });
 
+  it('refuses the next upgrades on the route with rejectNextUpgrade(status), in order', async () => {
+    const server = await start();
+    server.rejectNextUpgrade();
+    server.rejectNextUpgrade(503);
+    const reasons: string[] = [];
+    const c = client(server, {
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return 't2';
+      },
+      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    });
+    const errors: unknown[] = [];
+    c.on('error', (error) => errors.push([error.code, error.httpStatus]));
+    await c.connect();
+    // 403 is an auth failure, so the token function is asked again; 503 is retried with backoff.
+    expect(errors).toEqual([
+      ['AUTH_FAILED', 403],
+      ['HANDSHAKE_REJECTED', 503],
+    ]);
+    expect(reasons).toEqual(['connect', 'auth-retry', 'reconnect']);
+    expect(server.connections).toMatchObject([{ state: 'open' }]);
+    expect(() => server.rejectNextUpgrade(101 as never)).toThrow(/rejectNextUpgrade/);
+  });
+
   it('serves a custom route template', async () => {
     const server = await start({ path: '/tasks/{user_id}' });
     await client(server, { path: '/tasks/{user_id}' }).connect();

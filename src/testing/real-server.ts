@@ -3,7 +3,13 @@
  * the loopback interface, with the backend's `/health` and status endpoints. The only file
  * of the kit that imports Node modules.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -71,6 +77,14 @@ export interface TaskStatusServer extends TaskServerControls {
   /** Delay before each WebSocket upgrade is answered, in ms; may be changed at any time. */
   handshakeDelayMs: number;
   /**
+   * Answers the next upgrade on the socket route with this HTTP status instead of accepting it,
+   * as a server that checks the token before the accept does (Starlette answers 403). Calls
+   * queue up, one upgrade each. A browser sees any of them as close 1006.
+   * @param status an HTTP status from 400 to 599
+   * @default 403
+   */
+  rejectNextUpgrade(status?: number): void;
+  /**
    * Closes every connection (code 1012 by default), stops listening, waits `downtimeMs`, and
    * listens again on the same port. Task tables and running simulations survive, as they would
    * with a real backend and its database.
@@ -96,6 +110,8 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   #http: Server | undefined;
   #port: number;
   #handshakeDelayMs = 0;
+  /** Statuses queued by `rejectNextUpgrade`, one per upgrade. */
+  readonly #upgradeRejections: number[] = [];
   #closing: Promise<void> | undefined;
   /** The stop under way, which a second stop (a `close()` during a restart) waits for. */
   #stopping: Promise<void> | undefined;
@@ -230,13 +246,32 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     });
   }
 
+  rejectNextUpgrade(status = 403): void {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw invalid(
+        'rejectNextUpgrade(status)',
+        `must be an HTTP status from 400 to 599, got ${status}`,
+      );
+    }
+    this.#upgradeRejections.push(status);
+  }
+
+  override reset(): void {
+    this.#upgradeRejections.length = 0;
+    super.reset();
+  }
+
   #onUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     socket.on('error', () => {});
     const path = request.url ?? '/';
     const userId = matchRoute(this.options.route, new URL(path, 'http://localhost').pathname);
     if (userId === undefined) {
-      const status = this.#unmatchedStatus === 403 ? '403 Forbidden' : '404 Not Found';
-      socket.end(`HTTP/1.1 ${status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      refuseUpgrade(socket, this.#unmatchedStatus);
+      return;
+    }
+    const rejection = this.#upgradeRejections.shift();
+    if (rejection !== undefined) {
+      refuseUpgrade(socket, rejection);
       return;
     }
     const upgrade = () => {
@@ -375,4 +410,10 @@ function checkDelay(value: unknown, name: string): void {
 
 function invalid(option: string, problem: string): TaskStatusError {
   return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
+}
+
+/** Answers an upgrade with an HTTP status and no body, and closes the connection. */
+function refuseUpgrade(socket: Socket, status: number): void {
+  const line = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+  socket.end(`HTTP/1.1 ${line}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
 }
