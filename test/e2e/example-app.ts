@@ -55,7 +55,14 @@ export function describeExampleApp(name: ExampleName): void {
         // Counts the task sockets the page creates, even one closed before the backend saw it.
         const Native = WebSocket;
         const opened: string[] = [];
-        Object.assign(window, { taskSockets: opened });
+        // Every text an alert has shown, however briefly.
+        const alerts: string[] = [];
+        new MutationObserver(() => {
+          for (const alert of document.querySelectorAll('[role=alert]')) {
+            alerts.push(alert.textContent ?? '');
+          }
+        }).observe(document, { subtree: true, childList: true, characterData: true });
+        Object.assign(window, { taskSockets: opened, alerts });
         window.WebSocket = class extends Native {
           constructor(url: string | URL, protocols?: string | string[]) {
             super(url, protocols);
@@ -92,11 +99,26 @@ export function describeExampleApp(name: ExampleName): void {
       const page = await open({ access_token: 'expired-token' });
       await page.waitForSelector('[data-testid=error][data-code=AUTH_FAILED]');
       await waitForText(page, STATE, 'closed');
+      expect(await page.textContent('[data-testid=error]')).toContain('Please sign in again.');
       // The first refusal makes the client ask the token function again; the second is final.
       expect(backend.connections.map((connection) => connection.state)).toEqual([
         'rejected',
         'rejected',
       ]);
+    });
+
+    it('does not ask to sign in again while a refused token is refreshed', async () => {
+      backend.rejectNextAuth('token_expired');
+      const page = await open();
+      await waitForText(page, STATE, 'open');
+      expect(backend.connections.map((connection) => connection.state)).toEqual([
+        'rejected',
+        'open',
+      ]);
+      const shown = await page.evaluate(() => (window as unknown as { alerts: string[] }).alerts);
+      // The refusal was shown, as an error the client is handling, not as a final one.
+      expect(shown.join('\n')).toContain('AUTH_FAILED');
+      expect(shown.join('\n')).not.toContain('Please sign in again');
     });
 
     it('comes back by itself after the backend is stopped and restarted', async () => {

@@ -38,7 +38,8 @@ function ConnectionStatus() {
       </p>
       {error && (
         <p role="alert" data-testid="error" data-code={error.code}>
-          {error.code === 'AUTH_FAILED' ? 'Please sign in again. ' : ''}
+          {/* A first refusal is retried with a refreshed token: final only once closed. */}
+          {state === 'closed' && error.code === 'AUTH_FAILED' ? 'Please sign in again. ' : ''}
           {error.code}: {error.message}
         </p>
       )}
