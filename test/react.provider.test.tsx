@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
-import { StrictMode } from 'react';
+import { Component, type ReactNode, StrictMode } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -146,6 +146,38 @@ it('throws a clear error when a hook is used outside a provider', () => {
     expect(() => render(<State />)).toThrow(
       'useTaskStatus() must be called inside a <TaskStatusProvider>',
     );
+  } finally {
+    console.error = quiet;
+  }
+});
+
+/** Shows the code of the error its children threw. */
+class Boundary extends Component<{ children: ReactNode }, { error?: unknown }> {
+  override state: { error?: unknown } = {};
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override render() {
+    const { error } = this.state;
+    if (error === undefined) return this.props.children;
+    return <p data-testid="caught">{(error as { code?: string }).code}</p>;
+  }
+}
+
+it('hands invalid options to the nearest error boundary at mount, with INVALID_OPTIONS', async () => {
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    // A user id not known yet, before sign-in.
+    render(
+      <Boundary>
+        <TaskStatusProvider options={{ ...options(), userId: undefined as never }}>
+          <State />
+        </TaskStatusProvider>
+      </Boundary>,
+    );
+    expect((await screen.findByTestId('caught')).textContent).toBe('INVALID_OPTIONS');
+    expect(sockets).toEqual([]);
   } finally {
     console.error = quiet;
   }

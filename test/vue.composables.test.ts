@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { defineComponent, h, nextTick, type PropType, ref } from 'vue';
+import { createApp, defineComponent, h, nextTick, type PropType, ref } from 'vue';
 import NodeWebSocket from 'ws';
 import type { TaskId, TaskStatusClientOptions, WebSocketConstructor } from '../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
@@ -235,4 +235,16 @@ it('hands out refs that a consumer cannot write to, as docs/vue.md says', async 
   // The client itself is handed out as it is, not behind a proxy.
   await expect(seen.client.value?.connect()).resolves.toBeUndefined();
   wrapper.unmount();
+});
+
+it('passes invalid options to app.config.errorHandler at mount, with INVALID_OPTIONS', () => {
+  const caught: unknown[] = [];
+  // A user id not known yet, before sign-in.
+  const plugin = createTaskStatusPlugin({ options: { ...options(), userId: undefined as never } });
+  const app = createApp(Status).use(plugin);
+  app.config.errorHandler = (error) => caught.push(error);
+  app.mount(document.createElement('div'));
+  expect(caught).toMatchObject([{ code: 'INVALID_OPTIONS' }]);
+  expect(sockets).toEqual([]);
+  app.unmount();
 });
