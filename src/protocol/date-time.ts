@@ -10,7 +10,6 @@ const SPACE = 32;
 const Z = 90;
 const PLUS = 43;
 const MINUS = 45;
-const DOT = 46;
 
 /**
  * Orders two ISO date-times: negative, zero or positive.
@@ -26,23 +25,22 @@ export function compareDateTimes(a: string, b: string): number {
     // mostly is, so one comparison answers.
     return a > b ? 1 : a < b ? -1 : 0;
   }
-  return instant(a) - instant(b) || compareDigits(subMillisecond(a), subMillisecond(b));
+  return instant(a) - instant(b) || compareSubMillisecond(a, b);
 }
 
-/** The fraction's digits past the millisecond (`'400'` of `…:00.000400+00:00`), else `''`. */
-function subMillisecond(value: string): string {
-  // A fraction follows the seconds, so its dot is at index 19 if anywhere.
-  if (value.charCodeAt(19) !== DOT) return '';
-  let end = 20;
-  while (isDigit(value.charCodeAt(end))) end++;
-  return end > 23 ? value.slice(23, end) : '';
-}
+/** A fraction's digits past the millisecond (`400` of `…:00.000400+00:00`). */
+const SUB_MILLISECOND = /^.{19}\.\d{3}(\d+)/;
 
-/** Orders two strings of decimal digits read as fractions: `'4'` after `'39'`. */
-function compareDigits(a: string, b: string): number {
-  const length = Math.max(a.length, b.length);
-  const x = a.padEnd(length, '0');
-  const y = b.padEnd(length, '0');
+/**
+ * Orders two date-times of one millisecond by their fractions' further digits, which `Date.parse`
+ * does not read: `…:00.000400+00:00` is after `…:00+00:00`.
+ */
+function compareSubMillisecond(a: string, b: string): number {
+  let x = SUB_MILLISECOND.exec(a)?.[1] ?? '';
+  let y = SUB_MILLISECOND.exec(b)?.[1] ?? '';
+  const length = Math.max(x.length, y.length);
+  x = x.padEnd(length, '0');
+  y = y.padEnd(length, '0');
   return x > y ? 1 : x < y ? -1 : 0;
 }
 
@@ -92,8 +90,4 @@ function zoneLength(value: string): number {
 
 function isSign(code: number): boolean {
   return code === PLUS || code === MINUS;
-}
-
-function isDigit(code: number): boolean {
-  return code >= 48 && code <= 57;
 }
