@@ -182,15 +182,15 @@ async function writeConsumerFiles(): Promise<void> {
 }
 
 describe('the tarball', () => {
-  it('holds only the build output and package metadata', async () => {
+  it('holds only the build output, the docs and package metadata', async () => {
     const { stdout } = await exec('tar', ['-tzf', tarball], scratch);
-    const unexpected = stdout
-      .split('\n')
-      .filter((entry) => entry !== '')
-      .filter(
-        (entry) => !/^package\/(dist\/|package\.json$|README|LICENSE|CHANGELOG)/i.test(entry),
-      );
+    const entries = stdout.split('\n').filter((entry) => entry !== '');
+    const unexpected = entries.filter(
+      (entry) => !/^package\/(dist\/|docs\/|package\.json$|README|LICENSE|CHANGELOG)/i.test(entry),
+    );
     expect(unexpected).toEqual([]);
+    // `task-status --help` points to docs/cli.md in the package; the license is MIT.
+    expect(entries).toEqual(expect.arrayContaining(['package/docs/cli.md', 'package/LICENSE']));
   });
 });
 
