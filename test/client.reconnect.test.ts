@@ -170,6 +170,8 @@ describe('reconnect', () => {
       c.on('error', (e) => e.code === 'RECONNECT_EXHAUSTED' && resolve(e)),
     );
     expect(error.message).toContain('Gave up after 4 failed reconnect attempts');
+    // Each connection opened: the message says why they still count as failures.
+    expect(error.message).toContain('closes within stableAfterMs (60000 ms) counts as failed');
     expect(attempts).toEqual([1, 2, 3, 4]);
   });
 

@@ -547,10 +547,19 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (this.#failures > limit) {
       if (end !== undefined) this.#emitClose(end, false);
       this.emit('error', error);
+      const which = confirmed
+        ? ''
+        : this.#acceptance === 'none'
+          ? ' without ever connecting'
+          : ' in which no connection showed a sign of life';
+      // A connection that was accepted and then dropped is a failure too, which is not obvious.
+      const why = end?.accepted
+        ? ` (a connection that closes within stableAfterMs (${policy.stableAfterMs} ms) counts as failed)`
+        : '';
       this.#fail(
         new TaskStatusError(
           'RECONNECT_EXHAUSTED',
-          `Gave up after ${limit} failed reconnect attempts in a row${confirmed ? '' : this.#acceptance === 'none' ? ' without ever connecting' : ' in which no connection showed a sign of life'}; last: ${error.message}`,
+          `Gave up after ${limit} failed reconnect attempts in a row${which}${why}; last: ${error.message}`,
           { cause: error },
         ),
       );
