@@ -370,8 +370,54 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
-  it('a 400 "Unsupported upgrade request", as uvicorn without a WebSocket library answers', async () => {
-    const body = 'Unsupported upgrade request.';
+  it('masks a token that a refused upgrade echoes across the point where the body is cut', async () => {
+    // The body is shown cut to 200 characters: here the cut falls 10 characters into the token.
+    const body = `{"detail":"${'x'.repeat(178)}${TOKEN} is not valid"}`;
+    const server = await answering(
+      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    const result = await runCli([
+      'doctor',
+      '--base-url',
+      server.baseUrl,
+      '--user',
+      '2',
+      '--token',
+      TOKEN,
+      '--timeout',
+      '800',
+    ]);
+    const json = await runCli([
+      'doctor',
+      '--base-url',
+      server.baseUrl,
+      '--user',
+      '2',
+      '--token',
+      TOKEN,
+      '--timeout',
+      '800',
+      '--json',
+    ]);
+    for (const output of [result.stdout, json.stdout]) {
+      expect(output).toContain('HTTP 400');
+      expect(output).not.toContain(TOKEN.slice(0, 6));
+    }
+  });
+
+  it('keeps a TLS error on one line, as OpenSSL ends its messages in a newline', async () => {
+    const server = await answering('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+    const { check } = await doctor(server.baseUrl.replace('http:', 'https:'));
+    expect(check('upgrade')).toMatchObject({ verdict: 'fail', cause: 'upgrade-error' });
+    expect(check('upgrade').summary).not.toMatch(/\n/);
+  });
+
+  it.each([
+    ['Unsupported upgrade request.'],
+    [
+      "No supported WebSocket library detected. Please use 'pip install uvicorn[standard]', or install 'websockets' or 'wsproto' manually.",
+    ],
+  ])('a 400 %j, as uvicorn without a WebSocket library answers', async (body) => {
     const server = await answering(
       `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
     );

@@ -8,6 +8,7 @@ import {
   type LiveModel,
   renderLiveView,
 } from '../../src/cli/watch/live-view.js';
+import { createNdjsonReporter } from '../../src/cli/watch/ndjson-reporter.js';
 import { TaskBoard } from '../../src/cli/watch/task-board.js';
 import { TaskStatusError, type TaskUpdate } from '../../src/index.js';
 
@@ -131,6 +132,18 @@ describe('the live view of watch', () => {
     expect(scrub('{"detail": "bad t\\u00f8k\\u00e9n-\\ud83d\\ude00-1234"}')).toBe(
       '{"detail": "bad ***"}',
     );
+  });
+
+  it('masks in NDJSON a token that a task message holds JSON-escaped, as Python writes it', () => {
+    const token = 'tøkén-"q"-😀-1234';
+    const lines: string[] = [];
+    const reporter = createNdjsonReporter((line) => lines.push(line), createScrubber(token));
+    const pythonJson = '{"token": "t\\u00f8k\\u00e9n-\\"q\\"-\\ud83d\\ude00-1234"}';
+    for (const message of [pythonJson, JSON.stringify({ token }), `raw ${token}`]) {
+      reporter.task(update(1, 'running', 5, message), new TaskBoard([]));
+    }
+    const messages = lines.map((line) => (JSON.parse(line) as { message: string }).message);
+    expect(messages).toEqual(['{"token": "***"}', '{"token":"***"}', 'raw ***']);
   });
 
   it('formats elapsed times from tenths of seconds to hours', () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import NodeWebSocket from 'ws';
 import { DEFAULT_TASK_STATUS_PATH } from '../../index.js';
+import { createScrubber } from '../secrets.js';
 import { type DoctorOptions, type Target, urlForRoute } from './target.js';
 import { type CheckOutcome, fail, pass } from './types.js';
 
@@ -41,7 +42,7 @@ const PROBE_TIMEOUT_MS = 2_000;
  * refused upgrade, and times the `101`. A socket that switches is closed at once: the auth
  * verdict is the next step's business.
  */
-export function probeUpgrade(url: string, timeoutMs: number): Promise<UpgradeProbe> {
+export function probeUpgrade(url: string, timeoutMs: number, token: string): Promise<UpgradeProbe> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
@@ -64,13 +65,13 @@ export function probeUpgrade(url: string, timeoutMs: number): Promise<UpgradePro
     socket.on('open', () => settle({ kind: 'switched', ms: switchedAt || elapsed() }));
     socket.on('unexpected-response', (request, response: IncomingMessage) => {
       const ms = elapsed();
-      readSome(response).then((body) => {
+      readSome(response, createScrubber(token)).then((body) => {
         request.destroy();
         settle({ kind: 'rejected', ms, status: response.statusCode ?? 0, body });
       });
     });
     socket.on('error', (error: Error & { code?: string }) =>
-      settle({ kind: 'error', ms: elapsed(), code: error.code, message: error.message }),
+      settle({ kind: 'error', ms: elapsed(), code: error.code, message: oneLine(error.message) }),
     );
   });
 }
@@ -79,7 +80,7 @@ export function probeUpgrade(url: string, timeoutMs: number): Promise<UpgradePro
  * The HTTP upgrade step: status, time to `101`, and on a 403 or 404 a search for the real route.
  */
 export async function checkUpgrade(target: Target, options: DoctorOptions): Promise<CheckOutcome> {
-  const probe = await probeUpgrade(target.socketUrl, options.timeoutMs);
+  const probe = await probeUpgrade(target.socketUrl, options.timeoutMs, options.token);
   const path = new URL(target.socketUrl).pathname;
   switch (probe.kind) {
     case 'switched':
@@ -126,7 +127,7 @@ async function rejected(
       data,
     );
   if (probe.status !== 403 && probe.status !== 404) {
-    const fix = probe.body.includes('Unsupported upgrade request')
+    const fix = /Unsupported upgrade request|No supported WebSocket library/.test(probe.body)
       ? NO_WS_LIBRARY_FIX
       : UPGRADE_FIX;
     return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), fix, { data });
@@ -204,7 +205,7 @@ async function findRoute(target: Target, options: DoctorOptions): Promise<string
   for (const route of SUSPECT_ROUTES) {
     const url = urlForRoute(target, options, route);
     if (url === target.socketUrl) continue;
-    const probe = await probeUpgrade(url, timeoutMs);
+    const probe = await probeUpgrade(url, timeoutMs, options.token);
     if (probe.kind === 'switched') return route;
   }
   return undefined;
@@ -219,8 +220,22 @@ const NO_WS_LIBRARY_FIX =
 const UPGRADE_FIX =
   'the server (or a proxy in front of it) refused the WebSocket upgrade: check that the route is a WebSocket route and that every proxy forwards Upgrade requests';
 
-/** The start of a response body, as one line. */
-function readSome(response: IncomingMessage, limit = 200): Promise<string> {
+/** Text on one line: OpenSSL's messages, say, end in a newline. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The start of a response body, as one line, with the token masked. A server may echo the token
+ * there, so the body is masked before it is cut: a token cut short would escape the mask.
+ */
+function readSome(
+  response: IncomingMessage,
+  scrub: (text: string) => string,
+  limit = 200,
+): Promise<string> {
+  // Well past `limit`, so that a token crossing the cut is read whole and masked.
+  const readLimit = limit + 8_192;
   return new Promise((resolve) => {
     let text = '';
     let finished = false;
@@ -228,13 +243,13 @@ function readSome(response: IncomingMessage, limit = 200): Promise<string> {
       if (finished) return;
       finished = true;
       response.removeAllListeners('data');
-      resolve(text.slice(0, limit).replace(/\s+/g, ' ').trim());
+      resolve(oneLine(scrub(text)).slice(0, limit).trim());
     };
     const timer = setTimeout(done, 500);
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       text += chunk;
-      if (text.length >= limit) {
+      if (text.length >= readLimit) {
         clearTimeout(timer);
         done();
       }

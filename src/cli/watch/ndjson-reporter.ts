@@ -4,14 +4,20 @@ import { describeError, type WatchReporter } from './reporter.js';
 /**
  * One JSON object per line for every event, for machines and pipes (`jq`, log shippers). Each
  * line has `event` and `time` (ISO 8601) first; the rest is the event's payload. The last line is
- * `{"event":"exit",…}`. Every line goes through `scrub`, so no token is ever written.
+ * `{"event":"exit",…}`. Every string, and every line, goes through `scrub`, so no token is
+ * ever written.
  */
 export function createNdjsonReporter(
   write: (line: string) => void,
   scrub: (text: string) => string,
 ): WatchReporter {
+  // Each string is masked before encoding, whose escaping would hide the token's JSON-escaped
+  // forms (a message holding `\u00fc` is written `\\u00fc`); the line is masked once more.
+  const mask = (_key: string, value: unknown) => (typeof value === 'string' ? scrub(value) : value);
   const emit = (event: string, payload: object = {}) =>
-    write(`${scrub(JSON.stringify({ event, time: new Date().toISOString(), ...payload }))}\n`);
+    write(
+      `${scrub(JSON.stringify({ event, time: new Date().toISOString(), ...payload }, mask))}\n`,
+    );
   return {
     start: () => {},
     state: (state, previous) => emit('state', { state, previous }),
