@@ -73,6 +73,44 @@ describe('handshake timeout', () => {
     expect(c.state).toBe('open');
   });
 
+  it('allows each handshake after a timeout twice as long, up to 4 × connectTimeoutMs', async () => {
+    // A server too busy to answer within connectTimeoutMs: every upgrade is answered after 700 ms.
+    harness.server.onUpgrade = (_request, _socket, accept) => setTimeout(accept, 700);
+    const c = harness.client({
+      connectTimeoutMs: 100,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxInitialAttempts: 3 },
+    });
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.message));
+    const error = await rejection(c.connect());
+    expect(error.code).toBe('RECONNECT_EXHAUSTED');
+    expect(errors.slice(0, 4)).toEqual(
+      [100, 200, 400, 400].map(
+        (ms) => `Timed out after ${ms} ms waiting for the opening handshake`,
+      ),
+    );
+  });
+
+  it('connects to a server slower than connectTimeoutMs once the deadline has grown', async () => {
+    harness.server.onUpgrade = (_request, _socket, accept) => setTimeout(accept, 250);
+    const c = harness.client({
+      connectTimeoutMs: 100,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxInitialAttempts: 3 },
+    });
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.code));
+    await c.connect();
+    // 100 ms, then 200 ms, were too short; 400 ms is enough.
+    expect(errors).toEqual(['HANDSHAKE_TIMEOUT', 'HANDSHAKE_TIMEOUT']);
+    expect(c.state).toBe('open');
+    // An accepted connection starts again from connectTimeoutMs.
+    harness.server.onUpgrade = (_request, _socket, accept) => setTimeout(accept, 150);
+    await c.reconnect();
+    expect(errors).toEqual(['HANDSHAKE_TIMEOUT', 'HANDSHAKE_TIMEOUT', 'HANDSHAKE_TIMEOUT']);
+  });
+
   it('reports a refused connection and keeps retrying while connect() waits', async () => {
     const port = harness.server.port;
     await harness.server.close();

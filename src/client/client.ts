@@ -61,6 +61,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #generation = 0;
   #failures = 0;
   /**
+   * Handshake timeouts in a row since a connection was last accepted. Each doubles the next
+   * handshake's deadline, up to 4 × `connectTimeoutMs`: a server too busy to answer in time still
+   * works through every upgrade given up on, so retrying at the same deadline only adds load.
+   */
+  #timeouts = 0;
+  /**
    * A refused token was replaced through the token function, and no connection since has shown
    * that the new one works (a valid frame, or `stableAfterMs` open): the next refusal is final.
    */
@@ -232,6 +238,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#closing = undefined;
     this.#feed.lastError = undefined;
     this.#failures = 0;
+    this.#timeouts = 0;
     this.#authRetried = false;
     this.#acceptance = 'none';
     this.#attachSignal();
@@ -409,6 +416,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         options,
         CONNECTION_LISTENER,
         this as unknown as AnyClient,
+        options.connectTimeoutMs * 2 ** Math.min(this.#timeouts, 2),
       );
     } catch (cause) {
       // The constructor refuses what no retry changes: a bad URL, an insecure `ws:` from an
@@ -428,6 +436,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (!presumed) this.#confirm();
     else if (this.#acceptance === 'none') this.#acceptance = 'presumed';
     this.#openedAt = Date.now();
+    this.#timeouts = 0;
     this.#announced = false;
     this.#reconnectNow = false;
     // A `state` listener may close the client: then `connect()` rejects, and no `open`, no
@@ -540,6 +549,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     }
     if (end !== undefined) this.#settleIfStable(end.accepted);
     this.#failures += 1;
+    this.#timeouts = error.code === 'HANDSHAKE_TIMEOUT' ? this.#timeouts + 1 : 0;
     const confirmed = this.#acceptance === 'confirmed';
     const limit = confirmed
       ? policy.maxAttempts

@@ -23,7 +23,6 @@ import { rethrowLater } from './rethrow.js';
 
 /** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
-  readonly connectTimeoutMs: number;
   readonly authGraceMs: number;
   readonly heartbeat: Readonly<Required<HeartbeatOptions>> | false;
   readonly maxFrameBytes: number;
@@ -113,6 +112,7 @@ export class Connection<O> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due: Due = NOTHING;
   /** When the connect deadline passes (epoch ms). */
+  readonly #timeoutMs: number;
   readonly #deadlineAt: number;
   #phase: Phase = 'opening';
   #authError: ConnectionEnd['authError'];
@@ -136,6 +136,8 @@ export class Connection<O> {
     settings: ConnectionSettings,
     listener: ConnectionListener<O>,
     owner: O,
+    /** Time allowed for the opening handshake plus the auth verdict. */
+    timeoutMs: number,
   ) {
     this.#settings = settings;
     this.#listener = listener;
@@ -147,8 +149,9 @@ export class Connection<O> {
     setHandler(socket, 'message', this.#onMessage);
     setHandler(socket, 'close', this.#onClose);
     setHandler(socket, 'error', this.#onError);
-    this.#deadlineAt = Date.now() + settings.connectTimeoutMs;
-    this.#wait(DEADLINE, settings.connectTimeoutMs);
+    this.#timeoutMs = timeoutMs;
+    this.#deadlineAt = Date.now() + timeoutMs;
+    this.#wait(DEADLINE, timeoutMs);
   }
 
   /**
@@ -575,7 +578,7 @@ export class Connection<O> {
       this.#abandon(
         new TaskStatusError(
           'HANDSHAKE_TIMEOUT',
-          `Timed out after ${this.#settings.connectTimeoutMs} ms waiting for the ${what}`,
+          `Timed out after ${this.#timeoutMs} ms waiting for the ${what}`,
           { closeCode: CloseCode.Abnormal },
         ),
       );

@@ -134,7 +134,9 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   WebSocket?: WebSocketConstructor;
   /**
    * Time allowed for the opening handshake plus the server's auth verdict, and, apart from that,
-   * for a token function's promise to settle.
+   * for a token function's promise to settle. After each handshake timeout in a row, the next
+   * handshake is allowed twice as long, up to 4 × this, so a backend slowed by load can drain
+   * the upgrades it queued; an accepted connection starts again from this.
    * @default 10000
    */
   connectTimeoutMs?: number;
