@@ -157,6 +157,19 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('a token refused with an error frame and no close, as such and not as a close 1006', async () => {
+    // A handler that sends the error frame and forgets to close.
+    const server = await startWsServer((ws) =>
+      ws.send('{"type":"error","code":"auth_failed","message":"Invalid token"}'),
+    );
+    scripted.push(server);
+    const { check } = await doctor(server.baseUrl, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({ verdict: 'fail', cause: 'auth-error-frame' });
+    expect(check('auth').summary).not.toContain('close 1006');
+    expect(check('auth').summary).toContain('no close from the server');
+    expect(check('auth').notes.join(' ')).toContain('close the socket after the error frame');
+  });
+
   it("a token refused with FastAPI's own JSON detail frame, as JSON and not plain text", async () => {
     const server = await startWsServer((ws) => {
       ws.send('{"detail":"Not authenticated"}');

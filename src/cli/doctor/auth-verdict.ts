@@ -1,4 +1,9 @@
-import type { AuthErrorInfo, ParsedFrame, TaskStatusError } from '../../index.js';
+import {
+  type AuthErrorInfo,
+  CloseCode,
+  type ParsedFrame,
+  type TaskStatusError,
+} from '../../index.js';
 import { type CheckOutcome, fail } from './types.js';
 
 /** What the session saw of a refusal besides the error: the `authError` event, the first frame. */
@@ -66,7 +71,19 @@ function refusedToken(
   { info, firstFrame }: RefusalFacts,
   data: Record<string, unknown>,
 ): CheckOutcome {
-  const close = error.closeCode === undefined ? '' : `, then close ${error.closeCode}`;
+  // 1006 is no close frame at all: the server sent none (within the wait), or dropped the link.
+  const closed = error.closeCode !== CloseCode.Abnormal;
+  const close =
+    error.closeCode === undefined
+      ? ''
+      : closed
+        ? `, then close ${error.closeCode}`
+        : ', then no close from the server';
+  const closeNotes = closed
+    ? []
+    : [
+        'close the socket after the error frame: until the close comes, a client cannot tell a refusal from a slow server',
+      ];
   if (info?.httpStatus !== undefined) {
     return fail(
       'auth-http-status',
@@ -83,13 +100,14 @@ function refusedToken(
       authFix(code),
       {
         data,
-        ...(code === null
-          ? {
-              notes: [
+        notes: [
+          ...(code === null
+            ? [
                 'the error frame has no "code": the SDK copes, but a code lets clients tell an expired token from a wrong one',
-              ],
-            }
-          : {}),
+              ]
+            : []),
+          ...closeNotes,
+        ],
       },
     );
   }
@@ -107,6 +125,7 @@ function refusedToken(
           json
             ? `the frame is JSON but not ${shape}: the SDK copes, but that shape with a code lets clients tell an expired token from a wrong one`
             : `the server writes errors as plain text, not ${shape}: the SDK copes, but a JSON frame with a code lets clients tell an expired token from a wrong one`,
+          ...closeNotes,
         ],
       },
     );
