@@ -358,9 +358,10 @@ describe('task-status doctor names the fault', () => {
   });
 
   /** A server whose every upgrade is answered with `response`, written raw on the socket. */
-  async function answering(response: string) {
+  async function answering(status: string, body = '', headers = 'content-type: text/plain') {
     const server = await startWsServer();
     scripted.push(server);
+    const response = `HTTP/1.1 ${status}\r\n${headers}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
     server.onUpgrade = (_request, socket) => socket.end(response);
     return server;
   }
@@ -370,7 +371,9 @@ describe('task-status doctor names the fault', () => {
     // to a real upgrade on a path it has no route for, it answers 403.
     const body = '{"detail":"Not Found"}';
     const server = await answering(
-      `HTTP/1.1 404 Not Found\r\nserver: nginx\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      '404 Not Found',
+      body,
+      'server: nginx\r\ncontent-type: application/json',
     );
     const { code, check } = await doctor(server.baseUrl);
     expect(check('upgrade')).toMatchObject({
@@ -386,10 +389,8 @@ describe('task-status doctor names the fault', () => {
   it('masks a token that a refused upgrade echoes across the point where the body is cut', async () => {
     // The body is shown cut to 200 characters: here the cut falls 10 characters into the token.
     const body = `{"detail":"${'x'.repeat(178)}${TOKEN} is not valid"}`;
-    const server = await answering(
-      `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    );
-    const result = await runCli([
+    const server = await answering('400 Bad Request', body, 'content-type: application/json');
+    const args = [
       'doctor',
       '--base-url',
       server.baseUrl,
@@ -399,27 +400,16 @@ describe('task-status doctor names the fault', () => {
       TOKEN,
       '--timeout',
       '800',
-    ]);
-    const json = await runCli([
-      'doctor',
-      '--base-url',
-      server.baseUrl,
-      '--user',
-      '2',
-      '--token',
-      TOKEN,
-      '--timeout',
-      '800',
-      '--json',
-    ]);
-    for (const output of [result.stdout, json.stdout]) {
+    ];
+    const outputs = await Promise.all([runCli(args), runCli([...args, '--json'])]);
+    for (const { stdout: output } of outputs) {
       expect(output).toContain('HTTP 400');
       expect(output).not.toContain(TOKEN.slice(0, 6));
     }
   });
 
   it('keeps a TLS error on one line, as OpenSSL ends its messages in a newline', async () => {
-    const server = await answering('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+    const server = await answering('400 Bad Request');
     const { check } = await doctor(server.baseUrl.replace('http:', 'https:'));
     expect(check('upgrade')).toMatchObject({ verdict: 'fail', cause: 'upgrade-error' });
     expect(check('upgrade').summary).not.toMatch(/\n/);
@@ -431,9 +421,7 @@ describe('task-status doctor names the fault', () => {
       "No supported WebSocket library detected. Please use 'pip install uvicorn[standard]', or install 'websockets' or 'wsproto' manually.",
     ],
   ])('a 400 %j, as uvicorn without a WebSocket library answers', async (body) => {
-    const server = await answering(
-      `HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    );
+    const server = await answering('400 Bad Request', body);
     const { check } = await doctor(server.baseUrl);
     expect(check('upgrade')).toMatchObject({
       verdict: 'fail',
