@@ -477,6 +477,29 @@ describe('task-status doctor names the fault', () => {
     );
   });
 
+  it.each([
+    // FastAPI redirects to the trailing-slash form of a route declared as "/health/".
+    ['/health/', 'trailing slash'],
+    // A proxy that sends plain HTTP to HTTPS.
+    ['https://tasks.example.com/health', 'https://'],
+  ])(
+    'a /health that redirects to %s, as such and not as a missing endpoint',
+    async (location, fix) => {
+      const server = await startWsServer((ws) => ws.close(1008));
+      scripted.push(server);
+      server.onRequest = (_request, response) => response.writeHead(307, { location }).end();
+      const { check } = await doctor(server.baseUrl);
+      expect(check('health')).toMatchObject({
+        verdict: 'warn',
+        cause: 'health-status',
+        data: { httpStatus: 307, location },
+      });
+      expect(check('health').summary).toContain(`redirects to ${location}`);
+      expect(check('health').fix).toContain(fix);
+      expect(check('health').fix).not.toContain('no /health endpoint');
+    },
+  );
+
   it('a /health that needs authentication, as such and not as a missing endpoint', async () => {
     // The socket is refused at once: only the health step matters here.
     const server = await startWsServer((ws) => ws.close(1008));

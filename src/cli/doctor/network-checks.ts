@@ -101,6 +101,17 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
       { data },
     );
   }
+  const location = response.headers.get('location');
+  if (response.status >= 300 && response.status < 400 && location !== null) {
+    return warn(
+      'health-status',
+      `${where} → ${response.status}: redirects to ${location}`,
+      /^https:/i.test(location) && target.httpBase.startsWith('http:')
+        ? 'the server sends plain HTTP to https://: use an https:// (or wss://) --base-url, as the socket is not redirected'
+        : 'the backend redirects /health (FastAPI does so for a route declared with a trailing slash, "/health/"); the socket does not need /health, but an open one tells "server up" from "socket broken"',
+      { data: { ...data, location } },
+    );
+  }
   if (response.status === 401 || response.status === 403) {
     return warn(
       'health-status',
