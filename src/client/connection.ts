@@ -111,8 +111,9 @@ export class Connection<O> {
   readonly #socket: WebSocketLike;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #due: Due = NOTHING;
-  /** When the connect deadline passes (epoch ms). */
+  /** Time allowed for the opening handshake plus the verdict, for the timeout's message. */
   readonly #timeoutMs: number;
+  /** When the connect deadline passes (epoch ms). */
   readonly #deadlineAt: number;
   #phase: Phase = 'opening';
   #authError: ConnectionEnd['authError'];

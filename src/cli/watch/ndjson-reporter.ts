@@ -12,7 +12,8 @@ export function createNdjsonReporter(
   scrub: (text: string) => string,
 ): WatchReporter {
   // Each string is masked before encoding, whose escaping would hide the token's JSON-escaped
-  // forms (a message holding `\u00fc` is written `\\u00fc`); the line is masked once more.
+  // forms (a message holding `\u00fc` is written `\\u00fc`). The line is masked once more, for
+  // keys, which the replacer does not see (a task's `result` is the server's own object).
   const mask = (_key: string, value: unknown) => (typeof value === 'string' ? scrub(value) : value);
   const emit = (event: string, payload: object = {}) =>
     write(
