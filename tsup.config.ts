@@ -1,8 +1,10 @@
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
 
 const external = ['eventemitter3', 'zod', 'isomorphic-ws', 'ws'];
+const browserWebSocket = fileURLToPath(new URL('./src/transport/ws-browser.ts', import.meta.url));
 
 /**
  * Browser build of `/testing`: the real server (node:http, ws) is swapped for a stub that rejects
@@ -17,7 +19,45 @@ const realServerStub: Plugin = {
   },
 };
 
-export default defineConfig([
+/**
+ * Keeps the imports between the sources' own modules as imports, so that each module of the
+ * browser build is a file of its own.
+ */
+const ownModulesExternal: Plugin = {
+  name: 'own-modules-external',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) =>
+      args.kind === 'entry-point' ? undefined : { path: args.path, external: true },
+    );
+  },
+};
+
+/**
+ * The modules the root entry reaches in the browser, as tsup entries (`client/client` →
+ * `src/client/client.ts`). Type-only modules are not reached, so they get no empty file.
+ */
+async function browserRootModules(): Promise<Record<string, string>> {
+  const result = await build({
+    entryPoints: ['src/index.ts'],
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'browser',
+    format: 'esm',
+    logLevel: 'silent',
+    external: ['eventemitter3', 'zod'],
+    alias: { 'isomorphic-ws': browserWebSocket },
+  });
+  const modules: Record<string, string> = {};
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const file = fileURLToPath(new URL(input, new URL('./', import.meta.url)));
+    if (file === browserWebSocket) continue; // bundled into the transport module
+    modules[relative('src', input).replace(/\.ts$/, '')] = input;
+  }
+  return modules;
+}
+
+export default defineConfig(async () => [
   {
     entry: {
       index: 'src/index.ts',
@@ -45,27 +85,46 @@ export default defineConfig([
     outDir: 'dist',
   },
   {
-    // Browser build: the native WebSocket replaces isomorphic-ws so no Node module is reachable.
-    entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
+    // Browser build of the root entry, one file per module (`index.js`, `client/client.js`, …):
+    // with `sideEffects: false`, an app's bundler then leaves out every module the app does not
+    // use. In one file, the client's `class … extends EventEmitter` stays in any bundle that
+    // imports only `buildTaskStatusUrl` or the error helpers. The native WebSocket replaces
+    // isomorphic-ws, so no Node module is reachable.
+    entry: await browserRootModules(),
     format: ['esm'],
     dts: false,
     sourcemap: true,
     clean: false,
     target: 'es2022',
     platform: 'browser',
-    // One file per entry, as in the Node build (and as before /testing joined this build).
+    splitting: false,
+    treeshake: false,
+    outDir: 'dist/browser',
+    external: ['eventemitter3', 'zod'],
+    noExternal: ['isomorphic-ws'],
+    esbuildPlugins: [ownModulesExternal],
+    esbuildOptions(options) {
+      options.alias = { 'isomorphic-ws': browserWebSocket };
+    },
+  },
+  {
+    // Browser build of /testing, one file. `task-status-client` (the kit's import of the error
+    // class) resolves to the browser build's index.js under the `browser` condition.
+    entry: { testing: 'src/testing/index.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'es2022',
+    platform: 'browser',
     splitting: false,
     treeshake: true,
     outDir: 'dist/browser',
-    // `task-status-client` (the testing kit's import of the error class) resolves to this
-    // build's index.js under the `browser` condition.
     external: ['eventemitter3', 'zod', 'msw', 'task-status-client'],
     noExternal: ['isomorphic-ws'],
     esbuildPlugins: [realServerStub],
     esbuildOptions(options) {
-      options.alias = {
-        'isomorphic-ws': fileURLToPath(new URL('./src/transport/ws-browser.ts', import.meta.url)),
-      };
+      options.alias = { 'isomorphic-ws': browserWebSocket };
     },
   },
   {

@@ -341,4 +341,27 @@ describe('a browser bundle', () => {
     ].map((entry) => entry.path);
     expect(imports.filter((specifier) => specifier.startsWith('node:'))).toEqual([]);
   });
+
+  it('leaves the client out of an app that imports only the URL and error helpers', async () => {
+    const result = await build({
+      absWorkingDir: consumer,
+      stdin: {
+        contents: `export { buildTaskStatusUrl, isTaskStatusError, CloseCode } from '${PACKAGE}';`,
+        resolveDir: consumer,
+      },
+      bundle: true,
+      minify: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const [output] = Object.values(result.metafile.outputs);
+    const kept = Object.entries(output?.inputs ?? {})
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([file]) => file.replace(`node_modules/${PACKAGE}/dist/browser/`, ''));
+    expect(kept).toEqual(expect.arrayContaining(['url.js', 'errors.js']));
+    expect(kept.filter((file) => /client\/|eventemitter3|transport\//.test(file))).toEqual([]);
+  });
 });
