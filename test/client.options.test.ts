@@ -72,6 +72,10 @@ describe('options', () => {
     [{ signal: {} }, '"signal"'],
     [{ random: 0.5 }, '"random"'],
     [{ taskSchema: {} }, '"taskSchema"'],
+    // Names from Object.prototype are unknown options, not rules.
+    [{ toString: 1 }, '"toString": is not a known option'],
+    [{ heartbeat: { constructor: 1 } }, '"heartbeat.constructor": is not a known option'],
+    [JSON.parse('{"__proto__": {}}'), '"__proto__": is not a known option'],
   ])('rejects %j naming the option', (options, name) => {
     expect(invalid(options)).toContain(name);
   });

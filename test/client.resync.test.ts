@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { normaliseResyncUpdate } from '../src/client/resync.js';
 import {
   type ResyncContext,
   type ResyncedInfo,
@@ -209,5 +210,17 @@ describe('resync after reconnect', () => {
       error: 'oom',
       updatedAt: at(1),
     });
+  });
+});
+
+describe('a resync item', () => {
+  it('with an own __proto__ key (as response.json() gives it) keeps a plain prototype', () => {
+    const input = JSON.parse(
+      '{"taskId": 1, "status": "done", "__proto__": {"raw": {"forged": true}}}',
+    ) as TaskUpdate;
+    const update = normaliseResyncUpdate(input, 0, new Map());
+    expect(Object.getPrototypeOf(update)).toBe(Object.prototype);
+    expect(update.raw).toBeUndefined();
+    expect(update).toMatchObject({ taskId: 1, status: 'done', progress: null });
   });
 });

@@ -225,6 +225,9 @@ describe('arguments of updates(), watchTask() and waitForTask()', () => {
     [{ taskId: {} }, '"updates.taskId"'],
     [{ signal: 'x' }, '"updates.signal": must be an AbortSignal'],
     [{ bufer: 8 }, '"updates.bufer": is not a known option'],
+    // Names an object has from its prototype are unknown options too, not rules.
+    [{ constructor: 1 }, '"updates.constructor": is not a known option'],
+    [JSON.parse('{"__proto__": {}}'), '"updates.__proto__": is not a known option'],
   ])('updates(%j) throws INVALID_OPTIONS', (options, message) => {
     const c = client();
     expect(() => c.updates(options as never)).toThrow(message);

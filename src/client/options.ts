@@ -426,7 +426,8 @@ function merge<T extends object>(
 
 function checkGroup(value: object, rules: Readonly<Record<string, Rule>>, prefix: string): void {
   for (const [key, item] of Object.entries(value)) {
-    const rule = rules[key];
+    // Own keys only: `constructor` or `__proto__` is an unknown option, not a rule.
+    const rule = Object.hasOwn(rules, key) ? rules[key] : undefined;
     if (rule === undefined) {
       throw invalid(prefix + key, `is not a known option; known: ${Object.keys(rules).join(', ')}`);
     }

@@ -65,7 +65,8 @@ export function normaliseResyncUpdate<T extends TaskUpdate>(
   const { raw: _frame, ...held }: Partial<TaskUpdate> = table.get(item.taskId as TaskId) ?? {};
   const update: Record<string, unknown> = { ...UNKNOWN, ...held };
   for (const [field, value] of Object.entries(input)) {
-    if (value !== undefined) update[field] = value;
+    // An own `__proto__` (from `response.json()`) would replace the update's prototype.
+    if (value !== undefined && field !== '__proto__') update[field] = value;
   }
   return update as T;
 }
