@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { TaskStatusError } from '../errors.js';
+import { TaskStatusError, truncate } from '../errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
@@ -483,7 +483,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       'error',
       new TaskStatusError(
         'PROTOCOL_ERROR',
-        `The server acknowledged user ${acked} on the task route of user ${asked}: the token ` +
+        `The server acknowledged user ${truncate(String(acked), 50)} on the task route of user ${asked}: the token ` +
           'may belong to another user, or the server checks the wrong one',
       ),
     );

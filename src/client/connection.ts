@@ -478,7 +478,10 @@ export class Connection<O> {
 
   /** An error frame's code and message, or a text frame's text, masked and cut. */
   #errorParts(parsed: ParsedFrame): [code: string | null, message: string | null] {
-    const code = parsed.kind === 'error' && parsed.code !== null ? this.#scrub(parsed.code) : null;
+    const code =
+      parsed.kind === 'error' && parsed.code !== null
+        ? truncate(this.#scrub(parsed.code), 100)
+        : null;
     const message =
       parsed.kind === 'error' ? parsed.message : parsed.kind === 'text' ? parsed.text : null;
     return [code, message === null ? null : truncate(this.#scrub(message), 500)];

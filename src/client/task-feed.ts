@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
-import { TaskStatusError } from '../errors.js';
+import { TaskStatusError, truncate } from '../errors.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import type { TaskStatusEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -71,7 +71,8 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
       }));
       const where = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       this.#problem(
-        `Task ${String(update.taskId)} failed taskSchema (${where}); update dropped`,
+        `Task ${truncate(String(update.taskId), 50)} failed taskSchema (${truncate(where, 500)}); ` +
+          'update dropped',
         issues,
       );
     }

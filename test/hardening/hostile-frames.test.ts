@@ -104,6 +104,49 @@ describe('hostile frames', () => {
     expect(bad).toBeGreaterThan(5_000);
   }, 60_000);
 
+  it('names server-given text in bounded messages: error codes, acked ids, task ids', async () => {
+    const huge = 'C'.repeat(100_000);
+    const digits = '7'.repeat(100_000);
+    const rejectAll: NonNullable<TaskStatusClientOptions['taskSchema']> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: () => ({ issues: [{ message: 'M'.repeat(100_000), path: ['result'] }] }),
+      },
+    };
+    const { client, socket } = await connected({ maxFrameBytes: 1_048_576, taskSchema: rejectAll });
+    const { errors } = observe(client, socket);
+
+    await feed(socket, [
+      {
+        label: 'huge error code',
+        data: `{"type":"error","code":"${huge}","message":"m"}`,
+        outcome: { kind: 'error', code: 'SERVER_ERROR' },
+      },
+      {
+        label: 'ack of a huge user id',
+        data: `{"type":"connected","user_id":"${digits}"}`,
+        outcome: { kind: 'error', code: 'PROTOCOL_ERROR' },
+      },
+      {
+        label: 'huge task id',
+        data: `{"type":"task_update","task_id":"${huge}","status":"done"}`,
+        outcome: { kind: 'error', code: 'PROTOCOL_ERROR' },
+      },
+    ]);
+
+    expect(errors.map((error) => error.code)).toEqual([
+      'SERVER_ERROR',
+      'PROTOCOL_ERROR',
+      'PROTOCOL_ERROR',
+    ]);
+    for (const error of errors) {
+      expect(error.message.length, error.message.slice(0, 300)).toBeLessThan(1_000);
+    }
+    expect(errors[0]?.serverCode?.length).toBeLessThan(200);
+    expect(client.state).toBe('open');
+  });
+
   it('survives duplicate updates whose payload is nested deeper than JSON.stringify can follow', async () => {
     const { client, socket } = await connected({ maxFrameBytes: 1_048_576 });
     const { seen } = observe(client, socket);
