@@ -170,14 +170,13 @@ describe('auth verdict after accept', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
-  it('restores the refresh once a refreshed token has shown it works', async () => {
-    // Each token is accepted with an ack, then expires: one refresh per accepted connection.
+  it('stops after one refresh when the server acks before it checks the token', async () => {
+    // Each connection is acked, then its token refused (an ack that comes before the check).
+    // The ack is no proof that the refreshed token works: a second refusal is final.
     harness.server.onSocket = (ws) => {
       ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
-      if (harness.server.sockets.length < 3) {
-        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
-        ws.close(1008);
-      }
+      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+      ws.close(1008);
     };
     const reasons: string[] = [];
     const c = client({
@@ -186,11 +185,59 @@ describe('auth verdict after accept', () => {
         return `t${reasons.length}`;
       },
     });
+    const { authErrors, errors } = collect(c);
     await c.connect();
-    await expect.poll(() => harness.server.sockets.length).toBe(3);
-    await expect.poll(() => c.state).toBe('open');
-    expect(reasons).toEqual(['connect', 'auth-retry', 'auth-retry']);
+    await expect.poll(() => c.state).toBe('closed');
+    expect(harness.server.sockets.length).toBe(2);
+    expect(reasons).toEqual(['connect', 'auth-retry']);
+    expect(authErrors.map((info) => info.willRetry)).toEqual([true, false]);
+    expect(errors.at(-1)?.code).toBe('AUTH_FAILED');
   });
+
+  it.each([
+    [
+      'rejects',
+      () => Promise.reject(new Error('refresh endpoint said 401')),
+      'refresh endpoint said 401',
+    ],
+    ['returns an empty token', () => '', 'empty or non-string'],
+    [
+      'never settles',
+      () => new Promise<string>(() => {}),
+      'did not settle within connectTimeoutMs',
+    ],
+  ])(
+    'ends with AUTH_FAILED when the token function %s on the refresh of a refused token',
+    async (_, refresh, said) => {
+      // A session is running when its token is refused; the refresh fails (a revoked session).
+      harness.server.onSocket = (ws) => {
+        ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+        setTimeout(() => {
+          ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+          ws.close(1000);
+        }, 20);
+      };
+      const reasons: string[] = [];
+      const c = client({
+        connectTimeoutMs: 200,
+        token: ({ reason }) => {
+          reasons.push(reason);
+          return reason === 'auth-retry' ? refresh() : 'good';
+        },
+      });
+      const { errors } = collect(c);
+      await c.connect();
+      await expect.poll(() => c.state).toBe('closed');
+      expect(reasons).toEqual(['connect', 'auth-retry']);
+      expect(harness.server.sockets.length).toBe(1);
+      const last = errors.at(-1);
+      expect(last?.code).toBe('AUTH_FAILED');
+      expect(last?.message).toContain('the token function gave no new one');
+      expect(last?.message).toContain(said);
+      expect(last?.serverMessage).toBe('expired');
+      expect((last?.cause as TaskStatusError | undefined)?.code).toBe('TOKEN_ERROR');
+    },
+  );
 
   it('restores the refresh after a connection stayed up for stableAfterMs, however it ended', async () => {
     // Socket 1: refused. Socket 2: quiet (accepted by authGraceMs), up past stableAfterMs, then

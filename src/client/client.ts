@@ -67,10 +67,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   #timeouts = 0;
   /**
-   * A refused token was replaced through the token function, and no connection since has shown
-   * that the new one works (a valid frame, or `stableAfterMs` open): the next refusal is final.
+   * A refused token was replaced through the token function, and no connection since has stayed
+   * open for `stableAfterMs`: the next refusal is final. A valid frame is not enough, since a
+   * server may send its ack before it checks the token.
    */
   #authRetried = false;
+  /** The refusal whose token the token function is being asked to replace (`auth-retry`). */
+  #refused: ConnectionEnd | undefined;
   #everOpened = false;
   /** The `open` event of the current connection has been emitted, so its end gets a `close`. */
   #announced = false;
@@ -334,6 +337,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #attempt(reason: TokenReason, error: TaskStatusError | undefined): void {
     const generation = ++this.#generation;
+    if (reason !== 'auth-retry') this.#refused = undefined;
     const source = this.#options.token;
     if (typeof source === 'string') {
       this.#open(source, generation);
@@ -368,7 +372,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       this.#generation++; // its answer, if one comes, is too late
       this.#tokenSettled();
-      this.#failed(timeout, undefined);
+      this.#noToken(timeout);
       call.abort(timeout);
     });
     Promise.resolve(result).then(
@@ -381,22 +385,27 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (generation !== this.#generation) return;
     this.#tokenSettled();
     const message = cause instanceof Error ? this.#scrub(cause.message) : 'unknown error';
-    this.#failed(
-      new TaskStatusError('TOKEN_ERROR', `The token function failed: ${message}`),
-      undefined,
-    );
+    this.#noToken(new TaskStatusError('TOKEN_ERROR', `The token function failed: ${message}`));
+  }
+
+  /**
+   * The token function gave no token: retried as a transient failure, unless it was asked to
+   * replace a refused one. The refusal is then final, for the refused token is all there is.
+   */
+  #noToken(error: TaskStatusError): void {
+    if (this.#refused === undefined) this.#failed(error, undefined);
+    else this.#fail(authFailure(this.#refused, error));
   }
 
   #open(token: unknown, generation: number): void {
     if (generation !== this.#generation) return;
     this.#tokenSettled();
     if (typeof token !== 'string' || token.trim() === '') {
-      this.#failed(
+      this.#noToken(
         new TaskStatusError(
           'TOKEN_ERROR',
           'The token function returned an empty or non-string value',
         ),
-        undefined,
       );
       return;
     }
@@ -529,6 +538,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       return;
     }
     this.#authRetried = true;
+    this.#refused = end;
     this.emit('error', error);
     if (generation !== this.#generation) return;
     if (this.#state === 'open' && !this.#setState('reconnecting')) return;
@@ -603,20 +613,21 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.emit('reconnecting', { attempt, delayMs, offline, reason: error });
   }
 
-  /** A sign of life: the token works, and a later refusal may have it refreshed once again. */
+  /** A sign of life: reconnects are no longer capped by `maxInitialAttempts`. */
   #confirm(): void {
     this.#acceptance = 'confirmed';
-    this.#authRetried = false;
   }
 
   /**
    * A connection that had been accepted and stayed up for `stableAfterMs`, however it ends: the
-   * failure count starts again from zero, and the token has shown it works.
+   * failure count starts again from zero, and the token has shown it works, so a later refusal
+   * may have it refreshed once again.
    */
   #settleIfStable(accepted: boolean): void {
     const policy = this.#options.reconnect;
     if (!accepted || policy === false || Date.now() - this.#openedAt < policy.stableAfterMs) return;
     this.#failures = 0;
+    this.#authRetried = false;
     this.#confirm();
   }
 

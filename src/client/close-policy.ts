@@ -43,7 +43,7 @@ export function isAuthErrorCode(code: string | null): boolean {
 }
 
 /** The `AUTH_FAILED` error for a connection the server refused, with what the server said. */
-export function authFailure(end: ConnectionEnd): TaskStatusError {
+export function authFailure(end: ConnectionEnd, noToken?: TaskStatusError): TaskStatusError {
   const server = end.authError;
   const closeCode = end.opened || AUTH_CLOSE_CODES.has(end.code) ? end.code : undefined;
   let said = '';
@@ -52,7 +52,10 @@ export function authFailure(end: ConnectionEnd): TaskStatusError {
   else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
   else if (closeCode !== undefined)
     said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
+  // The refresh that followed the refusal failed: the refused token is all there was.
+  if (noToken) said += `; the token function gave no new one: ${noToken.message}`;
   return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {
+    ...(noToken ? { cause: noToken } : {}),
     ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
     ...(server?.code ? { serverCode: server.code } : {}),
     ...(server?.message ? { serverMessage: server.message } : {}),

@@ -207,8 +207,10 @@ describe('secrets on every failure path', () => {
       reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 1 },
     });
     const thrown = await rejection(c.connect());
-    expect(thrown.code).toBe('RECONNECT_EXHAUSTED');
-    expect(codes(events)).toContain('TOKEN_ERROR');
+    // The refresh of a refused token failed: final, with the token function's error as cause.
+    expect(thrown.code).toBe('AUTH_FAILED');
+    expect((thrown.cause as TaskStatusError).code).toBe('TOKEN_ERROR');
+    expect(thrown.message).toContain('refresh token revoked');
     expectNoLeak({ client: c, events, thrown });
   });
 
@@ -223,7 +225,9 @@ describe('secrets on every failure path', () => {
       reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 0 },
     });
     const thrown = await rejection(c.connect());
-    expect(codes(events)).toContain('TOKEN_ERROR');
+    expect(thrown.code).toBe('AUTH_FAILED');
+    expect((thrown.cause as TaskStatusError).code).toBe('TOKEN_ERROR');
+    expect(thrown.message).toContain('answered 401');
     expectNoLeak({ client: c, events, thrown });
   });
 
