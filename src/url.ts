@@ -218,20 +218,60 @@ function escapeReserved(encoded: string): string {
 }
 
 /**
- * The forms a token takes in text a server may echo it in, for masking: raw, percent-encoded,
- * as the socket URL carries it, JSON-escaped, and JSON-escaped as Python's `json.dumps` (and
- * so FastAPI's `send_json`) writes it, with every character past ASCII as `\uXXXX`. None for a
- * token under 4 characters, which would mask ordinary words.
+ * The forms a token takes in text a server may echo it in, for masking:
+ * - raw, and percent-encoded: as the socket URL carries it, as `encodeURIComponent` and Python's
+ *   `quote` (which keeps `/`) and `quote_plus` (a space as `+`) write it, in either case of hex;
+ * - JSON-escaped, also as Python's `json.dumps` (and so FastAPI's `send_json`) writes it, with
+ *   every character past ASCII as `\uXXXX`, and with `/` as `\/`, as PHP writes it.
+ *
+ * None for a token under 4 characters, which would mask ordinary words.
  */
 export function tokenForms(token: string): string[] {
   if (token.length < 4) return [];
   const encoded = encodeURIComponent(token);
+  const reserved = escapeReserved(encoded);
   const json = JSON.stringify(token).slice(1, -1);
   const ascii = json.replace(
     /[\u0080-\uffff]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  return [...new Set([token, encoded, escapeReserved(encoded), json, ascii])];
+  const forms = [
+    token,
+    encoded,
+    reserved,
+    reserved.replaceAll('%2F', '/'),
+    reserved.replaceAll('%20', '+'),
+    json,
+    ascii,
+  ];
+  for (const form of forms.slice(1, 5)) forms.push(form.replace(/%[0-9A-F]{2}/g, lowerCase));
+  for (const form of forms.slice(5, 7)) forms.push(form.replaceAll('/', '\\/'));
+  return [...new Set(forms)];
+}
+
+const lowerCase = (text: string) => text.toLowerCase();
+
+/** Shorter than this, a cut-off start of a token is left as it is: it may be an ordinary word. */
+const PARTIAL_TOKEN = 12;
+
+/**
+ * Masks each of `forms` (from {@link tokenForms}) in `text`, and any start of one that is at
+ * least 12 characters long: a server may cut the token it echoes, as in a close reason, which
+ * holds at most 123 bytes.
+ */
+export function maskToken(text: string, forms: readonly string[]): string {
+  let safe = text;
+  for (const form of forms) {
+    safe = safe.split(form).join('***');
+    if (form.length <= PARTIAL_TOKEN) continue;
+    const start = form.slice(0, PARTIAL_TOKEN);
+    for (let at = safe.indexOf(start); at !== -1; at = safe.indexOf(start, at + 3)) {
+      let end = at + PARTIAL_TOKEN;
+      while (end < safe.length && safe[end] === form[end - at]) end++;
+      safe = `${safe.slice(0, at)}***${safe.slice(end)}`;
+    }
+  }
+  return safe;
 }
 
 /** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */

@@ -1,4 +1,4 @@
-import { tokenForms } from '../url.js';
+import { maskToken, tokenForms } from '../url.js';
 
 /** A command-line mistake: printed with the usage hint, exit code 2. */
 export class UsageError extends Error {
@@ -51,9 +51,5 @@ export function resolveToken(flags: TokenFlags, env: NodeJS.ProcessEnv): string 
  */
 export function createScrubber(token: string): (text: string) => string {
   const forms = tokenForms(token);
-  return (text) => {
-    let safe = text;
-    for (const form of forms) safe = safe.split(form).join('***');
-    return safe;
-  };
+  return (text) => maskToken(text, forms);
 }

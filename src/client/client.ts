@@ -4,7 +4,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
-import { buildTaskStatusUrl, redactUrl, tokenForms } from '../url.js';
+import { buildTaskStatusUrl, maskToken, redactUrl, tokenForms } from '../url.js';
 import { reconnectDelay } from './backoff.js';
 import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
@@ -730,9 +730,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #scrub(text: string): string {
-    let safe = redactUrl(text);
-    for (const form of tokenForms(this.#token)) safe = safe.split(form).join('***');
-    return safe;
+    return maskToken(redactUrl(text), tokenForms(this.#token));
   }
 }
 

@@ -199,6 +199,29 @@ export class Connection<O> {
     return this.#listener.scrub(this.#owner, text);
   }
 
+  /**
+   * A frame masked for an error message. JSON escapes can spell the token in a form of their
+   * own (`\u0061…`), so a frame that holds any and names the token once decoded is shown
+   * decoded, masked and encoded again.
+   */
+  #scrubFrame(data: string): string {
+    const safe = this.#scrub(data);
+    if (!data.includes('\\')) return safe;
+    let named = false;
+    try {
+      const decoded: unknown = JSON.parse(data, (_key, value: unknown) => {
+        if (typeof value !== 'string') return value;
+        const masked = this.#scrub(value);
+        named ||= masked !== value;
+        return masked;
+      });
+      return named ? JSON.stringify(decoded) : safe;
+    } catch {
+      // Not JSON, or nested too deep to encode again.
+      return named ? '(frame not shown: it names the token)' : safe;
+    }
+  }
+
   /** Points the one timer at `due`, replacing whatever it waited for. */
   #wait(due: Due, delayMs: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -449,7 +472,7 @@ export class Connection<O> {
       } else this.#report(parsed);
       return;
     }
-    const safeFrame = this.#scrub(data);
+    const safeFrame = this.#scrubFrame(data);
     if ((this.#phase === 'verdict' || this.#presumed) && this.#authError === undefined) {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.

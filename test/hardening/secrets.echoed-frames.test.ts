@@ -200,3 +200,63 @@ describe('a token echoed in a bad frame', () => {
     });
   });
 });
+
+describe('a token the server spells its own way', () => {
+  const escapeAll = (text: string) =>
+    [...text].map((char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+
+  it.each([
+    ["Python's quote (keeps /)", 'tok-SECRET-1234%2B/%3D'],
+    ['percent-encoding in lowercase hex', 'tok-SECRET-1234%2b%2f%3d'],
+    ['JSON with / escaped (PHP)', 'tok-SECRET-1234+\\/='],
+  ])('stays out of the error for %s', async (_what, spelled) => {
+    const { events, socket } = await start(true);
+    socket.receive(`{"type":"echo","raw":"${spelled}"}`);
+    socket.receive(`{"type":"error","code":"boom","message":"bad ${spelled}"}`);
+    await socket.handled();
+    const errors = reported(events);
+    expect(errors.map((error) => error.code)).toEqual(['UNKNOWN_FRAME', 'SERVER_ERROR']);
+    expect(leaksOf(errors)).toEqual([]);
+    expect(errors.map((error) => render(error)).join('\n')).not.toContain(spelled);
+  });
+
+  it("stays out of the error for Python's quote_plus (a space as +)", async () => {
+    const token = 'tok SECRET 1234';
+    const { events, socket } = await start(true, token);
+    socket.receive('{"type":"echo","raw":"tok+SECRET+1234"}');
+    await socket.handled();
+    const shown = reported(events).map((error) => render(error));
+    expect(shown).toHaveLength(1);
+    expect(shown.join('\n')).not.toContain('tok+SECRET+1234');
+  });
+
+  it('stays out of the error when every character of it is a \\u escape', async () => {
+    const { events, socket } = await start(true);
+    const spelled = escapeAll(TOKEN);
+    socket.receive(`{"type":"echo","raw":"${spelled}"}`);
+    socket.receive(`{"type":"task_update","task_id":-1,"status":"s","message":"${spelled}"}`);
+    await socket.handled();
+    const errors = reported(events);
+    expect(errors.map((error) => error.code)).toEqual(['UNKNOWN_FRAME', 'PROTOCOL_ERROR']);
+    const text = errors.map((error) => render(error)).join('\n');
+    expect(text).not.toContain(spelled.slice(0, 36));
+    expect(leaksOf(errors)).toEqual([]);
+    // The rest of the frame is still shown, decoded.
+    expect(errors[0]?.frame).toContain('"raw":"***"');
+  });
+
+  it('stays out of a close reason that holds only the start of it', async () => {
+    // A close reason holds at most 123 bytes: a server that echoes a JWT there cuts it.
+    const jwt =
+      'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIyIiwiZXhwIjoxNzAwMDAwMDAwfQ.' +
+      'c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmUtc2lnbmF0dXJl';
+    const { events, socket, connecting } = await start(false, jwt);
+    const reason = `bad ${jwt}`.slice(0, 100);
+    socket.receive('{"type":"error","code":"auth_failed","message":"expired"}');
+    socket.drop(4003, reason);
+    const thrown = await rejection(connecting);
+    expect(thrown.code).toBe('AUTH_FAILED');
+    expect(thrown.closeReason).toBe('bad ***');
+    expect(leaksOf([...events, thrown], jwt)).toEqual([]);
+  });
+});
