@@ -589,9 +589,13 @@ export class Connection<O> {
         : ` (close ${code}, no reason given): the server may be unreachable, or have refused the path or the token`;
       return new TaskStatusError('CONNECTION_ERROR', `Could not open the WebSocket${why}`, details);
     }
-    const when = accepted
-      ? 'Connection closed by server'
-      : 'Connection closed before the auth verdict';
+    // The socket's own error, where it gave one (`ws`: a reset, a frame over its 100 MiB limit,
+    // invalid UTF-8), says more than the close code it leads to, and that the server did not close.
+    const verdict = accepted ? '' : ' before the auth verdict';
+    const when =
+      this.#failure === undefined
+        ? `Connection closed${accepted ? ' by server' : verdict}`
+        : `Connection failed${verdict}: ${this.#failure}`;
     return new TaskStatusError(
       'CONNECTION_LOST',
       `${when} (close ${code}${reason ? ` "${reason}"` : ''})`,

@@ -174,3 +174,27 @@ describe('hostile frames over a real socket', () => {
     ]);
   }, 20_000);
 });
+
+describe('a frame the socket itself fails on', () => {
+  it('is reported with the socket error, not as a close by the server, and reconnected', async () => {
+    let sockets = 0;
+    server.onSocket = (ws) => {
+      sockets += 1;
+      ws.send('{"type":"connected","user_id":2}');
+      // Text that is not UTF-8: `ws` fails the connection (close 1007), the server did not close.
+      if (sockets === 1) ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    };
+    const c = client();
+    const errors: TaskStatusError[] = [];
+    let opens = 0;
+    c.on('error', (error) => errors.push(error));
+    c.on('open', () => opens++);
+    await c.connect();
+    await expect.poll(() => opens).toBe(2);
+    expect(sockets).toBe(2);
+    expect(errors.map((error) => error.code)).toEqual(['CONNECTION_LOST']);
+    expect(errors[0]?.message).toMatch(
+      /^Connection failed: Invalid WebSocket frame: invalid UTF-8 sequence \(close 1006\)$/,
+    );
+  });
+});
