@@ -239,6 +239,21 @@ describe('auth verdict after accept', () => {
     },
   );
 
+  it('reports a token the token function gives that cannot go in a URL as TOKEN_ERROR, and retries', async () => {
+    authServer(
+      (token) => token === 'good',
+      (ws) => ws.close(1008),
+    );
+    const tokens = ['bad-\uD800-secret', 'good'];
+    const c = client({ token: () => tokens.shift() ?? 'good' });
+    const { errors } = collect(c);
+    await c.connect();
+    expect(errors.map((error) => error.code)).toEqual(['TOKEN_ERROR']);
+    expect(errors[0]?.message).toContain('well-formed Unicode');
+    expect(errors[0]?.message).not.toContain('secret');
+    expect(harness.server.sockets.length).toBe(1);
+  });
+
   it('restores the refresh after a connection stayed up for stableAfterMs, however it ended', async () => {
     // Socket 1: refused. Socket 2: quiet (accepted by authGraceMs), up past stableAfterMs, then
     // an ordinary close. Socket 3: refused again, which may refresh again. Socket 4: acked.

@@ -414,7 +414,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     try {
       url = buildTaskStatusUrl({ ...this.#urlParts(), token });
     } catch (error) {
-      this.#fail(error as TaskStatusError);
+      // The other parts were checked by the constructor: the token function gave a bad token.
+      const { message } = error as TaskStatusError;
+      this.#noToken(
+        new TaskStatusError('TOKEN_ERROR', `The token function's token is unusable: ${message}`),
+      );
       return;
     }
     const options = this.#options;
