@@ -11,10 +11,11 @@ export default defineConfig({
     proxy: {
       // `ws: true` makes the proxy forward WebSocket upgrades, not only HTTP requests. Without
       // it Vite leaves the task socket's upgrade unanswered and logs nothing: each attempt ends
-      // in HANDSHAKE_TIMEOUT ("timed out during opening handshake") and is retried, forever.
-      // With it, a `[vite] ws proxy error: Error: read ECONNRESET` here means the request did
-      // reach the backend, which then reset the connection (it crashed or restarted mid-stream);
-      // `connect ECONNREFUSED` means it is not running. See docs/troubleshooting.md.
+      // in HANDSHAKE_TIMEOUT, with deadlines of 10, 20, then 40 s, and the client gives up with
+      // RECONNECT_EXHAUSTED after about 4 minutes. With it, `ws proxy error: Error: read
+      // ECONNRESET` here means a reset, by the backend or, if `ws proxy socket error` follows,
+      // by the browser; `connect ECONNREFUSED` means the backend is not running. See
+      // docs/troubleshooting.md.
       '/api': { target: backend, ws: true },
     },
   },
