@@ -492,11 +492,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #checkAck(acked: unknown): void {
     const asked = String(this.#options.userId).trim();
     if (!isDigits(asked) || !isDigits(acked) || Number(acked) === Number(asked)) return;
+    const user = truncate(String(acked), 50);
     this.emit(
       'error',
       new TaskStatusError(
         'PROTOCOL_ERROR',
-        `The server acknowledged user ${truncate(String(acked), 50)} on the task route of user ${asked}: the token ` +
+        `The server acknowledged user ${user} on the task route of user ${asked}: the token ` +
           'may belong to another user, or the server checks the wrong one',
       ),
     );
