@@ -1,22 +1,23 @@
 /**
- * Every failure the SDK reports is a {@link TaskStatusError} with one of these codes.
+ * Every failure the client reports is a {@link TaskStatusError} with one of these codes. (An
+ * `updates()` iterator whose own `signal` aborts ends with an `AbortError`, as `fetch` does.)
  *
  * | code | meaning | fatal |
  * | --- | --- | --- |
  * | `INVALID_OPTIONS` | an option or argument has a wrong value | thrown at once |
- * | `PROTOCOL_ERROR` | the server sent a frame that is not valid JSON or fails its schema | no |
+ * | `PROTOCOL_ERROR` | a frame is not valid JSON or fails its schema, or the ack names another user | no |
  * | `UNKNOWN_FRAME` | a JSON frame with a `type` this client does not know | no |
  * | `FRAME_TOO_LARGE` | a frame longer than `maxFrameBytes` was dropped | no |
- * | `AUTH_FAILED` | the server rejected the token (error frame, or an auth close code) | yes |
- * | `TOKEN_ERROR` | the `token` function threw or returned an empty value | no |
- * | `HANDSHAKE_TIMEOUT` | no open socket and auth verdict within `connectTimeoutMs` | no |
+ * | `AUTH_FAILED` | the server refused the token (error frame, auth close code, HTTP 401/403) | yes, after one retry with a token function |
+ * | `TOKEN_ERROR` | the `token` function threw, gave no usable token, or outlasted `connectTimeoutMs` | no (on an `auth-retry`, a final `AUTH_FAILED`) |
+ * | `HANDSHAKE_TIMEOUT` | no open socket and auth verdict within the handshake deadline | no |
  * | `HANDSHAKE_REJECTED` | the HTTP upgrade was answered with a non-101 status | no |
- * | `CONNECTION_ERROR` | the socket failed (refused, reset, DNS) | no |
- * | `CONNECTION_LOST` | the server closed or dropped an open connection | no |
+ * | `CONNECTION_ERROR` | the socket failed (refused, reset, DNS, opaque 1006) | no (yes if the `WebSocket` constructor threw) |
+ * | `CONNECTION_LOST` | the server closed or dropped an open connection, or the socket failed | no |
  * | `HEARTBEAT_TIMEOUT` | nothing was received for `heartbeat.timeoutMs` after a ping | no |
- * | `RECONNECT_EXHAUSTED` | `reconnect.maxAttempts` reconnect attempts failed in a row | yes |
+ * | `RECONNECT_EXHAUSTED` | `reconnect.maxAttempts` attempts failed in a row (`maxInitialAttempts` before any connection showed a sign of life) | yes |
  * | `CONNECTION_CLOSED` | the client was closed with `close()` | yes |
- * | `ABORTED` | an `AbortSignal` ended the operation | yes |
+ * | `ABORTED` | the client's `signal` or a `waitForTask` `signal` was aborted | yes |
  * | `BUFFER_OVERFLOW` | an iterator's buffer overflowed with `overflow: 'error'` | iterator only |
  * | `TASK_TIMEOUT` | `waitForTask` timed out | call only |
  * | `SERVER_ERROR` | the server sent an error frame on an open connection | no |
@@ -115,12 +116,12 @@ export class TaskStatusError extends Error {
 
 /**
  * True when `value` is a {@link TaskStatusError} (also across realms and bundle copies, by
- * `name`), optionally with the given `code`.
+ * `name`), optionally with the given `code`, to which it then narrows `value.code`.
  */
-export function isTaskStatusError(
+export function isTaskStatusError<C extends TaskStatusErrorCode = TaskStatusErrorCode>(
   value: unknown,
-  code?: TaskStatusErrorCode,
-): value is TaskStatusError {
+  code?: C,
+): value is TaskStatusError & { readonly code: C } {
   if (!(value instanceof TaskStatusError)) {
     if (typeof value !== 'object' || value === null) return false;
     const candidate = value as { name?: unknown; code?: unknown };

@@ -18,6 +18,7 @@ export type {
 export {
   type CloseInfo,
   CONNECT_DEFAULTS,
+  type Complete,
   HEARTBEAT_DEFAULTS,
   type HeartbeatOptions,
   type JitterMode,

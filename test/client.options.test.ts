@@ -32,6 +32,20 @@ describe('options', () => {
     expect(resolved.reconnect === false ? undefined : resolved.reconnect.jitter).toBe('full');
   });
 
+  it('reads an explicit undefined as an option left out', () => {
+    const resolved = resolveOptions({
+      ...base,
+      signal: undefined,
+      heartbeat: undefined,
+      reconnect: { maxDelayMs: undefined, jitter: undefined },
+      connectTimeoutMs: undefined,
+    });
+    expect(resolved.heartbeat).toEqual(HEARTBEAT_DEFAULTS);
+    expect(resolved.reconnect).toEqual(RECONNECT_DEFAULTS);
+    expect(resolved.connectTimeoutMs).toBe(10_000);
+    expect(resolved.signal).toBeUndefined();
+  });
+
   it('accepts false to turn heartbeat and reconnect off', () => {
     const resolved = resolveOptions({ ...base, reconnect: false, heartbeat: false });
     expect(resolved.reconnect).toBe(false);

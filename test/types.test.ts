@@ -3,10 +3,13 @@ import { describe, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
 import {
   type ConnectionState,
+  isTaskStatusError,
   type ParsedFrame,
   TaskStatusClient,
   type TaskStatusError,
+  type TaskStatusErrorCode,
   type TaskUpdate,
+  type UpdatesOptions,
 } from '../src/index.js';
 import { taskUpdateSchema } from '../src/schemas.js';
 
@@ -57,6 +60,32 @@ describe('public types', () => {
     expectTypeOf<TaskUpdate['taskId']>().toEqualTypeOf<number | string>();
     expectTypeOf<'running'>().toExtend<TaskUpdate['status']>();
     expectTypeOf<'anything-else'>().toExtend<TaskUpdate['status']>();
+  });
+
+  it('narrows an error to the code it was checked for', () => {
+    const caught: unknown = new Error('x');
+    if (isTaskStatusError(caught, 'AUTH_FAILED')) {
+      expectTypeOf(caught.code).toEqualTypeOf<'AUTH_FAILED'>();
+    }
+    if (isTaskStatusError(caught)) expectTypeOf(caught.code).toEqualTypeOf<TaskStatusErrorCode>();
+  });
+
+  it('takes an explicit undefined wherever an option may be left out', () => {
+    const passed: { signal?: AbortSignal | undefined } = {};
+    // Compile-time only: the calls are type-checked, not run.
+    void (() => {
+      const client = new TaskStatusClient({
+        ...options,
+        signal: passed.signal,
+        heartbeat: { intervalMs: undefined },
+        reconnect: undefined,
+        WebSocket: undefined,
+      });
+      void client.updates({ signal: passed.signal, taskId: undefined });
+      void client.watchTask(1, { bufferSize: undefined });
+      void client.waitForTask(1, { signal: passed.signal, timeoutMs: undefined });
+    });
+    expectTypeOf<{ signal: undefined }>().toExtend<UpdatesOptions>();
   });
 
   it('rejects unknown options and wrong option types at compile time', () => {

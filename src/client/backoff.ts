@@ -1,4 +1,4 @@
-import type { ReconnectOptions } from './options.js';
+import type { Complete, ReconnectOptions } from './options.js';
 
 /**
  * Delay before reconnect attempt number `attempt` (0 for the first retry): exponential growth
@@ -6,7 +6,7 @@ import type { ReconnectOptions } from './options.js';
  * together. `random` returns a number in [0, 1).
  */
 export function reconnectDelay(
-  policy: Readonly<Required<ReconnectOptions>>,
+  policy: Complete<ReconnectOptions>,
   attempt: number,
   random: () => number,
 ): number {

@@ -18,13 +18,13 @@ import {
   type WebSocketLike,
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
-import type { HeartbeatOptions } from './options.js';
+import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
 
 /** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
   readonly authGraceMs: number;
-  readonly heartbeat: Readonly<Required<HeartbeatOptions>> | false;
+  readonly heartbeat: Complete<HeartbeatOptions> | false;
   readonly maxFrameBytes: number;
 }
 
@@ -682,7 +682,7 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
-function heartbeatTimeout(options: Readonly<Required<HeartbeatOptions>>): TaskStatusError {
+function heartbeatTimeout(options: Complete<HeartbeatOptions>): TaskStatusError {
   return new TaskStatusError(
     'HEARTBEAT_TIMEOUT',
     `No frame from the server within ${options.timeoutMs} ms of a ping: connection presumed dead`,

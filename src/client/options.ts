@@ -32,19 +32,25 @@ export type TokenSource = string | ((context: TokenContext) => string | Promise<
 /** Jitter applied to reconnect delays. */
 export type JitterMode = 'full' | 'equal' | 'none';
 
+/**
+ * An options group with every field set: what the client runs with once the defaults are
+ * filled in (`HEARTBEAT_DEFAULTS`, `RECONNECT_DEFAULTS`).
+ */
+export type Complete<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
   /**
    * How often the client sends `{"type":"ping"}` on an open connection.
    * @default 25000
    */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /**
    * How long after a ping the client waits for any frame before it calls the connection dead.
    * Only one ping is out at a time: a `timeoutMs` longer than `intervalMs` delays the next ping.
    * @default 10000
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** Reconnect settings. */
@@ -53,17 +59,17 @@ export interface ReconnectOptions {
    * Base delay before the first reconnect (the first retry waits a random time below it).
    * @default 1000
    */
-  initialDelayMs?: number;
+  initialDelayMs?: number | undefined;
   /**
    * Largest delay between attempts.
    * @default 5000
    */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /**
    * Growth of the delay per failed attempt.
    * @default 2
    */
-  factor?: number;
+  factor?: number | undefined;
   /**
    * How many reconnect attempts in a row may fail before the client gives up with
    * `RECONNECT_EXHAUSTED`, once it has been connected (after a drop, a restart, a network
@@ -71,7 +77,7 @@ export interface ReconnectOptions {
    * most two reconnect attempts.
    * @default Infinity
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /**
    * How many reconnect attempts in a row may fail before `connect()` gives up with
    * `RECONNECT_EXHAUSTED` when no connection since it was called has shown a sign of life: a
@@ -82,17 +88,17 @@ export interface ReconnectOptions {
    * retrying forever. The lower of this and `maxAttempts` applies.
    * @default 6
    */
-  maxInitialAttempts?: number;
+  maxInitialAttempts?: number | undefined;
   /**
    * `full`: random in [0, cap]; `equal`: cap/2 plus random in [0, cap/2]; `none`: the cap.
    * @default 'full'
    */
-  jitter?: JitterMode;
+  jitter?: JitterMode | undefined;
   /**
    * How long a connection must stay open before the attempt counter starts again from zero.
    * @default 5000
    */
-  stableAfterMs?: number;
+  stableAfterMs?: number | undefined;
 }
 
 /** What `shouldReconnect` is told about a close. */
@@ -125,13 +131,13 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    * Route template; `{userId}` marks the user id.
    * @default '/api/v1/ws/tasks/{userId}'
    */
-  path?: string;
+  path?: string | undefined;
   /**
    * WebSocket constructor to use.
    * @default `globalThis.WebSocket` (in Node, only one a mock such as msw has installed), else
    * `ws` (looked up on each connect)
    */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: WebSocketConstructor | undefined;
   /**
    * Time allowed for the opening handshake plus the server's auth verdict, and, apart from that,
    * for a token function's promise to settle. After each handshake timeout in a row, the next
@@ -139,49 +145,49 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    * the upgrades it queued; an accepted connection starts again from this.
    * @default 10000
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /**
    * For servers that send no `connected` frame: quiet time after the socket opens that counts as
    * "token accepted" (`0`: the open itself). Until a valid frame arrives, that verdict is only
    * presumed: an error or text frame and a close still make it a refusal.
    * @default 1000
    */
-  authGraceMs?: number;
+  authGraceMs?: number | undefined;
   /**
    * Heartbeat settings, or `false` to send no pings.
    * @default { intervalMs: 25000, timeoutMs: 10000 }
    */
-  heartbeat?: false | HeartbeatOptions;
+  heartbeat?: false | HeartbeatOptions | undefined;
   /**
    * Reconnect settings, or `false` to never reconnect.
    * @default { initialDelayMs: 1000, maxDelayMs: 5000, factor: 2, maxAttempts: Infinity, maxInitialAttempts: 6, jitter: 'full', stableAfterMs: 5000 }
    */
-  reconnect?: false | ReconnectOptions;
+  reconnect?: false | ReconnectOptions | undefined;
   /**
    * Decides whether to reconnect after a close the client did not ask for; overrides the
    * close-code policy (a user `close()` never reconnects). If it throws, the policy decides and
    * the error is thrown again from a microtask, as a throwing listener's is.
    * @default the policy in `docs/connection.md`
    */
-  shouldReconnect?: (info: CloseInfo) => boolean;
+  shouldReconnect?: ((info: CloseInfo) => boolean) | undefined;
   /**
    * Closes the client when aborted, as `close()` does but with `ABORTED`, in any state: an idle
    * client too. A client made with a signal already aborted starts `closed`.
    * @default undefined
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Random source in [0, 1) for jitter; inject one for deterministic tests. Values outside
    * [0, 1) are clamped; if it throws, `Math.random` stands in for that delay and the error is
    * thrown again from a microtask.
    * @default Math.random
    */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /**
    * Frames longer than this many bytes are dropped and reported as `FRAME_TOO_LARGE`.
    * @default 1048576
    */
-  maxFrameBytes?: number;
+  maxFrameBytes?: number | undefined;
   /**
    * A Standard Schema run on every update after the built-in check; its output is what `task`
    * listeners receive. `withResult(schema)` (from `task-status-client/schemas`) checks and types
@@ -189,18 +195,18 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    * update again. Must validate synchronously.
    * @default undefined
    */
-  taskSchema?: StandardSchemaV1<TaskUpdate, TUpdate>;
+  taskSchema?: StandardSchemaV1<TaskUpdate, TUpdate> | undefined;
   /**
    * Statuses after which a task changes no more; `waitForTask` and `watchTask` end on them.
    * @default ['completed', 'failed', 'cancelled']
    */
-  terminalStatuses?: readonly string[];
+  terminalStatuses?: readonly string[] | undefined;
   /**
    * Called after every reconnect (not the first connect) to fetch what changed while the socket
    * was down; its updates go through the task table like live ones.
    * @default undefined
    */
-  resync?: ResyncFunction<TUpdate>;
+  resync?: ResyncFunction<TUpdate> | undefined;
 }
 
 /** Statuses after which a task changes no more, by default. */
@@ -211,13 +217,13 @@ export const TERMINAL_STATUSES: readonly string[] = Object.freeze([
 ]);
 
 /** Default heartbeat settings. */
-export const HEARTBEAT_DEFAULTS: Readonly<Required<HeartbeatOptions>> = Object.freeze({
+export const HEARTBEAT_DEFAULTS: Complete<HeartbeatOptions> = Object.freeze({
   intervalMs: 25_000,
   timeoutMs: 10_000,
 });
 
 /** Default reconnect settings. */
-export const RECONNECT_DEFAULTS: Readonly<Required<ReconnectOptions>> = Object.freeze({
+export const RECONNECT_DEFAULTS: Complete<ReconnectOptions> = Object.freeze({
   initialDelayMs: 1_000,
   maxDelayMs: 5_000,
   factor: 2,
@@ -243,8 +249,8 @@ export interface ResolvedOptions<TUpdate extends TaskUpdate = TaskUpdate> {
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly connectTimeoutMs: number;
   readonly authGraceMs: number;
-  readonly heartbeat: Readonly<Required<HeartbeatOptions>> | false;
-  readonly reconnect: Readonly<Required<ReconnectOptions>> | false;
+  readonly heartbeat: Complete<HeartbeatOptions> | false;
+  readonly reconnect: Complete<ReconnectOptions> | false;
   readonly shouldReconnect: ((info: CloseInfo) => boolean) | undefined;
   readonly signal: AbortSignal | undefined;
   readonly random: () => number;

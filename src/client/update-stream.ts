@@ -10,22 +10,22 @@ export interface UpdatesOptions {
    * Only updates of this task, or of these tasks.
    * @default all tasks
    */
-  taskId?: TaskId | readonly TaskId[];
+  taskId?: TaskId | readonly TaskId[] | undefined;
   /**
    * Ends the iterator with an `AbortError` when aborted.
    * @default undefined
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Most updates held for a slow consumer.
    * @default 1024
    */
-  bufferSize?: number;
+  bufferSize?: number | undefined;
   /**
    * `drop-oldest` keeps the newest updates; `error` ends the iterator with `BUFFER_OVERFLOW`.
    * @default 'drop-oldest'
    */
-  overflow?: OverflowMode;
+  overflow?: OverflowMode | undefined;
 }
 
 /** Default buffer size of an update iterator. */

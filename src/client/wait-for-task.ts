@@ -7,12 +7,12 @@ export interface WaitForTaskOptions {
    * Rejects with `ABORTED` when aborted.
    * @default undefined
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Rejects with `TASK_TIMEOUT` after this long.
    * @default no timeout
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**
