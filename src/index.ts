@@ -10,6 +10,7 @@ export type {
   CloseEventInfo,
   ConnectionState,
   HeartbeatInfo,
+  MessageFrame,
   OpenInfo,
   ReconnectingInfo,
   ResyncedInfo,

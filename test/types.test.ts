@@ -4,6 +4,7 @@ import * as z from 'zod';
 import {
   type ConnectionState,
   isTaskStatusError,
+  type MessageFrame,
   type ParsedFrame,
   TaskStatusClient,
   type TaskStatusError,
@@ -24,7 +25,14 @@ describe('public types', () => {
       expectTypeOf(previous).toEqualTypeOf<ConnectionState>();
     });
     client.on('error', (error) => expectTypeOf(error).toEqualTypeOf<TaskStatusError>());
-    client.on('message', (frame) => expectTypeOf(frame).toEqualTypeOf<ParsedFrame>());
+    client.on('message', (frame) => {
+      expectTypeOf(frame).toEqualTypeOf<MessageFrame>();
+      // Error, unknown and invalid frames are reported as `error`, never as `message`.
+      expectTypeOf(frame.kind).toEqualTypeOf<
+        'connected' | 'task_update' | 'ping' | 'pong' | 'text'
+      >();
+      expectTypeOf<MessageFrame>().toExtend<ParsedFrame>();
+    });
     client.on('close', (info) => expectTypeOf(info.willReconnect).toBeBoolean());
     client.on('reconnecting', (info) => expectTypeOf(info.delayMs).toBeNumber());
     // @ts-expect-error: not an event of the client

@@ -1,14 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { TaskStatusError, truncate } from '../errors.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import type { ParsedFrame } from '../protocol/parse.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
 import { pickWebSocket } from '../transport/websocket.js';
 import { buildTaskStatusUrl, maskToken, redactUrl, tokenForms } from '../url.js';
 import { reconnectDelay } from './backoff.js';
 import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
-import type { ConnectionState, TaskStatusEvents } from './events.js';
+import type { ConnectionState, MessageFrame, TaskStatusEvents } from './events.js';
 import {
   checkCall,
   type ResolvedOptions,
@@ -473,7 +472,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.emit('error', new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`));
   }
 
-  #frame(parsed: ParsedFrame): void {
+  #frame(parsed: MessageFrame): void {
     // Plain text is no sign of life: a slow server may refuse with it and close late.
     if (parsed.kind !== 'text') this.#confirm();
     if (this.listenerCount('message') !== 0) {

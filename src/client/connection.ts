@@ -18,6 +18,7 @@ import {
   type WebSocketLike,
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
+import type { MessageFrame } from './events.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
 
@@ -56,7 +57,7 @@ export interface ConnectionListener<O> {
    */
   accepted(owner: O, connection: Connection<O>, presumed: boolean): void;
   /** A valid frame, after `accepted`. */
-  frame(owner: O, parsed: ParsedFrame): void;
+  frame(owner: O, parsed: MessageFrame): void;
   /** A non-fatal problem: bad frame, unknown type, server error frame. */
   problem(owner: O, error: TaskStatusError): void;
   /** A heartbeat round trip. */
@@ -432,7 +433,7 @@ export class Connection<O> {
     }
   }
 
-  #deliver(parsed: ParsedFrame): void {
+  #deliver(parsed: MessageFrame): void {
     if (this.#authError !== undefined) {
       // A real error frame before the verdict stands. A valid frame undoes a guessed one, and one
       // that came while acceptance was only presumed: the token works.

@@ -1,5 +1,12 @@
 import type { TaskStatusError } from '../errors.js';
 import type { ParsedFrame } from '../protocol/parse.js';
+
+/** A frame as `message` listeners get it: the kinds of {@link ParsedFrame} the client delivers. */
+export type MessageFrame = Extract<
+  ParsedFrame,
+  { readonly kind: 'connected' | 'task_update' | 'ping' | 'pong' | 'text' }
+>;
+
 import type { TaskUpdate } from '../protocol/types.js';
 
 /**
@@ -89,8 +96,11 @@ export interface TaskStatusEvents<TUpdate extends TaskUpdate = TaskUpdate> {
   error: [error: TaskStatusError];
   /** A heartbeat round trip completed. */
   heartbeat: [info: HeartbeatInfo];
-  /** Every valid frame, heartbeats included. */
-  message: [frame: ParsedFrame];
+  /**
+   * Every valid frame, heartbeats included, and plain text after the auth verdict. Error,
+   * unknown and invalid frames are reported as `error` instead.
+   */
+  message: [frame: MessageFrame];
   /** A task update that changed the task table (stale and duplicate ones are not emitted). */
   task: [update: TUpdate];
   /** A `resync` after a reconnect finished. */
