@@ -93,7 +93,7 @@ describe('frames of one socket read', () => {
     await made.connect();
     await all;
     expect(seen).toEqual(ids);
-    expect(made.stats).toEqual({ applied: ids.length, stale: 0 });
+    expect(made.stats).toEqual({ applied: ids.length, stale: 0, forgotten: 0 });
   });
 
   it('stop at a listener that closes the client: the rest of the read is not delivered', async () => {

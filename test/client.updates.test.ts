@@ -301,7 +301,7 @@ describe('task table', () => {
     );
     expect(emitted).toEqual(['running@10', 'completed@20', 'running@undefined']);
     expect(c.getTask(1)?.status).toBe('completed');
-    expect(c.stats).toEqual({ applied: 3, stale: 3 });
+    expect(c.stats).toEqual({ applied: 3, stale: 3, forgotten: 0 });
   });
 
   it('holds a task sent as 7 and as "7" once, and checks their order', async () => {
@@ -319,7 +319,41 @@ describe('task table', () => {
     expect([...c.tasks.keys()]).toEqual(['7']);
     expect(c.getTask(7)?.status).toBe('completed');
     expect(c.getTask('7')?.status).toBe('completed');
-    expect(c.stats).toEqual({ applied: 2, stale: 1 });
+    expect(c.stats).toEqual({ applied: 2, stale: 1, forgotten: 0 });
+  });
+});
+
+describe('maxTasks', () => {
+  it('forgets the finished tasks seen first once the table passes it, never a running one', async () => {
+    const c = client({ maxTasks: 10 });
+    await c.connect();
+    // Tasks 1 and 2 keep running; 3 to 10 finish; then 11 to 13 come.
+    const frames = [taskFrame(1, 'running'), taskFrame(2, 'running')];
+    for (let id = 3; id <= 10; id++) frames.push(taskFrame(id, 'completed'));
+    await send(c, ...frames);
+    expect(c.tasks.size).toBe(10);
+    await send(c, taskFrame(11, 'running'));
+    // Past 10: finished tasks go, first seen first, until a tenth is free (9 held).
+    expect([...c.tasks.keys()]).toEqual([1, 2, 5, 6, 7, 8, 9, 10, 11]);
+    await send(c, taskFrame(12, 'completed'), taskFrame(13, 'completed'));
+    expect([...c.tasks.keys()]).toEqual([1, 2, 7, 8, 9, 10, 11, 12, 13]);
+    expect(c.stats).toEqual({ applied: 13, stale: 0, forgotten: 4 });
+    expect(c.getTask(3)).toBeUndefined();
+    expect(c.getTask(1)?.status).toBe('running');
+  });
+
+  it('keeps every task that is still going, past maxTasks', async () => {
+    const c = client({ maxTasks: 3 });
+    await c.connect();
+    await send(c, ...[1, 2, 3, 4, 5].map((id) => taskFrame(id, 'running')));
+    expect(c.tasks.size).toBe(5);
+    expect(c.stats.forgotten).toBe(0);
+  });
+
+  it.each([0, 1.5, -1, Number.NaN, '10'])('rejects maxTasks: %j', (value) => {
+    expect(() => client({ maxTasks: value as number })).toThrow(
+      '"maxTasks": must be an integer >= 1, or Infinity',
+    );
   });
 });
 

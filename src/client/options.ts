@@ -202,6 +202,14 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   terminalStatuses?: readonly string[] | undefined;
   /**
+   * Most tasks the task table (`client.tasks`) holds. Past it, the finished tasks (a terminal
+   * status) first seen longest ago are forgotten, a tenth of `maxTasks` at a time, so that a
+   * client that runs for days does not keep every task it ever saw. Tasks that are not finished
+   * are never forgotten. `Infinity` keeps them all.
+   * @default 10000
+   */
+  maxTasks?: number | undefined;
+  /**
    * Called after every reconnect (not the first connect) to fetch what changed while the socket
    * was down; its updates go through the task table like live ones.
    * @default undefined
@@ -238,6 +246,7 @@ export const CONNECT_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   authGraceMs: 1_000,
   maxFrameBytes: 1_048_576,
+  maxTasks: 10_000,
 });
 
 /** Options after `resolveOptions`: every field present and checked. */
@@ -257,6 +266,7 @@ export interface ResolvedOptions<TUpdate extends TaskUpdate = TaskUpdate> {
   readonly maxFrameBytes: number;
   readonly taskSchema: StandardSchemaV1<TaskUpdate, TUpdate> | undefined;
   readonly terminalStatuses: ReadonlySet<string>;
+  readonly maxTasks: number;
   readonly resync: ResyncFunction<TUpdate> | undefined;
 }
 
@@ -311,6 +321,10 @@ const RULES: Readonly<Record<string, Rule>> = {
   terminalStatuses: [
     (v) => Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string'),
     'a non-empty array of strings',
+  ],
+  maxTasks: [
+    (v) => v === Number.POSITIVE_INFINITY || (Number.isInteger(v) && (v as number) >= 1),
+    'an integer >= 1, or Infinity',
   ],
   resync: [isFunction, 'a function'],
 };
@@ -410,6 +424,7 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
       options.terminalStatuses === undefined
         ? DEFAULT_TERMINAL_SET
         : new Set(options.terminalStatuses),
+    maxTasks: options.maxTasks ?? CONNECT_DEFAULTS.maxTasks,
     resync: options.resync,
   };
   return resolved;

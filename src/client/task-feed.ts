@@ -11,7 +11,7 @@ import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
 type Emitter<T extends TaskUpdate> = EventEmitter<TaskStatusEvents<T>>;
 type FeedOptions<T extends TaskUpdate> = Pick<
   ResolvedOptions<T>,
-  'taskSchema' | 'terminalStatuses' | 'resync'
+  'taskSchema' | 'terminalStatuses' | 'maxTasks' | 'resync'
 >;
 
 /**
@@ -21,7 +21,7 @@ type FeedOptions<T extends TaskUpdate> = Pick<
  * iterator machinery: the set of live streams is made on first use.
  */
 export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
-  readonly table = new TaskTable<T>();
+  readonly table: TaskTable<T>;
   readonly #emitter: Emitter<T>;
   readonly #options: FeedOptions<T>;
   #streams: Set<UpdateStream<T>> | undefined;
@@ -32,6 +32,7 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   constructor(emitter: Emitter<T>, options: FeedOptions<T>) {
     this.#emitter = emitter;
     this.#options = options;
+    this.table = new TaskTable(options);
   }
 
   subscribe(listener: (update: T) => void): void {

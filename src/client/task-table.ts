@@ -7,17 +7,32 @@ export interface TaskTableStats {
   readonly applied: number;
   /** Updates ignored as older than, or an exact copy of, the one held. */
   readonly stale: number;
+  /** Finished tasks dropped from the table to keep it within `maxTasks`. */
+  readonly forgotten: number;
+}
+
+/** What the table needs of the client's options. */
+interface TableLimits {
+  readonly maxTasks: number;
+  readonly terminalStatuses: ReadonlySet<string>;
 }
 
 /**
  * The latest update per task. An update older than the one held (by `updatedAt`, when both
- * have it) or an exact duplicate is refused and counted as stale.
+ * have it) or an exact duplicate is refused and counted as stale. Past `maxTasks` tasks, the
+ * finished ones first seen longest ago are forgotten.
  */
 export class TaskTable<T extends TaskUpdate> {
   /** Made on first use: a client that has seen no update holds no map. */
   #view: Map<TaskId, T> | undefined;
   #applied = 0;
   #stale = 0;
+  #forgotten = 0;
+  readonly #limits: TableLimits;
+
+  constructor(limits: TableLimits) {
+    this.#limits = limits;
+  }
 
   /**
    * Read-only map of the latest update per task id, keyed as the server first sent the id (`7`
@@ -29,7 +44,7 @@ export class TaskTable<T extends TaskUpdate> {
   }
 
   get stats(): TaskTableStats {
-    return { applied: this.#applied, stale: this.#stale };
+    return { applied: this.#applied, stale: this.#stale, forgotten: this.#forgotten };
   }
 
   /** The latest update of a task; `42` and `'42'` find the same task. */
@@ -58,7 +73,25 @@ export class TaskTable<T extends TaskUpdate> {
     }
     view.set(key, update);
     this.#applied++;
+    // Only a new task can take the table past its limit.
+    if (held === undefined && view.size > this.#limits.maxTasks) this.#forget(view, key);
     return true;
+  }
+
+  /**
+   * Drops finished tasks, first seen first (a `Map` keeps keys in insertion order), until a
+   * tenth of `maxTasks` is free again; never the task just added, nor one still going.
+   */
+  #forget(view: Map<TaskId, T>, added: TaskId): void {
+    const { maxTasks, terminalStatuses } = this.#limits;
+    const target = maxTasks - Math.max(1, Math.floor(maxTasks / 10));
+    for (const [key, update] of view) {
+      if (view.size <= target) return;
+      if (key !== added && terminalStatuses.has(update.status)) {
+        view.delete(key);
+        this.#forgotten++;
+      }
+    }
   }
 }
 
