@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 const external = ['eventemitter3', 'zod', 'isomorphic-ws', 'ws'];
 const browserWebSocket = fileURLToPath(new URL('./src/transport/ws-browser.ts', import.meta.url));
@@ -57,6 +57,22 @@ async function browserRootModules(): Promise<Record<string, string>> {
   return modules;
 }
 
+/** What both browser builds share: ESM for browsers, with the native WebSocket for isomorphic-ws. */
+const browser = {
+  format: ['esm'],
+  dts: false,
+  sourcemap: true,
+  clean: false,
+  target: 'es2022',
+  platform: 'browser',
+  splitting: false,
+  outDir: 'dist/browser',
+  noExternal: ['isomorphic-ws'],
+  esbuildOptions(options) {
+    options.alias = { 'isomorphic-ws': browserWebSocket };
+  },
+} satisfies Options;
+
 export default defineConfig(async () => [
   {
     entry: {
@@ -90,42 +106,20 @@ export default defineConfig(async () => [
     // use. In one file, the client's `class … extends EventEmitter` stays in any bundle that
     // imports only `buildTaskStatusUrl` or the error helpers. The native WebSocket replaces
     // isomorphic-ws, so no Node module is reachable.
+    ...browser,
     entry: await browserRootModules(),
-    format: ['esm'],
-    dts: false,
-    sourcemap: true,
-    clean: false,
-    target: 'es2022',
-    platform: 'browser',
-    splitting: false,
     treeshake: false,
-    outDir: 'dist/browser',
     external: ['eventemitter3', 'zod'],
-    noExternal: ['isomorphic-ws'],
     esbuildPlugins: [ownModulesExternal],
-    esbuildOptions(options) {
-      options.alias = { 'isomorphic-ws': browserWebSocket };
-    },
   },
   {
     // Browser build of /testing, one file. `task-status-client` (the kit's import of the error
     // class) resolves to the browser build's index.js under the `browser` condition.
+    ...browser,
     entry: { testing: 'src/testing/index.ts' },
-    format: ['esm'],
-    dts: false,
-    sourcemap: true,
-    clean: false,
-    target: 'es2022',
-    platform: 'browser',
-    splitting: false,
     treeshake: true,
-    outDir: 'dist/browser',
     external: ['eventemitter3', 'zod', 'msw', 'task-status-client'],
-    noExternal: ['isomorphic-ws'],
     esbuildPlugins: [realServerStub],
-    esbuildOptions(options) {
-      options.alias = { 'isomorphic-ws': browserWebSocket };
-    },
   },
   {
     // The `task-status` command (package.json `bin`): Node only, one ESM file with a shebang.
