@@ -255,23 +255,36 @@ const lowerCase = (text: string) => text.toLowerCase();
 const PARTIAL_TOKEN = 12;
 
 /**
- * Masks each of `forms` (from {@link tokenForms}) in `text`, and any start of one that is at
- * least 12 characters long: a server may cut the token it echoes, as in a close reason, which
- * holds at most 123 bytes.
+ * Masks each of `forms` (from {@link tokenForms}) in `text`, and then any start of one that is
+ * at least 12 characters long: a server may cut the token it echoes, as in a close reason, which
+ * holds at most 123 bytes. Whole forms go first, longest first, so that the start of the raw
+ * token never cuts an encoded form short. Each pass reads the text once.
  */
 export function maskToken(text: string, forms: readonly string[]): string {
+  const longestFirst = [...forms].sort((a, b) => b.length - a.length);
   let safe = text;
-  for (const form of forms) {
-    safe = safe.split(form).join('***');
-    if (form.length <= PARTIAL_TOKEN) continue;
-    const start = form.slice(0, PARTIAL_TOKEN);
-    for (let at = safe.indexOf(start); at !== -1; at = safe.indexOf(start, at + 3)) {
-      let end = at + PARTIAL_TOKEN;
-      while (end < safe.length && safe[end] === form[end - at]) end++;
-      safe = `${safe.slice(0, at)}***${safe.slice(end)}`;
-    }
+  for (const form of longestFirst) safe = safe.split(form).join('***');
+  for (const form of longestFirst) {
+    if (form.length > PARTIAL_TOKEN) safe = maskStarts(safe, form);
   }
   return safe;
+}
+
+/** Masks every run of `text` that is the start of `form`, 12 characters or more. */
+function maskStarts(text: string, form: string): string {
+  const start = form.slice(0, PARTIAL_TOKEN);
+  let at = text.indexOf(start);
+  if (at === -1) return text;
+  let masked = '';
+  let from = 0;
+  while (at !== -1) {
+    let end = at + PARTIAL_TOKEN;
+    while (end < text.length && text[end] === form[end - at]) end++;
+    masked += `${text.slice(from, at)}***`;
+    from = end;
+    at = text.indexOf(start, end);
+  }
+  return masked + text.slice(from);
 }
 
 /** `encodeURIComponent`, but a lone surrogate is an `INVALID_OPTIONS`, not a `URIError`. */

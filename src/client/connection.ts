@@ -202,25 +202,20 @@ export class Connection<O> {
 
   /**
    * A frame masked for an error message. JSON escapes can spell the token in a form of their
-   * own (`\u0061…`), so a frame that holds any and names the token once decoded is shown
-   * decoded, masked and encoded again.
+   * own (`\u0061…`): a frame that holds any is also decoded and written again without them,
+   * keys included, and shown so if that names the token.
    */
   #scrubFrame(data: string): string {
     const safe = this.#scrub(data);
     if (!data.includes('\\')) return safe;
-    let named = false;
+    let plain: string;
     try {
-      const decoded: unknown = JSON.parse(data, (_key, value: unknown) => {
-        if (typeof value !== 'string') return value;
-        const masked = this.#scrub(value);
-        named ||= masked !== value;
-        return masked;
-      });
-      return named ? JSON.stringify(decoded) : safe;
+      plain = JSON.stringify(JSON.parse(data));
     } catch {
-      // Not JSON, or nested too deep to encode again.
-      return named ? '(frame not shown: it names the token)' : safe;
+      return safe; // not JSON, or nested too deep to write again
     }
+    const masked = this.#scrub(plain);
+    return masked === plain ? safe : masked;
   }
 
   /** Points the one timer at `due`, replacing whatever it waited for. */

@@ -260,3 +260,34 @@ describe('a token the server spells its own way', () => {
     expect(leaksOf([...events, thrown], jwt)).toEqual([]);
   });
 });
+
+describe('a token with characters URLs encode in its middle', () => {
+  // Its raw start (12+ characters) is also the start of its percent-encoded form.
+  const token = 'Zm9vYmFyYmF6cXV4/cXV1eA+c2VjcmV0LXRhaWw=';
+  const encoded = encodeURIComponent(token);
+
+  it.each([
+    ['percent-encoded', encoded],
+    [
+      'percent-encoded in lowercase hex',
+      encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
+    ],
+    ['JSON with / escaped', token.replaceAll('/', '\\/')],
+  ])('is masked whole when echoed %s', async (_what, spelled) => {
+    const { events, socket } = await start(true, token);
+    socket.receive(JSON.stringify({ type: 'error', code: 'boom', message: `rejected ${spelled}` }));
+    await socket.handled();
+    const [error] = reported(events);
+    expect(error?.message).toBe('Server error (boom): rejected ***');
+  });
+
+  it('is masked in a key of a frame whose escapes spell it elsewhere', async () => {
+    const { events, socket } = await start(true, token);
+    const escaped = [...token].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    socket.receive(`{"type":"echo","${token}":1,"v":"${escaped.join('')}"}`);
+    await socket.handled();
+    const [error] = reported(events);
+    expect(error?.code).toBe('UNKNOWN_FRAME');
+    expect(error?.frame).toBe('{"type":"echo","***":1,"v":"***"}');
+  });
+});
