@@ -9,7 +9,7 @@
  * | `UNKNOWN_FRAME` | a JSON frame with a `type` this client does not know | no |
  * | `FRAME_TOO_LARGE` | a frame longer than `maxFrameBytes` was dropped | no |
  * | `AUTH_FAILED` | the server refused the token (error frame, auth close code, HTTP 401/403) | yes, after one retry with a token function |
- * | `TOKEN_ERROR` | the `token` function threw, gave no usable token, or outlasted `connectTimeoutMs` | no (on an `auth-retry`, a final `AUTH_FAILED`) |
+ * | `TOKEN_ERROR` | the `token` function threw, gave no usable token, or outlasted `connectTimeoutMs` | no (after a refusal, `maxInitialAttempts` in a row end it as `AUTH_FAILED`) |
  * | `HANDSHAKE_TIMEOUT` | no open socket and auth verdict within the handshake deadline | no |
  * | `HANDSHAKE_REJECTED` | the HTTP upgrade was answered with a non-101 status | no |
  * | `CONNECTION_ERROR` | the socket failed (refused, reset, DNS, opaque 1006) | no (yes if the `WebSocket` constructor threw) |

@@ -207,9 +207,9 @@ describe('auth verdict after accept', () => {
       'did not settle within connectTimeoutMs',
     ],
   ])(
-    'ends with AUTH_FAILED when the token function %s on the refresh of a refused token',
+    'ends with AUTH_FAILED when the token function keeps failing (%s) to replace a refused token',
     async (_, refresh, said) => {
-      // A session is running when its token is refused; the refresh fails (a revoked session).
+      // A session is running when its token is refused; every refresh fails (a revoked session).
       harness.server.onSocket = (ws) => {
         ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
         setTimeout(() => {
@@ -222,14 +222,18 @@ describe('auth verdict after accept', () => {
         connectTimeoutMs: 200,
         token: ({ reason }) => {
           reasons.push(reason);
-          return reason === 'auth-retry' ? refresh() : 'good';
+          return reasons.length === 1 ? 'good' : refresh();
         },
       });
       const { errors } = collect(c);
       await c.connect();
-      await expect.poll(() => c.state).toBe('closed');
-      expect(reasons).toEqual(['connect', 'auth-retry']);
+      // Seven token calls of up to connectTimeoutMs (200 ms) each, with backoff between them.
+      await expect.poll(() => c.state, { timeout: 5_000 }).toBe('closed');
+      // The refresh is retried with backoff, as a moment's failure of a refresh endpoint would
+      // be, but only reconnect.maxInitialAttempts (6) times: the session is no longer proven.
+      expect(reasons).toEqual(['connect', 'auth-retry', ...Array(6).fill('reconnect')]);
       expect(harness.server.sockets.length).toBe(1);
+      expect(errors.filter((error) => error.code === 'TOKEN_ERROR')).toHaveLength(7);
       const last = errors.at(-1);
       expect(last?.code).toBe('AUTH_FAILED');
       expect(last?.message).toContain('the token function gave no new one');
@@ -238,6 +242,42 @@ describe('auth verdict after accept', () => {
       expect((last?.cause as TaskStatusError | undefined)?.code).toBe('TOKEN_ERROR');
     },
   );
+
+  it('waits out a refresh that fails for a moment, and reconnects with the token it then gives', async () => {
+    let refused = false;
+    harness.server.onSocket = (ws, request) => {
+      const token = new URL(request.url ?? '', 'http://x').searchParams.get('token');
+      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+      if (token === 'old' && !refused) {
+        refused = true;
+        ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+        ws.close(1000);
+      }
+    };
+    const reasons: string[] = [];
+    const c = client({
+      token: ({ reason }) => {
+        reasons.push(reason);
+        if (reason === 'connect') return 'old';
+        // The refresh endpoint answers 503 twice, then gives a new token.
+        if (reasons.length <= 3) throw new Error('refresh endpoint answered 503');
+        return 'new';
+      },
+    });
+    const { errors } = collect(c);
+    const opened = new Promise<void>((resolve) => {
+      c.on('open', ({ reconnected }) => reconnected && resolve());
+    });
+    await c.connect();
+    await opened;
+    expect(reasons).toEqual(['connect', 'auth-retry', 'reconnect', 'reconnect']);
+    expect(errors.map((error) => error.code)).toEqual([
+      'AUTH_FAILED',
+      'TOKEN_ERROR',
+      'TOKEN_ERROR',
+    ]);
+    expect(c.state).toBe('open');
+  });
 
   it('reports a token the token function gives that cannot go in a URL as TOKEN_ERROR, and retries', async () => {
     authServer(

@@ -71,7 +71,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * server may send its ack before it checks the token.
    */
   #authRetried = false;
-  /** The refusal whose token the token function is being asked to replace (`auth-retry`). */
+  /**
+   * The refusal whose token the token function has not replaced yet: set on a refusal that is
+   * retried, cleared once the function gives a usable token (or on `connect()`).
+   */
   #refused: ConnectionEnd | undefined;
   #everOpened = false;
   /** The `open` event of the current connection has been emitted, so its end gets a `close`. */
@@ -242,6 +245,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#failures = 0;
     this.#timeouts = 0;
     this.#authRetried = false;
+    this.#refused = undefined;
     this.#acceptance = 'none';
     this.#attachSignal();
     // A `state` listener that closes the client has rejected `pending` already.
@@ -336,7 +340,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #attempt(reason: TokenReason, error: TaskStatusError | undefined): void {
     const generation = ++this.#generation;
-    if (reason !== 'auth-retry') this.#refused = undefined;
     const source = this.#options.token;
     if (typeof source === 'string') {
       this.#open(source, generation);
@@ -388,12 +391,16 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   /**
-   * The token function gave no token: retried as a transient failure, unless it was asked to
-   * replace a refused one. The refusal is then final, for the refused token is all there is.
+   * The token function gave no token: retried with backoff. While a refused token is still to
+   * be replaced, the session no longer counts as proven, so `maxInitialAttempts` caps the
+   * retries: a refresh endpoint that fails for a moment is waited out, a revoked session is
+   * not retried forever.
    */
   #noToken(error: TaskStatusError): void {
-    if (this.#refused === undefined) this.#failed(error, undefined);
-    else this.#fail(authFailure(this.#refused, error));
+    if (this.#refused !== undefined && this.#acceptance === 'confirmed') {
+      this.#acceptance = 'presumed';
+    }
+    this.#failed(error, undefined);
   }
 
   #open(token: unknown, generation: number): void {
@@ -409,6 +416,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       return;
     }
     this.#token = token;
+    this.#refused = undefined;
     let url: string;
     try {
       url = buildTaskStatusUrl({ ...this.#urlParts(), token });
@@ -577,6 +585,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
           ? ' without ever connecting'
           : ' in which no connection showed a sign of life';
       // A connection that was accepted and then dropped is a failure too, which is not obvious.
+      if (this.#refused !== undefined) {
+        // The token function never replaced the refused token: that is why it is over.
+        this.#fail(authFailure(this.#refused, error));
+        return;
+      }
       const why = end?.accepted
         ? ` (a connection that closes within stableAfterMs (${policy.stableAfterMs} ms) counts as failed)`
         : '';

@@ -52,8 +52,8 @@ export function authFailure(end: ConnectionEnd, noToken?: TaskStatusError): Task
   else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
   else if (closeCode !== undefined)
     said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
-  // The refresh that followed the refusal failed: the refused token is all there was.
-  if (noToken) said += `; the token function gave no new one: ${noToken.message}`;
+  // The refresh that followed the refusal kept failing: the refused token was all there was.
+  if (noToken) said += `; the token function gave no new one, last: ${noToken.message}`;
   return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {
     ...(noToken ? { cause: noToken } : {}),
     ...(closeCode === undefined ? {} : { closeCode, closeReason: end.reason }),
