@@ -350,6 +350,21 @@ describe('maxTasks', () => {
     expect(c.stats.forgotten).toBe(0);
   });
 
+  it('forgets them once they finish, when the table filled up with running tasks', async () => {
+    const c = client({ maxTasks: 10 });
+    await c.connect();
+    const ids = Array.from({ length: 20 }, (_, i) => i + 1);
+    await send(c, ...ids.map((id) => taskFrame(id, 'running', { updated_at: at(1) })));
+    expect(c.tasks.size).toBe(20);
+    await send(c, ...ids.map((id) => taskFrame(id, 'completed', { updated_at: at(2) })));
+    await send(c, taskFrame(21, 'running'), taskFrame(22, 'running'));
+    // Task 21 comes past the table's next look (20 held): finished tasks go until 9 are left,
+    // and task 22 then fits under the limit.
+    expect(c.tasks.size).toBe(10);
+    expect([...c.tasks.keys()]).toEqual([13, 14, 15, 16, 17, 18, 19, 20, 21, 22]);
+    expect(c.stats.forgotten).toBe(12);
+  });
+
   it.each([0, 1.5, -1, Number.NaN, '10'])('rejects maxTasks: %j', (value) => {
     expect(() => client({ maxTasks: value as number })).toThrow(
       '"maxTasks": must be an integer >= 1, or Infinity',

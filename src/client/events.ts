@@ -1,13 +1,12 @@
 import type { TaskStatusError } from '../errors.js';
 import type { ParsedFrame } from '../protocol/parse.js';
+import type { TaskUpdate } from '../protocol/types.js';
 
 /** A frame as `message` listeners get it: the kinds of {@link ParsedFrame} the client delivers. */
 export type MessageFrame = Extract<
   ParsedFrame,
   { readonly kind: 'connected' | 'task_update' | 'ping' | 'pong' | 'text' }
 >;
-
-import type { TaskUpdate } from '../protocol/types.js';
 
 /**
  * Where the client is in its life:

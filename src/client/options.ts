@@ -241,7 +241,7 @@ export const RECONNECT_DEFAULTS: Complete<ReconnectOptions> = Object.freeze({
   stableAfterMs: 5_000,
 });
 
-/** Default top-level timings. */
+/** Defaults of the top-level options that are numbers: timings and limits. */
 export const CONNECT_DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   authGraceMs: 1_000,

@@ -28,10 +28,13 @@ export class TaskTable<T extends TaskUpdate> {
   #applied = 0;
   #stale = 0;
   #forgotten = 0;
+  /** The size past which finished tasks are looked for again (see `#forget`). */
+  #forgetPast: number;
   readonly #limits: TableLimits;
 
   constructor(limits: TableLimits) {
     this.#limits = limits;
+    this.#forgetPast = limits.maxTasks;
   }
 
   /**
@@ -74,24 +77,27 @@ export class TaskTable<T extends TaskUpdate> {
     view.set(key, update);
     this.#applied++;
     // Only a new task can take the table past its limit.
-    if (held === undefined && view.size > this.#limits.maxTasks) this.#forget(view, key);
+    if (held === undefined && view.size > this.#forgetPast) this.#forget(view, key);
     return true;
   }
 
   /**
    * Drops finished tasks, first seen first (a `Map` keeps keys in insertion order), until a
-   * tenth of `maxTasks` is free again; never the task just added, nor one still going.
+   * tenth of `maxTasks` is free again; never the task just added, nor one still going. When too
+   * few have finished, the next look waits for another tenth of new tasks, so that a table full
+   * of running tasks is not read through on every new one.
    */
   #forget(view: Map<TaskId, T>, added: TaskId): void {
     const { maxTasks, terminalStatuses } = this.#limits;
-    const target = maxTasks - Math.max(1, Math.floor(maxTasks / 10));
+    const tenth = Math.max(1, Math.floor(maxTasks / 10));
     for (const [key, update] of view) {
-      if (view.size <= target) return;
+      if (view.size <= maxTasks - tenth) break;
       if (key !== added && terminalStatuses.has(update.status)) {
         view.delete(key);
         this.#forgotten++;
       }
     }
+    this.#forgetPast = Math.max(maxTasks, view.size + tenth);
   }
 }
 

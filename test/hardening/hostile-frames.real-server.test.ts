@@ -181,7 +181,8 @@ describe('a frame the socket itself fails on', () => {
     server.onSocket = (ws) => {
       sockets += 1;
       ws.send('{"type":"connected","user_id":2}');
-      // Text that is not UTF-8: `ws` fails the connection (close 1007), the server did not close.
+      // Text that is not UTF-8: `ws` fails the connection (it sends close 1007 and sees 1006);
+      // the server did not close.
       if (sockets === 1) ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
     };
     const c = client();
