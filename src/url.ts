@@ -228,7 +228,12 @@ function escapeReserved(encoded: string): string {
  */
 export function tokenForms(token: string): string[] {
   if (token.length < 4) return [];
-  const encoded = encodeURIComponent(token);
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(token);
+  } catch {
+    encoded = token; // a lone surrogate: such a token never reaches a URL
+  }
   const reserved = escapeReserved(encoded);
   const json = JSON.stringify(token).slice(1, -1);
   const ascii = json.replace(
@@ -255,34 +260,31 @@ const lowerCase = (text: string) => text.toLowerCase();
 const PARTIAL_TOKEN = 12;
 
 /**
- * Masks each of `forms` (from {@link tokenForms}) in `text`, and then any start of one that is
- * at least 12 characters long: a server may cut the token it echoes, as in a close reason, which
- * holds at most 123 bytes. Whole forms go first, longest first, so that the start of the raw
- * token never cuts an encoded form short. Each pass reads the text once.
+ * Masks each of `forms` (from {@link tokenForms}) in `text`, and any start of one that is at
+ * least 12 characters long: a server may cut the token it echoes, as in a close reason, which
+ * holds at most 123 bytes. Every form is looked for in the text as given, and the places found
+ * are merged before masking, so that one form's match never hides another's. One read of the
+ * text per form.
  */
 export function maskToken(text: string, forms: readonly string[]): string {
-  const longestFirst = [...forms].sort((a, b) => b.length - a.length);
-  let safe = text;
-  for (const form of longestFirst) safe = safe.split(form).join('***');
-  for (const form of longestFirst) {
-    if (form.length > PARTIAL_TOKEN) safe = maskStarts(safe, form);
+  const found: [start: number, end: number][] = [];
+  for (const form of forms) {
+    const start = form.length > PARTIAL_TOKEN ? form.slice(0, PARTIAL_TOKEN) : form;
+    for (let at = text.indexOf(start); at !== -1; ) {
+      let end = at + start.length;
+      while (end < text.length && end - at < form.length && text[end] === form[end - at]) end++;
+      found.push([at, end]);
+      at = text.indexOf(start, end);
+    }
   }
-  return safe;
-}
-
-/** Masks every run of `text` that is the start of `form`, 12 characters or more. */
-function maskStarts(text: string, form: string): string {
-  const start = form.slice(0, PARTIAL_TOKEN);
-  let at = text.indexOf(start);
-  if (at === -1) return text;
+  if (found.length === 0) return text;
+  found.sort((x, y) => x[0] - y[0]);
   let masked = '';
-  let from = 0;
-  while (at !== -1) {
-    let end = at + PARTIAL_TOKEN;
-    while (end < text.length && text[end] === form[end - at]) end++;
-    masked += `${text.slice(from, at)}***`;
-    from = end;
-    at = text.indexOf(start, end);
+  let from = -1; // the end of the masked run so far, none yet
+  for (const [start, end] of found) {
+    // A place that starts inside (or right at the end of) the run so far lengthens it.
+    if (start > from) masked += `${text.slice(Math.max(from, 0), start)}***`;
+    from = Math.max(from, end);
   }
   return masked + text.slice(from);
 }

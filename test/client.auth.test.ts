@@ -279,6 +279,60 @@ describe('auth verdict after accept', () => {
     expect(c.state).toBe('open');
   });
 
+  it('ends with AUTH_FAILED when the refresh of a refused token only gives tokens that cannot go in a URL', async () => {
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+      ws.close(1000);
+    };
+    const reasons: string[] = [];
+    const c = client({
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return reasons.length === 1 ? 'old' : 'bad-\uD800-secret';
+      },
+    });
+    const { errors } = collect(c);
+    const thrown = await rejection(c.connect());
+    expect(thrown.code).toBe('AUTH_FAILED');
+    expect(reasons).toEqual(['connect', 'auth-retry', ...Array(6).fill('reconnect')]);
+    expect(errors.filter((error) => error.code === 'TOKEN_ERROR')).toHaveLength(7);
+    expect(harness.server.sockets.length).toBe(1);
+  });
+
+  it('once the refresh gives a token, retries a server that is down as a connected client does', async () => {
+    // Refused, the refresh fails once, then gives a token while the server is down: past
+    // maxInitialAttempts, the client keeps trying, as it did before the refusal.
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+      ws.close(1000);
+    };
+    const reasons: string[] = [];
+    const c = client({
+      token: ({ reason }) => {
+        reasons.push(reason);
+        if (reasons.length === 2) throw new Error('refresh endpoint answered 503');
+        return reasons.length === 1 ? 'old' : 'new';
+      },
+    });
+    const { errors } = collect(c);
+    let downAfterRefusal: Promise<void> | undefined;
+    c.once('authError', () => {
+      downAfterRefusal = harness.server.close();
+    });
+    await c.connect();
+    await expect
+      .poll(() => errors.filter((error) => error.code === 'CONNECTION_ERROR').length, {
+        timeout: 5_000,
+      })
+      .toBeGreaterThan(8);
+    expect(c.state).toBe('reconnecting');
+    await downAfterRefusal;
+    harness.server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    await harness.server.listen();
+    await expect.poll(() => c.state, { timeout: 5_000 }).toBe('open');
+  });
+
   it('reports a token the token function gives that cannot go in a URL as TOKEN_ERROR, and retries', async () => {
     authServer(
       (token) => token === 'good',

@@ -18,3 +18,27 @@ describe('maskToken', () => {
     expect(maskToken(text, tokenForms(jwt))).toBe('*** '.repeat(50_000));
   });
 });
+
+describe('maskToken and a token with characters URLs encode past its 12th', () => {
+  const token = 'Zm9vYmFyYmF6cXV4/cXV1eA+c2VjcmV0LXRhaWw=';
+  const forms = tokenForms(token);
+
+  it.each([
+    ['raw', token],
+    ["as Python's quote writes it", encodeURIComponent(token).replaceAll('%2F', '/')],
+    ['JSON with / escaped', token.replaceAll('/', '\\/')],
+    ['percent-encoded', encodeURIComponent(token)],
+  ])('masks a cut-off start of it, %s', (_what, form) => {
+    expect(maskToken(`bad ${form.slice(0, 30)} end`, forms)).toBe('bad *** end');
+  });
+
+  it('masks overlapping and adjacent matches as one run', () => {
+    expect(maskToken(`${token}${token} and ${token.slice(0, 20)}`, forms)).toBe('*** and ***');
+  });
+});
+
+describe('tokenForms', () => {
+  it('gives the raw and JSON forms of a token that cannot go in a URL, without throwing', () => {
+    expect(tokenForms('tok-\uD800-secret')).toContain('tok-\uD800-secret');
+  });
+});

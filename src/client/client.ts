@@ -72,10 +72,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   #authRetried = false;
   /**
-   * The refusal whose token the token function has not replaced yet: set on a refusal that is
-   * retried, cleared once the function gives a usable token (or on `connect()`).
+   * The refusal whose token the token function has not replaced yet, and how often in a row it
+   * failed to: set on a refusal that is retried, cleared once the function gives a usable token
+   * (or on `connect()`). Until then `maxInitialAttempts` caps those failures.
    */
-  #refused: ConnectionEnd | undefined;
+  #refused: { readonly end: ConnectionEnd; failures: number } | undefined;
   #everOpened = false;
   /** The `open` event of the current connection has been emitted, so its end gets a `close`. */
   #announced = false;
@@ -397,9 +398,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * not retried forever.
    */
   #noToken(error: TaskStatusError): void {
-    if (this.#refused !== undefined && this.#acceptance === 'confirmed') {
-      this.#acceptance = 'presumed';
-    }
+    if (this.#refused !== undefined) this.#refused.failures++;
     this.#failed(error, undefined);
   }
 
@@ -415,8 +414,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       return;
     }
-    this.#token = token;
-    this.#refused = undefined;
     let url: string;
     try {
       url = buildTaskStatusUrl({ ...this.#urlParts(), token });
@@ -428,6 +425,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       return;
     }
+    this.#token = token;
+    this.#refused = undefined;
     const options = this.#options;
     try {
       this.#connection = new Connection(
@@ -550,7 +549,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       return;
     }
     this.#authRetried = true;
-    this.#refused = end;
+    this.#refused = { end, failures: 0 };
     this.emit('error', error);
     if (generation !== this.#generation) return;
     if (this.#state === 'open' && !this.#setState('reconnecting')) return;
@@ -573,23 +572,27 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#failures += 1;
     this.#timeouts = error.code === 'HANDSHAKE_TIMEOUT' ? this.#timeouts + 1 : 0;
     const confirmed = this.#acceptance === 'confirmed';
-    const limit = confirmed
-      ? policy.maxAttempts
-      : Math.min(policy.maxAttempts, policy.maxInitialAttempts);
-    if (this.#failures > limit) {
+    const refused = this.#refused;
+    const limit =
+      confirmed && refused === undefined
+        ? policy.maxAttempts
+        : Math.min(policy.maxAttempts, policy.maxInitialAttempts);
+    if ((refused?.failures ?? this.#failures) > limit) {
+      const generation = this.#generation;
       if (end !== undefined) this.#emitClose(end, false);
-      this.emit('error', error);
+      if (generation === this.#generation) this.emit('error', error);
+      if (generation !== this.#generation) return; // a listener closed the client
+      if (refused !== undefined) {
+        // The token function never replaced the refused token: that is why it is over.
+        this.#fail(authFailure(refused.end, error));
+        return;
+      }
       const which = confirmed
         ? ''
         : this.#acceptance === 'none'
           ? ' without ever connecting'
           : ' in which no connection showed a sign of life';
       // A connection that was accepted and then dropped is a failure too, which is not obvious.
-      if (this.#refused !== undefined) {
-        // The token function never replaced the refused token: that is why it is over.
-        this.#fail(authFailure(this.#refused, error));
-        return;
-      }
       const why = end?.accepted
         ? ` (a connection that closes within stableAfterMs (${policy.stableAfterMs} ms) counts as failed)`
         : '';

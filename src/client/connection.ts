@@ -105,6 +105,9 @@ const HTTP_STATUS = /Unexpected server response: (\d{3})/;
  * the socket's handlers are the only closures, so an idle connection costs little beyond its
  * socket.
  */
+/** A `\uXXXX` escape (its hex captured), or an escaped `/`. */
+const JSON_ESCAPE = /\\u([0-9a-fA-F]{4})|\\\//g;
+
 export class Connection<O> {
   readonly #settings: ConnectionSettings;
   readonly #listener: ConnectionListener<O>;
@@ -202,20 +205,17 @@ export class Connection<O> {
 
   /**
    * A frame masked for an error message. JSON escapes can spell the token in a form of their
-   * own (`\u0061…`): a frame that holds any is also decoded and written again without them,
-   * keys included, and shown so if that names the token.
+   * own (`\u0061…`, `\/`): a frame that holds any is also read with those decoded, as text
+   * (whatever its nesting or repeated keys), and shown so if that names the token.
    */
   #scrubFrame(data: string): string {
     const safe = this.#scrub(data);
     if (!data.includes('\\')) return safe;
-    let plain: string;
-    try {
-      plain = JSON.stringify(JSON.parse(data));
-    } catch {
-      return safe; // not JSON, or nested too deep to write again
-    }
-    const masked = this.#scrub(plain);
-    return masked === plain ? safe : masked;
+    const decoded = data.replace(JSON_ESCAPE, (sequence: string, hex: string | undefined) =>
+      hex === undefined ? sequence.slice(1) : String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+    const masked = this.#scrub(decoded);
+    return masked === decoded ? safe : masked;
   }
 
   /** Points the one timer at `due`, replacing whatever it waited for. */

@@ -281,6 +281,17 @@ describe('a token with characters URLs encode in its middle', () => {
     expect(error?.message).toBe('Server error (boom): rejected ***');
   });
 
+  it('is masked when escapes spell it in a frame nested too deep to write again', async () => {
+    const { events, socket } = await start(true, token);
+    const escaped = [...token].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    socket.receive(`{"type":"echo","v":"${escaped.join('')}","a":1,"a":${deep}}`);
+    await socket.handled();
+    const [error] = reported(events);
+    expect(error?.code).toBe('UNKNOWN_FRAME');
+    expect(error?.frame).toMatch(/^\{"type":"echo","v":"\*\*\*","a":1,"a":\[\[/);
+  });
+
   it('is masked in a key of a frame whose escapes spell it elsewhere', async () => {
     const { events, socket } = await start(true, token);
     const escaped = [...token].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
