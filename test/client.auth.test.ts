@@ -31,6 +31,15 @@ function authServer(
   };
 }
 
+/** A server that acks every connection, then refuses its token (an ack sent before the check). */
+function ackThenRefuse(closeCode: number) {
+  harness.server.onSocket = (ws) => {
+    ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
+    ws.close(closeCode);
+  };
+}
+
 function collect(c: TaskStatusClient) {
   const authErrors: AuthErrorInfo[] = [];
   const errors: TaskStatusError[] = [];
@@ -173,11 +182,7 @@ describe('auth verdict after accept', () => {
   it('stops after one refresh when the server acks before it checks the token', async () => {
     // Each connection is acked, then its token refused (an ack that comes before the check).
     // The ack is no proof that the refreshed token works: a second refusal is final.
-    harness.server.onSocket = (ws) => {
-      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
-      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
-      ws.close(1008);
-    };
+    ackThenRefuse(1008);
     const reasons: string[] = [];
     const c = client({
       token: ({ reason }) => {
@@ -302,11 +307,7 @@ describe('auth verdict after accept', () => {
   it('once the refresh gives a token, retries a server that is down as a connected client does', async () => {
     // Refused, the refresh fails once, then gives a token while the server is down: past
     // maxInitialAttempts, the client keeps trying, as it did before the refusal.
-    harness.server.onSocket = (ws) => {
-      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
-      ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
-      ws.close(1000);
-    };
+    ackThenRefuse(1000);
     const reasons: string[] = [];
     const c = client({
       token: ({ reason }) => {
