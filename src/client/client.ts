@@ -392,10 +392,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   /**
-   * The token function gave no token: retried with backoff. While a refused token is still to
-   * be replaced, the session no longer counts as proven, so `maxInitialAttempts` caps the
-   * retries: a refresh endpoint that fails for a moment is waited out, a revoked session is
-   * not retried forever.
+   * The token function gave no usable token: retried with backoff. While a refused token is
+   * still to be replaced, these failures are counted from the refusal and capped by
+   * `maxInitialAttempts`: a refresh endpoint that fails for a moment is waited out, a revoked
+   * session is not retried forever.
    */
   #noToken(error: TaskStatusError): void {
     if (this.#refused !== undefined) this.#refused.failures++;
