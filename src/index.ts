@@ -41,7 +41,9 @@ export type { TaskTableStats } from './client/task-table.js';
 export {
   DEFAULT_BUFFER_SIZE,
   type OverflowMode,
+  type TaskUpdateIterator,
   type UpdatesOptions,
+  type WatchTaskOptions,
 } from './client/update-stream.js';
 export type { WaitForTaskOptions } from './client/wait-for-task.js';
 export {

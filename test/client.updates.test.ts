@@ -149,6 +149,8 @@ describe('update iterators', () => {
     const got: TaskUpdate[] = [];
     for (let i = 0; i < 3; i++) got.push((await it.next()).value);
     expect(got.map((u) => u.taskId)).toEqual([3, 4, 5]);
+    // What it dropped is counted, for a consumer that wants to know it fell behind.
+    expect(it.dropped).toBe(2);
   });
 
   it('ends with BUFFER_OVERFLOW in error mode, after what it buffered', async () => {

@@ -10,6 +10,7 @@ import {
   type TaskStatusError,
   type TaskStatusErrorCode,
   type TaskUpdate,
+  type TaskUpdateIterator,
   type UpdatesOptions,
 } from '../src/index.js';
 import { taskUpdateSchema } from '../src/schemas.js';
@@ -59,9 +60,9 @@ describe('public types', () => {
     );
     expectTypeOf(client.getTask(1)).toEqualTypeOf<z.output<typeof mySchema> | undefined>();
     expectTypeOf(client.waitForTask(1)).resolves.toHaveProperty('result');
-    expectTypeOf(client.updates()).toEqualTypeOf<
-      AsyncIterableIterator<z.output<typeof mySchema>>
-    >();
+    expectTypeOf(client.updates()).toEqualTypeOf<TaskUpdateIterator<z.output<typeof mySchema>>>();
+    expectTypeOf(client.watchTask(1)).toExtend<AsyncIterableIterator<z.output<typeof mySchema>>>();
+    expectTypeOf(client.updates().dropped).toBeNumber();
   });
 
   it('types task ids and statuses as the server sends them', () => {

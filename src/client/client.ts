@@ -20,7 +20,7 @@ import { RetryWait, waitsForOnline } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
-import type { UpdatesOptions } from './update-stream.js';
+import type { TaskUpdateIterator, UpdatesOptions, WatchTaskOptions } from './update-stream.js';
 import type { WaitForTaskOptions } from './wait-for-task.js';
 
 /** The shared listener serves clients of every update type. */
@@ -183,7 +183,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * for await (const update of client.updates({ taskId: 42 })) render(update);
    * ```
    */
-  updates(options: UpdatesOptions = {}): AsyncIterableIterator<TUpdate> {
+  updates(options: UpdatesOptions = {}): TaskUpdateIterator<TUpdate> {
     checkCall('updates', options);
     return this.#feed.stream(options, this.#state === 'closed');
   }
@@ -194,10 +194,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    *
    * @throws {TaskStatusError} `INVALID_OPTIONS` for a missing task id or an invalid option.
    */
-  watchTask(
-    taskId: TaskId,
-    options: Omit<UpdatesOptions, 'taskId'> = {},
-  ): AsyncIterableIterator<TUpdate> {
+  watchTask(taskId: TaskId, options: WatchTaskOptions = {}): TaskUpdateIterator<TUpdate> {
     checkCall('watchTask', options, taskId);
     return this.#feed.watch(taskId, options, this.#state === 'closed');
   }
@@ -217,7 +214,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   /** Iterates over every update: `for await (const update of client) …`. */
-  [Symbol.asyncIterator](): AsyncIterableIterator<TUpdate> {
+  [Symbol.asyncIterator](): TaskUpdateIterator<TUpdate> {
     return this.updates();
   }
 

@@ -5,7 +5,12 @@ import type { TaskStatusEvents } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import { normaliseResyncUpdate } from './resync.js';
 import { TaskTable } from './task-table.js';
-import { type StreamSource, UpdateStream, type UpdatesOptions } from './update-stream.js';
+import {
+  type StreamSource,
+  UpdateStream,
+  type UpdatesOptions,
+  type WatchTaskOptions,
+} from './update-stream.js';
 import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
 
 type Emitter<T extends TaskUpdate> = EventEmitter<TaskStatusEvents<T>>;
@@ -93,7 +98,7 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     return stream;
   }
 
-  watch(taskId: TaskId, options: Omit<UpdatesOptions, 'taskId'>, closed: boolean): UpdateStream<T> {
+  watch(taskId: TaskId, options: WatchTaskOptions, closed: boolean): UpdateStream<T> {
     const held = this.table.get(taskId);
     const finished = held !== undefined && this.isTerminal(held);
     return this.stream(

@@ -48,7 +48,17 @@ type Waiter<T> = {
  * A bounded async iterator of task updates. `return()` (a `break`) unsubscribes at once; the
  * client's close ends it; a fatal client error rejects after the buffered updates are read.
  */
-export class UpdateStream<T extends TaskUpdate> implements AsyncIterableIterator<T> {
+/** What `updates()` and `watchTask()` return: an async iterator of updates, and its losses. */
+export interface TaskUpdateIterator<T extends TaskUpdate = TaskUpdate>
+  extends AsyncIterableIterator<T> {
+  /** Updates this iterator's buffer dropped so far under `overflow: 'drop-oldest'`. */
+  readonly dropped: number;
+}
+
+/** The options of `watchTask()`: those of `updates()`, without `taskId` (its first argument). */
+export type WatchTaskOptions = Omit<UpdatesOptions, 'taskId'>;
+
+export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T> {
   readonly #source: StreamSource<T>;
   readonly #filter: ((update: T) => boolean) | undefined;
   readonly #signal: AbortSignal | undefined;
