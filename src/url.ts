@@ -240,21 +240,23 @@ export function tokenForms(token: string): string[] {
     /[\u0080-\uffff]/g,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  const forms = [
-    token,
+  const percent = [
     encoded,
     reserved,
     reserved.replaceAll('%2F', '/'),
     reserved.replaceAll('%20', '+'),
-    json,
-    ascii,
   ];
-  for (const form of forms.slice(1, 5)) forms.push(form.replace(/%[0-9A-F]{2}/g, lowerCase));
-  for (const form of forms.slice(5, 7)) forms.push(form.replaceAll('/', '\\/'));
-  return [...new Set(forms)];
+  const escaped = [json, ascii];
+  return [
+    ...new Set([
+      token,
+      ...percent,
+      ...percent.map((form) => form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())),
+      ...escaped,
+      ...escaped.map((form) => form.replaceAll('/', '\\/')),
+    ]),
+  ];
 }
-
-const lowerCase = (text: string) => text.toLowerCase();
 
 /** Shorter than this, a cut-off start of a token is left as it is: it may be an ordinary word. */
 const PARTIAL_TOKEN = 12;

@@ -91,6 +91,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #acceptance: 'none' | 'presumed' | 'confirmed' = 'none';
   #openedAt = 0;
   #token = '';
+  /** The forms `#scrub` masks, worked out from `#token` on first use. */
+  #tokenForms: string[] | undefined;
   /** The token function's call under way, aborted if the client stops waiting for it. */
   #tokenCall: AbortController | undefined;
   /** Bounds that call by `connectTimeoutMs`. */
@@ -422,6 +424,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       return;
     }
+    if (token !== this.#token) this.#tokenForms = undefined;
     this.#token = token;
     this.#refused = undefined;
     const options = this.#options;
@@ -747,7 +750,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #scrub(text: string): string {
-    return maskToken(redactUrl(text), tokenForms(this.#token));
+    this.#tokenForms ??= tokenForms(this.#token);
+    return maskToken(redactUrl(text), this.#tokenForms);
   }
 }
 
