@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isTaskStatusError, TaskStatusClient } from '../src/index.js';
+import WebSocket from 'ws';
+import { isTaskStatusError, TaskStatusClient, type WebSocketConstructor } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
@@ -35,6 +36,47 @@ describe('timers', () => {
     // The server (in this process) and Node 24's built-in WebSocket keep a close timer each for a
     // moment after the handshake; the clients' own would stay for the whole heartbeat interval.
     await expect.poll(() => timers.live()).toBe(0);
+  });
+});
+
+describe('socket listeners', () => {
+  it('shares its ws listeners among clients and leaves only a no-op error listener at the end', async () => {
+    const sockets: WebSocket[] = [];
+    class RecordingWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        sockets.push(this);
+      }
+    }
+    const clients = [1, 2].map(
+      (userId) =>
+        new TaskStatusClient({
+          baseUrl: server.baseUrl,
+          userId,
+          token: 'tok',
+          WebSocket: RecordingWebSocket as unknown as WebSocketConstructor,
+        }),
+    );
+    await Promise.all(clients.map((client) => client.connect()));
+    const [first, second] = sockets;
+    if (first === undefined || second === undefined) throw new Error('expected two sockets');
+    for (const event of ['open', 'message', 'close', 'error']) {
+      expect(first.listenerCount(event), event).toBe(1);
+      // One function serves every socket: a client holds no closure per socket event.
+      expect(first.listeners(event), event).toEqual(second.listeners(event));
+    }
+    const onError = first.listeners('error')[0];
+    await Promise.all(clients.map((client) => client.close()));
+    for (const socket of sockets) {
+      expect(socket.listenerCount('open')).toBe(0);
+      expect(socket.listenerCount('message')).toBe(0);
+      const [late] = socket.listeners('error');
+      expect(socket.listenerCount('error')).toBe(1);
+      expect(late).not.toBe(onError);
+      // A late error on a finished socket is swallowed, not thrown out of ws's emitter.
+      expect(() => socket.emit('error', new Error('late'))).not.toThrow();
+    }
+    expect(clients.map((client) => client.state)).toEqual(['closed', 'closed']);
   });
 });
 

@@ -11,9 +11,13 @@ import {
   type CloseEventLike,
   dropSocket,
   type ErrorEventLike,
+  listen,
   type MessageEventLike,
   OPEN,
-  setHandler,
+  onceClosed,
+  type SocketHandlers,
+  socketHandlers,
+  unlisten,
   type WebSocketConstructor,
   type WebSocketLike,
 } from '../transport/websocket.js';
@@ -97,18 +101,30 @@ const REFUSAL_CLOSE_MS = 1_000;
 
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
+/** A `\uXXXX` escape (its hex captured), or an escaped `/`. */
+const JSON_ESCAPE = /\\u([0-9a-fA-F]{4})|\\\//g;
+
+/** The socket handlers of every connection (see `socketHandlers`). */
+let SOCKET_HANDLERS: SocketHandlers<Connection<unknown>>;
+
 /**
  * One socket's life: open it, wait for the auth verdict, keep it alive with heartbeats, parse
  * its frames, and report how it ended. Reconnecting is the owner's business.
  *
- * Every wait (connect deadline, auth grace, ping interval, pong timeout) runs on one timer, and
- * the socket's handlers are the only closures, so an idle connection costs little beyond its
- * socket.
+ * Every wait (connect deadline, auth grace, ping interval, pong timeout) runs on one timer, whose
+ * handler is the connection's only closure on `ws` (its socket handlers are shared by every
+ * connection), so an idle connection costs little beyond its socket.
  */
-/** A `\uXXXX` escape (its hex captured), or an escaped `/`. */
-const JSON_ESCAPE = /\\u([0-9a-fA-F]{4})|\\\//g;
-
 export class Connection<O> {
+  static {
+    SOCKET_HANDLERS = socketHandlers<Connection<unknown>>({
+      open: (connection) => connection.#onOpen(),
+      message: (connection, event, isBinary) => connection.#onMessage(event, isBinary),
+      close: (connection, event, reasonBytes) => connection.#onClose(event, reasonBytes),
+      error: (connection, event) => connection.#onError(event),
+    });
+  }
+
   readonly #settings: ConnectionSettings;
   readonly #listener: ConnectionListener<O>;
   readonly #owner: O;
@@ -150,10 +166,7 @@ export class Connection<O> {
     const socket = new WebSocket(url);
     this.#socket = socket;
     socket.binaryType = 'arraybuffer';
-    setHandler(socket, 'open', this.#onOpen);
-    setHandler(socket, 'message', this.#onMessage);
-    setHandler(socket, 'close', this.#onClose);
-    setHandler(socket, 'error', this.#onError);
+    listen(socket, this as Connection<unknown>, SOCKET_HANDLERS);
     this.#timeoutMs = timeoutMs;
     this.#deadlineAt = Date.now() + timeoutMs;
     this.#wait(DEADLINE, timeoutMs);
@@ -181,7 +194,7 @@ export class Connection<O> {
         this.#closed = undefined;
         resolve();
       };
-      setHandler(this.#socket, 'close', () => this.#closed?.());
+      onceClosed(this.#socket, () => this.#closed?.());
       try {
         this.#socket.close(code, reason);
       } catch {
@@ -249,7 +262,7 @@ export class Connection<O> {
     else if (due === CLOSE_AFTER_ERROR) this.#release(REFUSAL_CLOSE_MS);
   };
 
-  readonly #onOpen = (): void => {
+  #onOpen(): void {
     if (this.#phase !== 'opening') return;
     this.#phase = 'verdict';
     const graceMs = this.#settings.authGraceMs;
@@ -260,7 +273,7 @@ export class Connection<O> {
     }
     // The deadline still bounds the verdict: whichever comes first is waited for.
     else if (Date.now() + graceMs < this.#deadlineAt) this.#wait(GRACE, graceMs);
-  };
+  }
 
   #accept(): void {
     if (this.#phase !== 'verdict') return;
@@ -354,7 +367,7 @@ export class Connection<O> {
    * task, so there a drain holds one frame. Order is kept: the close and error handlers drain
    * first.
    */
-  readonly #onMessage = (event: MessageEventLike, isBinary?: boolean): void => {
+  #onMessage(event: MessageEventLike, isBinary?: boolean): void {
     const data = isBinary === undefined ? event.data : isBinary ? event : event.toString();
     this.#alive = true;
     const inbox = this.#inbox;
@@ -363,7 +376,7 @@ export class Connection<O> {
       this.#inbox = [data];
       queueMicrotask(() => this.#drain());
     }
-  };
+  }
 
   /**
    * Handles the queued frames in order. A listener that ends the connection (a `close()` from a
@@ -526,14 +539,14 @@ export class Connection<O> {
     );
   }
 
-  readonly #onError = (event: ErrorEventLike): void => {
+  #onError(event: ErrorEventLike): void {
     this.#drain();
     const message = typeof event?.message === 'string' ? event.message : undefined;
     if (message !== undefined) this.#failure = this.#scrub(message);
-  };
+  }
 
   /** `event` is a `CloseEvent`, or from `ws`'s emitter the close code and the reason bytes. */
-  readonly #onClose = (event: CloseEventLike | number, reasonBytes?: unknown): void => {
+  #onClose(event: CloseEventLike | number, reasonBytes?: unknown): void {
     // Frames that came before the close are handled before it, whatever the transport's timing.
     this.#drain();
     if (this.#phase === 'ended') return;
@@ -561,7 +574,7 @@ export class Connection<O> {
       httpStatus,
       error: this.#transientError(code, reason, opened, accepted, httpStatus),
     });
-  };
+  }
 
   #transientError(
     code: number,
@@ -635,15 +648,9 @@ export class Connection<O> {
   #finish(): void {
     this.#phase = 'ended';
     this.#stopTimer();
-    const socket = this.#socket;
-    setHandler(socket, 'open', null, this.#onOpen);
-    setHandler(socket, 'message', null, this.#onMessage);
-    setHandler(socket, 'close', null, this.#onClose);
-    setHandler(socket, 'error', ignore, this.#onError);
+    unlisten(this.#socket, SOCKET_HANDLERS);
   }
 }
-
-function ignore(): void {}
 
 /** The human part of an odd frame: its `message`, `detail` or `error` string, else the frame. */
 function guessMessage(data: string): string {

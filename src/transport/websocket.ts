@@ -99,23 +99,104 @@ function isEmitter(socket: WebSocketLike): socket is EmitterSocket {
 }
 
 /**
- * Puts `handler` on a socket event (`null` takes it off), replacing `previous`. On `ws` this goes
- * through its own emitter, which takes the function as it is; its `on*` setters would wrap each
- * handler in a closure with a property store of its own, about 100 bytes per handler.
+ * What an owner (a connection) does with its socket's events. From `ws`'s emitter each gets that
+ * event's own arguments (`message`: the payload and `isBinary`; `close`: the code and the reason
+ * bytes; `error`: the error); elsewhere each gets the event.
  */
-export function setHandler(
-  socket: WebSocketLike,
-  event: 'open' | 'message' | 'close' | 'error',
-  handler: SocketHandler | null,
-  previous?: SocketHandler,
-): void {
+export interface SocketEvents<O> {
+  open(owner: O): void;
+  message(owner: O, event: MessageEventLike, isBinary?: boolean): void;
+  close(owner: O, event: CloseEventLike | number, reasonBytes?: unknown): void;
+  error(owner: O, event: ErrorEventLike): void;
+}
+
+/** The owner a `ws` socket reports to, kept on the socket itself. */
+const OWNER = Symbol('owner');
+
+type Owned<O> = { [OWNER]?: O | undefined };
+
+/** `SocketEvents` with the `ws` listeners that serve every socket, made once. */
+export interface SocketHandlers<O> {
+  readonly events: SocketEvents<O>;
+  readonly shared: Readonly<Record<'open' | 'message' | 'close' | 'error', SocketHandler>>;
+}
+
+/**
+ * `ws` calls its emitter's listeners with the socket as `this`, so one set of listeners finds
+ * each socket's owner through the socket: an idle connection holds no closure per event. (Its
+ * `on*` setters would wrap each handler in a closure with a property store of its own, about 100
+ * bytes per handler.)
+ */
+export function socketHandlers<O>(events: SocketEvents<O>): SocketHandlers<O> {
+  return {
+    events,
+    shared: {
+      open(this: Owned<O>) {
+        const owner = this[OWNER];
+        if (owner !== undefined) events.open(owner);
+      },
+      message(this: Owned<O>, data: MessageEventLike, isBinary?: boolean) {
+        const owner = this[OWNER];
+        if (owner !== undefined) events.message(owner, data, isBinary);
+      },
+      close(this: Owned<O>, code: number, reasonBytes?: unknown) {
+        const owner = this[OWNER];
+        if (owner !== undefined) events.close(owner, code, reasonBytes);
+      },
+      error(this: Owned<O>, error: ErrorEventLike) {
+        const owner = this[OWNER];
+        if (owner !== undefined) events.error(owner, error);
+      },
+    },
+  };
+}
+
+/** Sends a socket's events to `owner`. */
+export function listen<O>(socket: WebSocketLike, owner: O, handlers: SocketHandlers<O>): void {
   if (isEmitter(socket)) {
-    if (previous !== undefined) socket.off(event, previous);
-    if (handler !== null) socket.on(event, handler);
+    (socket as Owned<O>)[OWNER] = owner;
+    const { shared } = handlers;
+    socket.on('open', shared.open);
+    socket.on('message', shared.message);
+    socket.on('close', shared.close);
+    socket.on('error', shared.error);
   } else {
-    (socket as unknown as Record<string, SocketHandler | null>)[`on${event}`] = handler;
+    const { events } = handlers;
+    socket.onopen = () => events.open(owner);
+    socket.onmessage = (event) => events.message(owner, event);
+    socket.onclose = (event) => events.close(owner, event);
+    socket.onerror = (event) => events.error(owner, event);
   }
 }
+
+/**
+ * Stops `listen`'s handlers, leaving a no-op error handler for late errors (an `error` event with
+ * no listener would be thrown by `ws`'s emitter).
+ */
+export function unlisten<O>(socket: WebSocketLike, handlers: SocketHandlers<O>): void {
+  if (isEmitter(socket)) {
+    const { shared } = handlers;
+    socket.off('open', shared.open);
+    socket.off('message', shared.message);
+    socket.off('close', shared.close);
+    socket.off('error', shared.error);
+    socket.on('error', ignore);
+    (socket as Owned<O>)[OWNER] = undefined;
+  } else {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = ignore;
+  }
+}
+
+/** Calls `handler` once the socket has closed, after `unlisten`. */
+export function onceClosed(socket: WebSocketLike, handler: () => void): void {
+  if (isEmitter(socket)) socket.on('close', handler);
+  else socket.onclose = handler;
+}
+
+function ignore(): void {}
 
 /** Drops a socket at once, without a closing handshake, where the platform can (`ws`). */
 export function dropSocket(socket: WebSocketLike, code: number, reason: string): void {
