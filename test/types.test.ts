@@ -65,6 +65,10 @@ describe('public types', () => {
     expectTypeOf(client.updates().dropped).toBeNumber();
   });
 
+  it('documents TaskUpdate as an interface equal to the output of taskUpdateSchema', () => {
+    expectTypeOf<TaskUpdate>().toEqualTypeOf<z.output<typeof taskUpdateSchema>>();
+  });
+
   it('types task ids and statuses as the server sends them', () => {
     expectTypeOf<TaskUpdate['taskId']>().toEqualTypeOf<number | string>();
     expectTypeOf<'running'>().toExtend<TaskUpdate['status']>();
