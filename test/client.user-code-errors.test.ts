@@ -21,7 +21,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-type Mode = 'listeners' | 'predicate' | 'random';
+type Mode = 'listeners' | 'predicate' | 'random' | 'task';
 
 async function runFixture(mode: Mode, baseUrl: string): Promise<unknown> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', fixture, baseUrl, mode], {
@@ -56,6 +56,21 @@ describe('user code that throws', () => {
       uncaught,
     });
     expect(server.sockets).toHaveLength(2);
+  });
+
+  it('a task listener that throws: the listeners after it, iterators and waits get every update', async () => {
+    server = await startWsServer((ws) => {
+      ws.send('{"type":"connected"}');
+      ws.send('{"type":"task_update","task_id":9,"status":"running"}');
+      ws.send('{"type":"task_update","task_id":9,"status":"completed"}');
+    });
+    expect(await runFixture('task', server.baseUrl)).toEqual({
+      outcome: 'completed',
+      // Called once, with its context, and then removed.
+      once: ['running'],
+      iterated: ['running', 'completed'],
+      uncaught: ['task listener failed', 'task listener failed'],
+    });
   });
 
   it('a throwing shouldReconnect leaves an auth failure final', async () => {

@@ -29,6 +29,20 @@ type AnyClient = TaskStatusClient<TaskUpdate>;
 /** Set once by the class's static block, which alone may reach the clients' private members. */
 let CONNECTION_LISTENER: ConnectionListener<AnyClient>;
 
+/** A listener as eventemitter3 keeps it: the function, its `this`, and whether it is `once`. */
+interface StoredListener {
+  readonly fn: (...args: unknown[]) => void;
+  readonly context: unknown;
+  readonly once: boolean;
+}
+
+/**
+ * Where eventemitter3 keeps each event's listeners: one, or an array of several, under the
+ * event's name with `EventEmitter.prefixed` before it.
+ */
+type Stored = { readonly _events: Record<string, StoredListener | StoredListener[] | undefined> };
+const PREFIX = EventEmitter.prefixed;
+
 interface Pending {
   readonly promise: Promise<void>;
   readonly resolve: () => void;
@@ -129,10 +143,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   /**
    * Calls the listeners of `event`, as eventemitter3 does, except that a listener that throws
-   * does not stop the client: what the client does after the event (its state change, the next
-   * reconnect, the next frame) still happens, and the error is thrown again from a microtask of
-   * its own, an uncaught exception as a browser reports an event listener's error. The listeners
-   * after the throwing one miss that one event.
+   * stops neither the client nor the other listeners: every listener still gets the event (the
+   * iterators and waits of the client are listeners too), what the client does after the event
+   * (its state change, the next reconnect, the next frame) still happens, and the error is thrown
+   * again from a microtask of its own, an uncaught exception as a browser reports an event
+   * listener's error.
    */
   override emit<T extends EventEmitter.EventNames<TaskStatusEvents<TUpdate>>>(
     event: T,
@@ -142,13 +157,29 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   // before `emit` had a body of its own here.
   override emit(event: never, ...args: never[]): boolean;
   override emit(event: string, ...args: unknown[]): boolean {
-    try {
-      // The overloads above type the call; eventemitter3's own signature is left behind here.
-      return super.emit(event as 'error', ...(args as [TaskStatusError]));
-    } catch (error) {
-      rethrowLater(error);
-      return true;
+    const stored = (this as unknown as Stored)._events[PREFIX === false ? event : PREFIX + event];
+    if (!Array.isArray(stored)) {
+      try {
+        // The overloads above type the call; eventemitter3's own signature is left behind here.
+        return super.emit(event as 'error', ...(args as [TaskStatusError]));
+      } catch (error) {
+        rethrowLater(error);
+        return true;
+      }
     }
+    // Several listeners: eventemitter3's own loop would stop at the first that throws. This one
+    // does what that loop does (a listener added meanwhile waits for the next event; removing
+    // one makes a new array), each call on its own.
+    for (let i = 0, count = stored.length; i < count; i++) {
+      const { fn, context, once } = stored[i] as StoredListener;
+      if (once) this.removeListener(event as 'error', fn, undefined, true);
+      try {
+        fn.apply(context, args);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+    return true;
   }
 
   /** The current state; see {@link ConnectionState}. */
