@@ -78,6 +78,64 @@ describe('socket listeners', () => {
     }
     expect(clients.map((client) => client.state)).toEqual(['closed', 'closed']);
   });
+  it('works with a ws subclass that wraps its listeners, and with a wrapper around a ws socket', async () => {
+    // Neither calls a listener with the socket as `this`, which the shared listeners rely on.
+    class TracingWebSocket extends WebSocket {
+      override on(event: string | symbol, listener: (...args: never[]) => void): this {
+        return super.on(event as 'open', (...args: unknown[]) => listener(...(args as never[])));
+      }
+    }
+    const inners: WebSocket[] = [];
+    class ForwardingWebSocket {
+      readonly #inner: WebSocket;
+      constructor(url: string) {
+        this.#inner = new WebSocket(url, { headers: { 'x-app': 'demo' } });
+        inners.push(this.#inner);
+      }
+      get readyState() {
+        return this.#inner.readyState;
+      }
+      binaryType = 'arraybuffer';
+      onopen = null;
+      onmessage = null;
+      onclose = null;
+      onerror = null;
+      on(event: string, listener: (...args: never[]) => void) {
+        this.#inner.on(event as 'open', listener);
+        return this;
+      }
+      off(event: string, listener: (...args: never[]) => void) {
+        this.#inner.off(event as 'open', listener);
+        return this;
+      }
+      send(data: string) {
+        this.#inner.send(data);
+      }
+      close(code?: number, reason?: string) {
+        this.#inner.close(code, reason);
+      }
+      terminate() {
+        this.#inner.terminate();
+      }
+    }
+    for (const Implementation of [TracingWebSocket, ForwardingWebSocket]) {
+      const client = new TaskStatusClient({
+        baseUrl: server.baseUrl,
+        userId: 3,
+        token: 'tok',
+        connectTimeoutMs: 2_000,
+        WebSocket: Implementation as unknown as WebSocketConstructor,
+      });
+      const task = new Promise((resolve) => client.once('task', resolve));
+      await client.connect();
+      await expect(task).resolves.toMatchObject({ taskId: 9, status: 'running' });
+      await client.close();
+      expect(client.state).toBe('closed');
+    }
+    const [inner] = inners;
+    expect(inner?.listenerCount('message')).toBe(0);
+    expect(inner?.listenerCount('error')).toBe(1);
+  });
 });
 
 describe('shutdown', () => {

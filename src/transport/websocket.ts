@@ -112,8 +112,13 @@ export interface SocketEvents<O> {
 
 /** The owner a `ws` socket reports to, kept on the socket itself. */
 const OWNER = Symbol('owner');
+/** The listeners of a socket that does not call them with itself as `this` (`callsWithSelf`). */
+const OWN_LISTENERS = Symbol('listeners');
 
-type Owned<O> = { [OWNER]?: O | undefined };
+type Owned<O> = {
+  [OWNER]?: O | undefined;
+  [OWN_LISTENERS]?: SocketHandlers<O>['shared'] | undefined;
+};
 
 /** `SocketEvents` with the `ws` listeners that serve every socket, made once. */
 export interface SocketHandlers<O> {
@@ -154,12 +159,24 @@ export function socketHandlers<O>(events: SocketEvents<O>): SocketHandlers<O> {
 /** Sends a socket's events to `owner`. */
 export function listen<O>(socket: WebSocketLike, owner: O, handlers: SocketHandlers<O>): void {
   if (isEmitter(socket)) {
-    (socket as Owned<O>)[OWNER] = owner;
-    const { shared } = handlers;
-    socket.on('open', shared.open);
-    socket.on('message', shared.message);
-    socket.on('close', shared.close);
-    socket.on('error', shared.error);
+    let listeners = handlers.shared;
+    if (callsWithSelf(socket)) (socket as Owned<O>)[OWNER] = owner;
+    else {
+      // Closures of this connection, which need no `this`; kept on the socket for `unlisten`.
+      const { events } = handlers;
+      listeners = {
+        open: () => events.open(owner),
+        message: (data: MessageEventLike, isBinary?: boolean) =>
+          events.message(owner, data, isBinary),
+        close: (code: number, reasonBytes?: unknown) => events.close(owner, code, reasonBytes),
+        error: (error: ErrorEventLike) => events.error(owner, error),
+      };
+      (socket as Owned<O>)[OWN_LISTENERS] = listeners;
+    }
+    socket.on('open', listeners.open);
+    socket.on('message', listeners.message);
+    socket.on('close', listeners.close);
+    socket.on('error', listeners.error);
   } else {
     const { events } = handlers;
     socket.onopen = () => events.open(owner);
@@ -175,19 +192,34 @@ export function listen<O>(socket: WebSocketLike, owner: O, handlers: SocketHandl
  */
 export function unlisten<O>(socket: WebSocketLike, handlers: SocketHandlers<O>): void {
   if (isEmitter(socket)) {
-    const { shared } = handlers;
-    socket.off('open', shared.open);
-    socket.off('message', shared.message);
-    socket.off('close', shared.close);
-    socket.off('error', shared.error);
+    const owned = socket as Owned<O>;
+    const listeners = owned[OWN_LISTENERS] ?? handlers.shared;
+    socket.off('open', listeners.open);
+    socket.off('message', listeners.message);
+    socket.off('close', listeners.close);
+    socket.off('error', listeners.error);
     socket.on('error', ignore);
-    (socket as Owned<O>)[OWNER] = undefined;
+    if (owned[OWNER] !== undefined) owned[OWNER] = undefined;
+    if (owned[OWN_LISTENERS] !== undefined) owned[OWN_LISTENERS] = undefined;
   } else {
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
     socket.onerror = ignore;
   }
+}
+
+/**
+ * Whether the socket's emitter calls the shared listeners with the socket as `this`: a socket of
+ * the `ws` this package uses, whose `on` is the emitter's own. A subclass that wraps listeners,
+ * or a wrapper that passes them on to a socket inside it, gets closures of its own.
+ */
+function callsWithSelf(socket: EmitterSocket): boolean {
+  return (
+    typeof NodeWebSocket === 'function' &&
+    socket instanceof NodeWebSocket &&
+    socket.on === (NodeWebSocket.prototype as Partial<EmitterSocket>).on
+  );
 }
 
 /** Calls `handler` once the socket has closed, after `unlisten`. */
