@@ -162,15 +162,8 @@ export function listen<O>(socket: WebSocketLike, owner: O, handlers: SocketHandl
     let listeners = handlers.shared;
     if (callsWithSelf(socket)) (socket as Owned<O>)[OWNER] = owner;
     else {
-      // Closures of this connection, which need no `this`; kept on the socket for `unlisten`.
-      const { events } = handlers;
-      listeners = {
-        open: () => events.open(owner),
-        message: (data: MessageEventLike, isBinary?: boolean) =>
-          events.message(owner, data, isBinary),
-        close: (code: number, reasonBytes?: unknown) => events.close(owner, code, reasonBytes),
-        error: (error: ErrorEventLike) => events.error(owner, error),
-      };
+      // Kept on the socket for `unlisten`.
+      listeners = ownListeners(handlers.events, owner);
       (socket as Owned<O>)[OWN_LISTENERS] = listeners;
     }
     socket.on('open', listeners.open);
@@ -178,12 +171,27 @@ export function listen<O>(socket: WebSocketLike, owner: O, handlers: SocketHandl
     socket.on('close', listeners.close);
     socket.on('error', listeners.error);
   } else {
-    const { events } = handlers;
-    socket.onopen = () => events.open(owner);
-    socket.onmessage = (event) => events.message(owner, event);
-    socket.onclose = (event) => events.close(owner, event);
-    socket.onerror = (event) => events.error(owner, event);
+    const listeners = ownListeners(handlers.events, owner);
+    socket.onopen = listeners.open;
+    socket.onmessage = listeners.message;
+    socket.onclose = listeners.close;
+    socket.onerror = listeners.error;
   }
+}
+
+/**
+ * Closures of one owner, which need no `this`. They pass on whatever arguments come: an `on*`
+ * handler gets the event alone, an emitter listener that event's own arguments.
+ */
+function ownListeners<O>(events: SocketEvents<O>, owner: O) {
+  return {
+    open: () => events.open(owner),
+    message: (event: MessageEventLike, isBinary?: boolean) =>
+      events.message(owner, event, isBinary),
+    close: (event: CloseEventLike | number, reasonBytes?: unknown) =>
+      events.close(owner, event, reasonBytes),
+    error: (event: ErrorEventLike) => events.error(owner, event),
+  };
 }
 
 /**
