@@ -666,21 +666,15 @@ function guessMessage(data: string): string {
   return data;
 }
 
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code < 0xe000;
-}
-
 /** UTF-8 length of a string, without allocating an encoded copy. */
 function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) bytes += 1;
-    else if (code >= 0xd800 && code < 0xdc00 && isLowSurrogate(text.charCodeAt(i + 1))) {
-      bytes += 2; // a surrogate pair: 4 bytes for 2 units
-      i++;
-    } else bytes += 2; // the rest of the BMP, and a lone surrogate (written as U+FFFD)
+    const code = text.codePointAt(i) as number;
+    // 2 bytes below U+0800; 3 for the rest of the BMP and a lone surrogate (written as U+FFFD);
+    // 4 for a surrogate pair, whose 2 units are one code point.
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
+    if (code > 0xffff) i++;
   }
   return bytes;
 }
