@@ -412,12 +412,13 @@ export class Connection<O> {
     }
     // A UTF-16 unit is at most 3 UTF-8 bytes, so only long frames need counting.
     const max = this.#settings.maxFrameBytes;
-    if (data.length * 3 > max && utf8Length(data) > max) {
+    const bytes = data.length * 3 > max ? utf8Length(data) : 0;
+    if (bytes > max) {
       this.#listener.problem(
         this.#owner,
         new TaskStatusError(
           'FRAME_TOO_LARGE',
-          `Frame of ${utf8Length(data)} bytes dropped: larger than maxFrameBytes (${max})`,
+          `Frame of ${bytes} bytes dropped: larger than maxFrameBytes (${max})`,
         ),
       );
       return;
