@@ -45,8 +45,9 @@ export default defineConfig({
       },
       {
         // The example apps in Debian's Chromium (/usr/bin/chromium), each served by a Vite dev
-        // server whose /api proxy forwards to a real task-status backend. Fails with the install
-        // command when Chromium is missing.
+        // server whose /api proxy forwards to a real task-status backend; and the client, from
+        // Node and from Chromium, against a FastAPI backend on uvicorn (Debian's python3-fastapi
+        // and python3-uvicorn). Fails with the install command when either is missing.
         extends: true,
         test: {
           name: 'e2e',

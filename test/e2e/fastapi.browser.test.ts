@@ -1,0 +1,139 @@
+/**
+ * The client in real Chromium against a real FastAPI backend on uvicorn (`fastapi/server.py`):
+ * task updates and heartbeats for a good JWT, a refusal after accept read from its error frame,
+ * and a refusal before accept, which the browser shows as a bare close 1006.
+ */
+import type { Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BackendOptions, killBackends, startBackend } from './fastapi/backend.js';
+import { setupChromium } from './harness.js';
+
+const chromium = setupChromium();
+let page: Page | undefined;
+
+afterEach(async () => {
+  await page?.close();
+  page = undefined;
+  await killBackends();
+});
+
+interface Outcome {
+  rejected: { code: string; message: string };
+  state: string;
+  errors: { code: string; closeCode: number | undefined; message: string }[];
+  authErrors: { message: string | null; closeCode: number | undefined; willRetry: boolean }[];
+  reconnecting: number;
+  updates: { taskId: unknown; status: string; updatedAt: string | null }[];
+  rttMs: number | undefined;
+}
+
+/**
+ * Starts a backend, connects a client to it in a fresh page with `token` (a key of the
+ * backend's tokens), and reports how `connect()` ended, what was emitted, and, once open, the
+ * first three updates and a heartbeat.
+ */
+async function runInChromium(options: BackendOptions, token: 'good' | 'expired') {
+  const backend = await startBackend(options);
+  page = await chromium.browser.newPage();
+  await page.addScriptTag({ content: chromium.sdk });
+  const outcome = await page.evaluate(
+    async ({ baseUrl, token }) => {
+      const { TaskStatusClient } = (
+        window as unknown as { TaskStatus: typeof import('../../src/index.js') }
+      ).TaskStatus;
+      const client = new TaskStatusClient({
+        baseUrl,
+        userId: 2,
+        token,
+        heartbeat: { intervalMs: 100, timeoutMs: 2_000 },
+        reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 2 },
+      });
+      const outcome: Outcome = {
+        rejected: { code: 'none', message: '' },
+        state: '',
+        errors: [],
+        authErrors: [],
+        reconnecting: 0,
+        updates: [],
+        rttMs: undefined,
+      };
+      client.on('error', ({ code, closeCode, message }) =>
+        outcome.errors.push({ code, closeCode, message }),
+      );
+      client.on('authError', ({ message, closeCode, willRetry }) =>
+        outcome.authErrors.push({ message, closeCode, willRetry }),
+      );
+      client.on('reconnecting', () => outcome.reconnecting++);
+      const beat = new Promise<number>((resolve) =>
+        client.once('heartbeat', ({ rttMs }) => resolve(rttMs)),
+      );
+      try {
+        await client.connect();
+        for await (const update of client.updates()) {
+          const { taskId, status, updatedAt } = update;
+          outcome.updates.push({ taskId, status, updatedAt });
+          if (outcome.updates.length === 3) break;
+        }
+        outcome.rttMs = await beat;
+      } catch (error) {
+        const { code, message } = error as { code: string; message: string };
+        outcome.rejected = { code, message };
+      }
+      outcome.state = client.state;
+      await client.close();
+      return outcome;
+    },
+    { baseUrl: backend.baseUrl, token: backend.tokens[token] },
+  );
+  return { outcome, tokens: backend.tokens };
+}
+
+describe('a FastAPI backend on uvicorn, from Chromium', () => {
+  it('streams task updates and answers heartbeats for a good JWT', async () => {
+    const { outcome } = await runInChromium({}, 'good');
+
+    expect(outcome.rejected.code).toBe('none');
+    expect(outcome.state).toBe('open');
+    expect(outcome.errors).toEqual([]);
+    expect(outcome.updates).toHaveLength(3);
+    for (const update of outcome.updates) {
+      expect(update).toEqual({
+        taskId: expect.any(Number),
+        status: expect.stringMatching(/^(running|completed)$/),
+        updatedAt: expect.stringMatching(/\+00:00$/),
+      });
+    }
+    expect(outcome.rttMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reads an error frame and Starlette default close 1000 as AUTH_FAILED, with no retry', async () => {
+    const { outcome, tokens } = await runInChromium({ refuse: 'json' }, 'expired');
+
+    expect(outcome.rejected).toEqual({
+      code: 'AUTH_FAILED',
+      message: 'The server refused the token: Invalid token',
+    });
+    expect(outcome.authErrors).toEqual([
+      { message: 'Invalid token', closeCode: 1000, willRetry: false },
+    ]);
+    expect(outcome.reconnecting).toBe(0);
+    expect(outcome.state).toBe('closed');
+    expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+
+  it('sees a close before accept as 1006, retries it, then gives up after maxInitialAttempts', async () => {
+    const { outcome, tokens } = await runInChromium({ refuse: 'before-accept' }, 'expired');
+
+    expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
+    expect(outcome.reconnecting).toBe(2);
+    expect(outcome.authErrors).toEqual([]);
+    const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
+    expect(transient).toHaveLength(3);
+    for (const error of transient) {
+      expect(error.closeCode).toBe(1006);
+      expect(error.message).toContain('refused the path or the token');
+    }
+    expect(outcome.state).toBe('closed');
+    expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+});

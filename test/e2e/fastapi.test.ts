@@ -1,0 +1,217 @@
+/**
+ * The client in Node against a real FastAPI backend on uvicorn (`fastapi/server.py`), with both of
+ * uvicorn's WebSocket implementations: the route as nested routers register it, a JWT in the
+ * query, accept-then-authenticate, each common way of refusing, a token check slower than
+ * `authGraceMs`, heartbeats, and a server that dies or shuts down and comes back.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AuthErrorInfo,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type TaskStatusError,
+  type TaskUpdate,
+} from '../../src/index.js';
+import { nextEvent, rejection } from '../helpers/events.js';
+import {
+  type Backend,
+  type BackendOptions,
+  killBackends,
+  startBackend,
+} from './fastapi/backend.js';
+
+const clients: TaskStatusClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await killBackends();
+});
+
+/** A client of user 2, recording its errors and auth errors; closed after the test. */
+function clientOf(backend: Backend, options: Partial<TaskStatusClientOptions> = {}) {
+  const client = new TaskStatusClient({
+    baseUrl: backend.baseUrl,
+    userId: 2,
+    token: '',
+    ...options,
+  });
+  clients.push(client);
+  const errors: TaskStatusError[] = [];
+  const authErrors: AuthErrorInfo[] = [];
+  client.on('error', (error) => errors.push(error));
+  client.on('authError', (info) => authErrors.push(info));
+  return { client, errors, authErrors };
+}
+
+/** Resolves with the first `count` task updates the client emits. */
+function updates(client: TaskStatusClient, count: number): Promise<TaskUpdate[]> {
+  const seen: TaskUpdate[] = [];
+  return new Promise((resolve) => {
+    const listener = (update: TaskUpdate) => {
+      seen.push(update);
+      if (seen.length < count) return;
+      client.off('task', listener);
+      resolve(seen);
+    };
+    client.on('task', listener);
+  });
+}
+
+describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn (%s)', (ws) => {
+  const start = (options: BackendOptions = {}) => startBackend({ ws, ...options });
+
+  it('streams typed task updates to a good token, under a base URL that names /api/v1', async () => {
+    const backend = await start();
+    const { client, errors } = clientOf(backend, {
+      baseUrl: `${backend.baseUrl}/api/v1`,
+      token: backend.tokens.good,
+    });
+    const first = updates(client, 6);
+    const acked = nextEvent<[{ kind: string }]>(client, 'message');
+    await client.connect();
+    const received = await first;
+
+    expect(client.state).toBe('open');
+    expect(await acked).toEqual([{ kind: 'connected', frame: { type: 'connected', user_id: 2 } }]);
+    for (const update of received) {
+      expect(update).toMatchObject({
+        taskId: expect.any(Number),
+        status: expect.stringMatching(/^(running|completed)$/),
+        progress: expect.any(Number),
+        message: expect.stringMatching(/^step \d+$/),
+        updatedAt: expect.stringMatching(/\+00:00$/),
+      });
+    }
+    const completed = received.find((update) => update.status === 'completed');
+    expect(completed?.result).toEqual({ url: expect.stringMatching(/^\/files\/\d+\.png$/) });
+    expect([...client.tasks.keys()].sort()).toEqual([100, 101, 102]);
+    expect(errors).toEqual([]);
+  });
+
+  it.each([
+    ['json', 'an error frame, then the default close 1000', 1000, 'Invalid token'],
+    ['text', 'plain text, then the default close 1000', 1000, 'Authentication failed'],
+    ['detail-1008', '{"detail": …}, then close 1008', 1008, 'Could not validate credentials'],
+    ['close-4001', 'close 4001 alone', 4001, null],
+  ] as const)(
+    'reads a refusal by %s (%s) as AUTH_FAILED, not retried',
+    async (refuse, _how, closeCode, message) => {
+      const backend = await start({ refuse });
+      const { client, authErrors, errors } = clientOf(backend, { token: backend.tokens.expired });
+      let reconnects = 0;
+      client.on('reconnecting', () => reconnects++);
+
+      const error = await rejection(client.connect());
+
+      expect(error.code).toBe('AUTH_FAILED');
+      expect(error.closeCode).toBe(closeCode);
+      if (message !== null) expect(error.message).toContain(message);
+      expect(authErrors).toEqual([
+        { code: null, message, closeCode, httpStatus: undefined, willRetry: false },
+      ]);
+      expect(client.state).toBe('closed');
+      expect(reconnects).toBe(0);
+      for (const seen of [error, ...errors])
+        expect(seen.message).not.toContain(backend.tokens.expired);
+    },
+  );
+
+  it('reads a close before accept (HTTP 403 in Node) as AUTH_FAILED, not retried', async () => {
+    const backend = await start({ refuse: 'before-accept' });
+    const { client, authErrors } = clientOf(backend, { token: backend.tokens.otherUser });
+
+    const error = await rejection(client.connect());
+
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', httpStatus: 403 });
+    expect(authErrors).toEqual([
+      { code: null, message: null, closeCode: undefined, httpStatus: 403, willRetry: false },
+    ]);
+    expect(error.message).not.toContain(backend.tokens.otherUser);
+  });
+
+  it('takes a refusal that comes after authGraceMs of quiet as AUTH_FAILED', async () => {
+    const backend = await start({ authDelay: 0.6 });
+    const { client } = clientOf(backend, { token: backend.tokens.expired, authGraceMs: 200 });
+    const closed = nextEvent<[{ willReconnect: boolean }]>(client, 'close');
+
+    // The grace period ends first: the client opens, presuming the token good.
+    await client.connect();
+    const [error] = await nextEvent<[TaskStatusError]>(client, 'error');
+
+    expect(error.code).toBe('AUTH_FAILED');
+    expect(error.message).toContain('Invalid token');
+    expect((await closed)[0].willReconnect).toBe(false);
+    expect(client.state).toBe('closed');
+  });
+
+  it('has a refused token replaced through the token function', async () => {
+    const backend = await start();
+    const reasons: string[] = [];
+    const { client, authErrors } = clientOf(backend, {
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return reasons.length === 1 ? backend.tokens.expired : backend.tokens.good;
+      },
+    });
+    const first = updates(client, 1);
+
+    await client.connect();
+    await first;
+
+    expect(reasons).toEqual(['connect', 'auth-retry']);
+    expect(authErrors).toEqual([
+      {
+        code: null,
+        message: 'Invalid token',
+        closeCode: 1000,
+        httpStatus: undefined,
+        willRetry: true,
+      },
+    ]);
+    expect(client.state).toBe('open');
+  });
+
+  it('measures heartbeat round trips against pongs from the server', async () => {
+    const backend = await start();
+    const { client, errors } = clientOf(backend, {
+      token: backend.tokens.good,
+      heartbeat: { intervalMs: 100, timeoutMs: 1_000 },
+    });
+    await client.connect();
+    const [beat] = await nextEvent<[{ rttMs: number }]>(client, 'heartbeat');
+
+    expect(beat.rttMs).toBeGreaterThanOrEqual(0);
+    expect(beat.rttMs).toBeLessThan(1_000);
+    expect(errors).toEqual([]);
+  });
+
+  it.each(['killed', 'shut down'] as const)(
+    'reconnects to a server that was %s and started again on its port',
+    async (how) => {
+      let backend = await start();
+      const { client } = clientOf(backend, {
+        token: backend.tokens.good,
+        reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      });
+      await client.connect();
+      await updates(client, 1);
+      const dropped = nextEvent<[{ code: number; willReconnect: boolean }]>(client, 'close');
+
+      if (how === 'killed') await backend.kill();
+      else await backend.stop();
+      const [close] = await dropped;
+      const reopened = nextEvent<[{ reconnected: boolean }]>(client, 'open');
+      backend = await start({ port: backend.port });
+      const [open] = await reopened;
+      await updates(client, 1);
+
+      // Killed, the socket drops (1006). Shut down, uvicorn closes it with 1012 ("service
+      // restart"), except that Debian 12's uvicorn (0.17) drops it under `websockets`.
+      const codes = how === 'killed' ? [1006] : ws === 'wsproto' ? [1012] : [1006, 1012];
+      expect(codes).toContain(close.code);
+      expect(close.willReconnect).toBe(true);
+      expect(open.reconnected).toBe(true);
+      expect(client.state).toBe('open');
+    },
+  );
+});

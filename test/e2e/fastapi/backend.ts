@@ -1,0 +1,116 @@
+/**
+ * Starts `server.py`, a FastAPI app on uvicorn, as a child process, for tests that talk to a
+ * backend of the very kind the client is written for.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Debian's Python, where `apt-get install` puts FastAPI and uvicorn. */
+const PYTHON = '/usr/bin/python3';
+const SERVER = fileURLToPath(new URL('./server.py', import.meta.url));
+const INSTALL =
+  'apt-get install -y python3-fastapi python3-uvicorn python3-websockets python3-wsproto python3-jwt';
+
+/** How the backend refuses a bad token; see `server.py`. */
+export type Refusal = 'json' | 'text' | 'detail-1008' | 'close-4001' | 'before-accept';
+
+export interface BackendOptions {
+  /** @default 'json' (an error frame, then Starlette's default close 1000) */
+  readonly refuse?: Refusal;
+  /** Seconds the token check takes after `accept()`. @default 0 */
+  readonly authDelay?: number;
+  /** uvicorn's WebSocket implementation. @default 'websockets' */
+  readonly ws?: 'websockets' | 'wsproto';
+  /** A fixed port, to start a backend again where one was. @default 0 (any free port) */
+  readonly port?: number;
+}
+
+/** JWTs the backend signed for user 2 (and one for user 3). */
+export interface Tokens {
+  readonly good: string;
+  readonly expired: string;
+  readonly otherUser: string;
+}
+
+export interface Backend {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`: the client's `baseUrl` adds the route. */
+  readonly baseUrl: string;
+  readonly tokens: Tokens;
+  /** Kills the process at once (no closing handshakes: the sockets just drop). */
+  kill(): Promise<void>;
+  /** Asks uvicorn to shut down (SIGTERM), and waits until it has. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/**
+ * Starts a backend and resolves once it listens.
+ *
+ * @throws {Error} naming the install command when Debian's FastAPI or uvicorn is missing.
+ */
+export async function startBackend(options: BackendOptions = {}): Promise<Backend> {
+  if (!existsSync(PYTHON)) throw new Error(`The FastAPI tests need ${PYTHON}: ${INSTALL}`);
+  const child = spawn(
+    PYTHON,
+    [
+      SERVER,
+      `--refuse=${options.refuse ?? 'json'}`,
+      `--auth-delay=${options.authDelay ?? 0}`,
+      `--ws=${options.ws ?? 'websockets'}`,
+      `--port=${options.port ?? 0}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => running.delete(child));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const firstLine = new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve(line);
+    });
+    child.once('exit', (code) =>
+      reject(
+        new Error(
+          `The FastAPI backend exited (${code}) before listening. If FastAPI or uvicorn is ` +
+            `missing, install them (as root): ${INSTALL}\n${stderr}`,
+        ),
+      ),
+    );
+  });
+  const { port, tokens } = JSON.parse(await firstLine) as { port: number; tokens: Tokens };
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    tokens,
+    kill: () => end('SIGKILL'),
+    stop: () => end('SIGTERM'),
+  };
+}
+
+/** Kills every backend still running: for `afterEach`. */
+export async function killBackends(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,129 @@
+"""A task-status backend of the kind the client is written for: FastAPI on uvicorn, the route
+registered through nested routers as `/api/v1/ws/tasks/{user_id}`, the token a JWT in the query.
+
+It accepts first and then checks the token; a refusal is an error frame and Starlette's default
+close (1000), or one of the other ways FastAPI apps refuse (`--refuse`). Accepted, it sends a
+`connected` ack and then task updates, and answers pings.
+
+Started by the e2e tests; prints one JSON line once it listens: the port and test tokens.
+"""
+
+import argparse
+import asyncio
+import json
+import socket
+import time
+from datetime import datetime, timezone
+
+import jwt
+import uvicorn
+from fastapi import APIRouter, FastAPI, Query, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+SECRET = "e2e-secret"
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, default=0)
+parser.add_argument(
+    "--refuse",
+    choices=["json", "text", "detail-1008", "close-4001", "before-accept"],
+    default="json",
+)
+parser.add_argument("--auth-delay", type=float, default=0.0, help="seconds the token check takes")
+parser.add_argument("--interval", type=float, default=0.05, help="seconds between task updates")
+parser.add_argument("--ws", choices=["websockets", "wsproto"], default="websockets")
+args = parser.parse_args()
+
+
+def user_of(token: str):
+    try:
+        return str(jwt.decode(token, SECRET, algorithms=["HS256"])["sub"])
+    except jwt.PyJWTError:
+        return None
+
+
+async def refuse(websocket: WebSocket) -> None:
+    if args.refuse == "json":
+        await websocket.send_text(json.dumps({"type": "error", "message": "Invalid token"}))
+        await websocket.close()
+    elif args.refuse == "text":
+        await websocket.send_text("Authentication failed")
+        await websocket.close()
+    elif args.refuse == "detail-1008":
+        await websocket.send_json({"detail": "Could not validate credentials"})
+        await websocket.close(code=1008)
+    elif args.refuse == "close-4001":
+        await websocket.close(code=4001, reason="unauthorized")
+
+
+async def push_updates(websocket: WebSocket) -> None:
+    count = 0
+    while True:
+        count += 1
+        task_id = 100 + count % 3
+        done = count % 5 == 0
+        update = {
+            "type": "task_update",
+            "task_id": task_id,
+            "status": "completed" if done else "running",
+            "progress": 100 if done else count % 100,
+            "message": f"step {count}",
+            "updated_at": datetime.now(timezone.utc).isoformat(),
+        }
+        if done:
+            update["result"] = {"url": f"/files/{count}.png"}
+        await websocket.send_json(update)
+        await asyncio.sleep(args.interval)
+
+
+router = APIRouter(prefix="/ws")
+
+
+@router.websocket("/tasks/{user_id}")
+async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...)):
+    if args.refuse == "before-accept" and user_of(token) != str(user_id):
+        await websocket.close(code=1008)
+        return
+    await websocket.accept()
+    if args.auth_delay:
+        await asyncio.sleep(args.auth_delay)
+    if user_of(token) != str(user_id):
+        await refuse(websocket)
+        return
+    await websocket.send_json({"type": "connected", "user_id": user_id})
+    pusher = asyncio.create_task(push_updates(websocket))
+    try:
+        while True:
+            text = await websocket.receive_text()
+            if text == "ping":
+                await websocket.send_text("pong")
+            elif text.startswith("{") and json.loads(text).get("type") == "ping":
+                await websocket.send_json({"type": "pong"})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        pusher.cancel()
+
+
+api = APIRouter(prefix="/api/v1")
+api.include_router(router)
+app = FastAPI()
+app.include_router(api)
+
+
+@app.get("/health")
+def health():
+    return {"status": "healthy"}
+
+
+def token(user: str, expires_in: int) -> str:
+    return jwt.encode({"sub": user, "exp": int(time.time()) + expires_in}, SECRET, "HS256")
+
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", args.port))
+sock.listen(128)
+tokens = {"good": token("2", 3600), "expired": token("2", -60), "otherUser": token("3", 3600)}
+print(json.dumps({"port": sock.getsockname()[1], "tokens": tokens}), flush=True)
+uvicorn.Server(uvicorn.Config(app, log_level="warning", ws=args.ws)).run(sockets=[sock])
