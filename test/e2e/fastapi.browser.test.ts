@@ -1,12 +1,13 @@
 /**
  * The client in real Chromium against a real FastAPI backend on uvicorn (`fastapi/server.py`):
  * task updates and heartbeats for a good JWT, a refusal after accept read from its error frame,
- * and a refusal before accept, which the browser shows as a bare close 1006.
+ * and a refusal before accept, which the browser shows as a bare close 1006. Last, the React
+ * example app reaches the backend through its Vite dev proxy, as a developer's browser does.
  */
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackendOptions, killBackends, startBackend } from './fastapi/backend.js';
-import { setupChromium } from './harness.js';
+import { recordPage, setupChromium, startExampleApp, waitForText } from './harness.js';
 
 const chromium = setupChromium();
 let page: Page | undefined;
@@ -135,5 +136,34 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     }
     expect(outcome.state).toBe('closed');
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+});
+
+describe('the React example app, through its Vite dev proxy to a FastAPI backend', () => {
+  it.each([
+    ['good', 'open', '[data-task-id="100"]'],
+    ['expired', 'closed', '[data-testid=error][data-code=AUTH_FAILED]'],
+  ] as const)('with the %s JWT: %s, showing %s', async (token, state, selector) => {
+    const backend = await startBackend();
+    const app = await startExampleApp('react-vite', backend.baseUrl);
+    try {
+      const context = await chromium.browser.newContext();
+      await context.addInitScript((accessToken) => {
+        localStorage.setItem('user_id', '2');
+        localStorage.setItem('access_token', accessToken);
+      }, backend.tokens[token]);
+      page = await context.newPage();
+      const log = recordPage(page);
+      await page.goto(app.url);
+
+      await page.waitForSelector(selector);
+      await waitForText(page, '[data-testid=state]', state);
+      expect(log.join('\n')).not.toContain(backend.tokens[token]);
+      expect(app.logs.join('\n')).not.toContain('ECONNRESET');
+    } finally {
+      await page?.context().close();
+      page = undefined;
+      await app.close();
+    }
   });
 });
