@@ -460,6 +460,23 @@ describe('auth verdict after accept', () => {
     expect(harness.server.requests).toHaveLength(1);
   });
 
+  it.each([
+    [403, ' (or it has no WebSocket route for ws://127.0.0.1:PORT/api/v1/ws/tasks/2?token=***)'],
+    [401, ''],
+  ])(
+    'names the URL on an HTTP %i upgrade refusal only where FastAPI may mean a missing route',
+    async (status, hint) => {
+      harness.server.onUpgrade = (_request, socket) => {
+        socket.end(`HTTP/1.1 ${status} No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      };
+      const c = client({ WebSocket: WebSocket as unknown as WebSocketConstructor });
+      const error = await rejection(c.connect());
+      expect(error.message).toBe(
+        `The server refused the token: HTTP ${status}${hint.replace('PORT', String(harness.server.port))}`,
+      );
+    },
+  );
+
   it('retries an opaque pre-open failure (what a browser shows for a refused upgrade) with backoff', async () => {
     harness.server.onUpgrade = (_request, socket) => socket.destroy();
     const c = client({ reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 3 } });

@@ -554,7 +554,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   }
 
   #authFailed(end: ConnectionEnd): void {
-    const error = authFailure(end);
+    const error = authFailure(end, this.#safeUrl());
     const policy = this.#options.reconnect;
     if (policy !== false && this.#override(end, error) === true) {
       this.#failed(error, end, true);
@@ -615,7 +615,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       if (generation !== this.#generation) return; // a listener closed the client
       if (refused !== undefined) {
         // The token function never replaced the refused token: that is why it is over.
-        this.#fail(authFailure(refused.end, error));
+        this.#fail(authFailure(refused.end, this.#safeUrl(), error));
         return;
       }
       const which = confirmed

@@ -42,16 +42,28 @@ export function isAuthErrorCode(code: string | null): boolean {
   return code !== null && AUTH_ERROR_CODE.test(code);
 }
 
-/** The `AUTH_FAILED` error for a connection the server refused, with what the server said. */
-export function authFailure(end: ConnectionEnd, noToken?: TaskStatusError): TaskStatusError {
+/**
+ * The `AUTH_FAILED` error for a connection the server refused, with what the server said. `url`
+ * (token masked) is named for an HTTP 403, which FastAPI also answers to a path it has no
+ * WebSocket route for, or whose parameters fail validation.
+ */
+export function authFailure(
+  end: ConnectionEnd,
+  url: string,
+  noToken?: TaskStatusError,
+): TaskStatusError {
   const server = end.authError;
   const closeCode = end.opened || AUTH_CLOSE_CODES.has(end.code) ? end.code : undefined;
   let said = '';
   if (server?.code) said += ` (${server.code})`;
-  if (server?.message) said += `: ${server.message}`;
-  else if (end.httpStatus !== undefined) said += `: HTTP ${end.httpStatus}`;
-  else if (closeCode !== undefined)
+  if (server?.message) {
+    said += `: ${server.message}`;
+  } else if (end.httpStatus !== undefined) {
+    said += `: HTTP ${end.httpStatus}`;
+    if (end.httpStatus === 403) said += ` (or it has no WebSocket route for ${url})`;
+  } else if (closeCode !== undefined) {
     said += ` (close ${closeCode}${end.reason ? ` "${end.reason}"` : ''})`;
+  }
   // The refresh that followed the refusal kept failing: the refused token was all there was.
   if (noToken) said += `; the token function gave no new one, last: ${noToken.message}`;
   return new TaskStatusError('AUTH_FAILED', `The server refused the token${said}`, {

@@ -129,6 +129,22 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     expect(error.message).not.toContain(backend.tokens.otherUser);
   });
 
+  it('names the URL when FastAPI answers 403 to a route it does not have', async () => {
+    const backend = await start();
+    const { client } = clientOf(backend, {
+      token: backend.tokens.good,
+      path: '/api/v1/api/v1/ws/tasks/{userId}',
+    });
+
+    const error = await rejection(client.connect());
+
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', httpStatus: 403 });
+    expect(error.message).toBe(
+      'The server refused the token: HTTP 403 (or it has no WebSocket route for ' +
+        `ws://127.0.0.1:${backend.port}/api/v1/api/v1/ws/tasks/2?token=***)`,
+    );
+  });
+
   it('takes a refusal that comes after authGraceMs of quiet as AUTH_FAILED', async () => {
     const backend = await start({ authDelay: 0.6 });
     const { client } = clientOf(backend, { token: backend.tokens.expired, authGraceMs: 200 });
