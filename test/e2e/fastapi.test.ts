@@ -187,6 +187,55 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     expect(client.state).toBe('open');
   });
 
+  it('has the token refreshed each time the server ends a session because it expired', async () => {
+    const backend = await start({ expireSessions: true });
+    const reasons: string[] = [];
+    const { client, authErrors, errors } = clientOf(backend, {
+      // As an app does: a refresh endpoint signs a new token, here one that lasts 0.8 s.
+      token: async ({ reason, signal }) => {
+        reasons.push(reason);
+        const url = `${backend.baseUrl}/api/v1/auth/token?user_id=2&ttl=0.8`;
+        const response = await fetch(url, { signal });
+        return ((await response.json()) as { access_token: string }).access_token;
+      },
+      // Sessions shorter than this would count as failures, and a second refusal in a row would
+      // be final; real sessions last as long as their token, minutes at least.
+      reconnect: { stableAfterMs: 300 },
+    });
+    await client.connect();
+    let opens = 0;
+    // Two more sessions, or the end of the client, which the expectations below then show.
+    await new Promise<void>((resolve) => {
+      client.on('open', () => {
+        if (++opens === 2) resolve();
+      });
+      client.on('state', (state) => {
+        if (state === 'closed') resolve();
+      });
+    });
+
+    expect(reasons).toEqual(['connect', 'auth-retry', 'auth-retry']);
+    expect(authErrors).toEqual([
+      {
+        code: 'token_expired',
+        message: 'Token has expired',
+        closeCode: 1000,
+        httpStatus: undefined,
+        willRetry: true,
+      },
+      {
+        code: 'token_expired',
+        message: 'Token has expired',
+        closeCode: 1000,
+        httpStatus: undefined,
+        willRetry: true,
+      },
+    ]);
+    expect(errors.map((error) => error.code)).toEqual(['AUTH_FAILED', 'AUTH_FAILED']);
+    expect(client.state).toBe('open');
+    expect(await updates(client, 1)).toHaveLength(1);
+  });
+
   it('measures heartbeat round trips against pongs from the server', async () => {
     const backend = await start();
     const { client, errors } = clientOf(backend, {

@@ -25,6 +25,8 @@ export interface BackendOptions {
   readonly ws?: 'websockets' | 'wsproto';
   /** A fixed port, to start a backend again where one was. @default 0 (any free port) */
   readonly port?: number;
+  /** End each session when its token expires (`token_expired`, then close 1000). @default false */
+  readonly expireSessions?: boolean;
 }
 
 /** JWTs the backend signed for user 2 (and one for user 3). */
@@ -62,6 +64,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       `--auth-delay=${options.authDelay ?? 0}`,
       `--ws=${options.ws ?? 'websockets'}`,
       `--port=${options.port ?? 0}`,
+      ...(options.expireSessions ? ['--expire-sessions'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -3,7 +3,9 @@ registered through nested routers as `/api/v1/ws/tasks/{user_id}`, the token a J
 
 It accepts first and then checks the token; a refusal is an error frame and Starlette's default
 close (1000), or one of the other ways FastAPI apps refuse (`--refuse`). Accepted, it sends a
-`connected` ack and then task updates, and answers pings.
+`connected` ack and then task updates, and answers pings. With `--expire-sessions` it ends a
+session when its token expires, with a `token_expired` error frame and the default close, and
+`GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
 
 Started by the e2e tests; prints one JSON line once it listens: the port and test tokens.
 """
@@ -32,14 +34,22 @@ parser.add_argument(
 parser.add_argument("--auth-delay", type=float, default=0.0, help="seconds the token check takes")
 parser.add_argument("--interval", type=float, default=0.05, help="seconds between task updates")
 parser.add_argument("--ws", choices=["websockets", "wsproto"], default="websockets")
+parser.add_argument("--expire-sessions", action="store_true")
 args = parser.parse_args()
 
 
-def user_of(token: str):
+def claims_of(token: str):
     try:
-        return str(jwt.decode(token, SECRET, algorithms=["HS256"])["sub"])
+        # `exp` is checked here, to the fraction of a second: PyJWT reads it in whole seconds.
+        claims = jwt.decode(token, SECRET, algorithms=["HS256"], options={"verify_exp": False})
     except jwt.PyJWTError:
-        return None
+        return {}
+    return claims if claims.get("exp", 0) > time.time() else {}
+
+
+def user_of(token: str):
+    sub = claims_of(token).get("sub")
+    return None if sub is None else str(sub)
 
 
 async def refuse(websocket: WebSocket) -> None:
@@ -91,10 +101,18 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
         await refuse(websocket)
         return
     await websocket.send_json({"type": "connected", "user_id": user_id})
+    expires = claims_of(token)["exp"] if args.expire_sessions else None
     pusher = asyncio.create_task(push_updates(websocket))
     try:
         while True:
-            text = await websocket.receive_text()
+            try:
+                left = None if expires is None else max(0.0, expires - time.time())
+                text = await asyncio.wait_for(websocket.receive_text(), timeout=left)
+            except asyncio.TimeoutError:
+                expired = {"type": "error", "code": "token_expired", "message": "Token has expired"}
+                await websocket.send_json(expired)
+                await websocket.close()
+                return
             if text == "ping":
                 await websocket.send_text("pong")
             elif text.startswith("{") and json.loads(text).get("type") == "ping":
@@ -116,8 +134,13 @@ def health():
     return {"status": "healthy"}
 
 
-def token(user: str, expires_in: int) -> str:
-    return jwt.encode({"sub": user, "exp": int(time.time()) + expires_in}, SECRET, "HS256")
+def token(user: str, expires_in: float) -> str:
+    return jwt.encode({"sub": user, "exp": time.time() + expires_in}, SECRET, "HS256")
+
+
+@app.get("/api/v1/auth/token")
+def new_token(user_id: int, ttl: float = 3600):
+    return {"access_token": token(str(user_id), ttl)}
 
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
