@@ -129,6 +129,24 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     expect(error.message).not.toContain(backend.tokens.otherUser);
   });
 
+  it('waits longer after each handshake timeout, until a busy server gets to the accept', async () => {
+    const backend = await start({ acceptDelay: 1.5 });
+    const { client, errors } = clientOf(backend, {
+      token: backend.tokens.good,
+      connectTimeoutMs: 500,
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
+
+    await client.connect();
+
+    // 500 ms, then 1 s: too short for the 1.5 s before the accept; then 2 s is long enough.
+    expect(errors.map((error) => [error.code, error.message])).toEqual([
+      ['HANDSHAKE_TIMEOUT', 'Timed out after 500 ms waiting for the opening handshake'],
+      ['HANDSHAKE_TIMEOUT', 'Timed out after 1000 ms waiting for the opening handshake'],
+    ]);
+    expect(await updates(client, 1)).toHaveLength(1);
+  });
+
   it('names the URL when FastAPI answers 403 to a route it does not have', async () => {
     const backend = await start();
     const { client } = clientOf(backend, {

@@ -21,6 +21,8 @@ export interface BackendOptions {
   readonly refuse?: Refusal;
   /** Seconds the token check takes after `accept()`. @default 0 */
   readonly authDelay?: number;
+  /** Seconds of work before `accept()`, as on a busy server: the upgrade waits. @default 0 */
+  readonly acceptDelay?: number;
   /** uvicorn's WebSocket implementation. @default 'websockets' */
   readonly ws?: 'websockets' | 'wsproto';
   /** A fixed port, to start a backend again where one was. @default 0 (any free port) */
@@ -62,6 +64,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       SERVER,
       `--refuse=${options.refuse ?? 'json'}`,
       `--auth-delay=${options.authDelay ?? 0}`,
+      `--accept-delay=${options.acceptDelay ?? 0}`,
       `--ws=${options.ws ?? 'websockets'}`,
       `--port=${options.port ?? 0}`,
       ...(options.expireSessions ? ['--expire-sessions'] : []),

@@ -32,6 +32,9 @@ parser.add_argument(
     default="json",
 )
 parser.add_argument("--auth-delay", type=float, default=0.0, help="seconds the token check takes")
+parser.add_argument(
+    "--accept-delay", type=float, default=0.0, help="seconds of work before accept (a busy server)"
+)
 parser.add_argument("--interval", type=float, default=0.05, help="seconds between task updates")
 parser.add_argument("--ws", choices=["websockets", "wsproto"], default="websockets")
 parser.add_argument("--expire-sessions", action="store_true")
@@ -94,6 +97,8 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
     if args.refuse == "before-accept" and user_of(token) != str(user_id):
         await websocket.close(code=1008)
         return
+    if args.accept_delay:
+        await asyncio.sleep(args.accept_delay)
     await websocket.accept()
     if args.auth_delay:
         await asyncio.sleep(args.auth_delay)
