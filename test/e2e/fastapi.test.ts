@@ -1,8 +1,9 @@
 /**
  * The client in Node against a real FastAPI backend on uvicorn (`fastapi/server.py`), with both of
  * uvicorn's WebSocket implementations: the route as nested routers register it, a JWT in the
- * query, accept-then-authenticate, each common way of refusing, a token check slower than
- * `authGraceMs`, heartbeats, and a server that dies or shuts down and comes back.
+ * query, accept-then-authenticate, each common way of refusing, a server too busy to accept in
+ * time, a token check slower than `authGraceMs`, tokens that expire mid-session, heartbeats, and
+ * a server that dies or shuts down and comes back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -28,13 +29,11 @@ afterEach(async () => {
 });
 
 /** A client of user 2, recording its errors and auth errors; closed after the test. */
-function clientOf(backend: Backend, options: Partial<TaskStatusClientOptions> = {}) {
-  const client = new TaskStatusClient({
-    baseUrl: backend.baseUrl,
-    userId: 2,
-    token: '',
-    ...options,
-  });
+function clientOf(
+  backend: Backend,
+  options: Omit<TaskStatusClientOptions, 'baseUrl' | 'userId'> & { baseUrl?: string },
+) {
+  const client = new TaskStatusClient({ baseUrl: backend.baseUrl, userId: 2, ...options });
   clients.push(client);
   const errors: TaskStatusError[] = [];
   const authErrors: AuthErrorInfo[] = [];
