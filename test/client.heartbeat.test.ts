@@ -25,6 +25,27 @@ describe('heartbeat', () => {
     expect(received[0]).toBe('{"type":"ping"}');
   });
 
+  it('sends heartbeat.message instead, for a server that answers only a plain-text ping', async () => {
+    const received: string[] = [];
+    harness.server.onSocket = (ws) =>
+      ws.on('message', (data) => {
+        received.push(String(data));
+        if (String(data) === 'ping') ws.send('pong');
+      });
+    const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 200, message: 'ping' } });
+    const errors: TaskStatusError[] = [];
+    c.on('error', (error) => errors.push(error));
+    await c.connect();
+    const [info] = await nextEvent<[{ rttMs: number }]>(c, 'heartbeat');
+    await nextEvent(c, 'heartbeat');
+
+    expect(info.rttMs).toBeGreaterThanOrEqual(0);
+    expect(info.rttMs).toBeLessThan(200);
+    expect(received.slice(0, 2)).toEqual(['ping', 'ping']);
+    expect(errors).toEqual([]);
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
   it('answers JSON and plain-text server pings in kind', async () => {
     const answers: string[] = [];
     harness.server.onSocket = (ws) => {

@@ -70,6 +70,8 @@ describe('options', () => {
     [{ reconnect: { initialDelayMs: 2 ** 31, maxDelayMs: 2 ** 31 } }, '"reconnect.initialDelayMs"'],
     [{ reconnect: { maxDelayMs: 1e10 } }, '"reconnect.maxDelayMs"'],
     [{ heartbeat: { intervalMs: '5' } }, '"heartbeat.intervalMs"'],
+    [{ heartbeat: { message: '' } }, '"heartbeat.message": must be a non-empty string, got string'],
+    [{ heartbeat: { message: 1 } }, '"heartbeat.message": must be a non-empty string, got 1'],
     [{ heartbeat: true }, '"heartbeat"'],
     [{ reconnect: { factor: 0.5 } }, '"reconnect.factor"'],
     [{ reconnect: { maxAttempts: 1.5 } }, '"reconnect.maxAttempts"'],

@@ -3,7 +3,6 @@ import { CloseCode } from '../protocol/close-codes.js';
 import {
   invalidFrameError,
   type ParsedFrame,
-  PING_FRAME,
   PONG_FRAME,
   parseServerFrame,
 } from '../protocol/parse.js';
@@ -333,7 +332,7 @@ export class Connection<O> {
     this.#alive = false;
     this.#pingSentAt = Date.now();
     this.#wait(ANSWER, heartbeat.timeoutMs);
-    this.#send(PING_FRAME);
+    this.#send(heartbeat.message);
   }
 
   #checkAnswer(): void {

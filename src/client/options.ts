@@ -1,4 +1,5 @@
 import { TaskStatusError } from '../errors.js';
+import { PING_FRAME } from '../protocol/parse.js';
 import type { TaskUpdate } from '../protocol/types.js';
 import type { WebSocketConstructor } from '../transport/websocket.js';
 import { DEFAULT_TASK_STATUS_PATH } from '../url.js';
@@ -41,7 +42,7 @@ export type Complete<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> 
 /** Heartbeat settings. */
 export interface HeartbeatOptions {
   /**
-   * How often the client sends `{"type":"ping"}` on an open connection.
+   * How often the client sends its ping (`message`) on an open connection.
    * @default 25000
    */
   intervalMs?: number | undefined;
@@ -51,6 +52,13 @@ export interface HeartbeatOptions {
    * @default 10000
    */
   timeoutMs?: number | undefined;
+  /**
+   * The ping frame the client sends. Use `'ping'` for a server that answers only a plain-text
+   * `ping` (with `pong`): an idle server that ignores the client's ping is taken for dead after
+   * `timeoutMs`. A `pong` in either form completes the round trip.
+   * @default '{"type":"ping"}'
+   */
+  message?: string | undefined;
 }
 
 /** Reconnect settings. */
@@ -155,7 +163,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   authGraceMs?: number | undefined;
   /**
    * Heartbeat settings, or `false` to send no pings.
-   * @default { intervalMs: 25000, timeoutMs: 10000 }
+   * @default { intervalMs: 25000, timeoutMs: 10000, message: '{"type":"ping"}' }
    */
   heartbeat?: false | HeartbeatOptions | undefined;
   /**
@@ -228,6 +236,7 @@ export const TERMINAL_STATUSES: readonly string[] = Object.freeze([
 export const HEARTBEAT_DEFAULTS: Complete<HeartbeatOptions> = Object.freeze({
   intervalMs: 25_000,
   timeoutMs: 10_000,
+  message: PING_FRAME,
 });
 
 /** Default reconnect settings. */
@@ -332,6 +341,7 @@ const RULES: Readonly<Record<string, Rule>> = {
 const HEARTBEAT_RULES: Readonly<Record<string, Rule>> = {
   intervalMs: ms(1),
   timeoutMs: ms(1),
+  message: [(v) => typeof v === 'string' && v !== '', 'a non-empty string'],
 };
 
 const RECONNECT_RULES: Readonly<Record<string, Rule>> = {

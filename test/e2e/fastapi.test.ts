@@ -267,6 +267,33 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     expect(errors).toEqual([]);
   });
 
+  it.each([
+    ['the default ping', 'HEARTBEAT_TIMEOUT', undefined],
+    ["heartbeat.message 'ping'", 'none', 'ping'],
+  ] as const)(
+    'with %s, against an idle server that answers only a plain-text ping: error %s',
+    async (_with, dropped, message) => {
+      const backend = await start({ quiet: true, pings: 'text' });
+      const { client, errors } = clientOf(backend, {
+        token: backend.tokens.good,
+        heartbeat: { intervalMs: 100, timeoutMs: 300, ...(message ? { message } : {}) },
+      });
+      await client.connect();
+      // Three round trips, or the first error: the client drops the link 300 ms after a ping that
+      // the server ignores.
+      let beats = 0;
+      await new Promise<void>((resolve) => {
+        client.on('heartbeat', () => {
+          if (++beats === 3) resolve();
+        });
+        client.on('error', () => resolve());
+      });
+
+      expect(errors[0]?.code ?? 'none').toBe(dropped);
+      expect(beats).toBe(dropped === 'none' ? 3 : 0);
+    },
+  );
+
   it.each(['killed', 'shut down'] as const)(
     'reconnects to a server that was %s and started again on its port',
     async (how) => {

@@ -29,6 +29,10 @@ export interface BackendOptions {
   readonly port?: number;
   /** End each session when its token expires (`token_expired`, then close 1000). @default false */
   readonly expireSessions?: boolean;
+  /** Send no task updates: an idle server. @default false */
+  readonly quiet?: boolean;
+  /** Which pings the server answers: `text`, only a plain `ping`. @default 'json-and-text' */
+  readonly pings?: 'json-and-text' | 'text';
 }
 
 /** JWTs the backend signed for user 2 (and one for user 3). */
@@ -67,7 +71,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       `--accept-delay=${options.acceptDelay ?? 0}`,
       `--ws=${options.ws ?? 'websockets'}`,
       `--port=${options.port ?? 0}`,
+      `--pings=${options.pings ?? 'json-and-text'}`,
       ...(options.expireSessions ? ['--expire-sessions'] : []),
+      ...(options.quiet ? ['--quiet'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

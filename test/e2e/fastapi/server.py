@@ -3,7 +3,8 @@ registered through nested routers as `/api/v1/ws/tasks/{user_id}`, the token a J
 
 It accepts first and then checks the token; a refusal is an error frame and Starlette's default
 close (1000), or one of the other ways FastAPI apps refuse (`--refuse`). Accepted, it sends a
-`connected` ack and then task updates, and answers pings. With `--expire-sessions` it ends a
+`connected` ack and then task updates (none with `--quiet`), and answers pings (`--pings text`:
+only a plain-text `ping`, as many hand-written handlers do). With `--expire-sessions` it ends a
 session when its token expires, with a `token_expired` error frame and the default close, and
 `GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
 
@@ -38,6 +39,8 @@ parser.add_argument(
 parser.add_argument("--interval", type=float, default=0.05, help="seconds between task updates")
 parser.add_argument("--ws", choices=["websockets", "wsproto"], default="websockets")
 parser.add_argument("--expire-sessions", action="store_true")
+parser.add_argument("--quiet", action="store_true", help="send no task updates")
+parser.add_argument("--pings", choices=["json-and-text", "text"], default="json-and-text")
 args = parser.parse_args()
 
 
@@ -107,7 +110,7 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
         return
     await websocket.send_json({"type": "connected", "user_id": user_id})
     expires = claims_of(token)["exp"] if args.expire_sessions else None
-    pusher = asyncio.create_task(push_updates(websocket))
+    pusher = None if args.quiet else asyncio.create_task(push_updates(websocket))
     try:
         while True:
             try:
@@ -120,12 +123,13 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
                 return
             if text == "ping":
                 await websocket.send_text("pong")
-            elif text.startswith("{") and json.loads(text).get("type") == "ping":
+            elif args.pings != "text" and text.startswith("{") and json.loads(text).get("type") == "ping":
                 await websocket.send_json({"type": "pong"})
     except WebSocketDisconnect:
         pass
     finally:
-        pusher.cancel()
+        if pusher is not None:
+            pusher.cancel()
 
 
 api = APIRouter(prefix="/api/v1")
