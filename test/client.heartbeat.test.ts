@@ -9,14 +9,20 @@ const harness = setupWsHarness({
 });
 const client = harness.client;
 
+/** Makes the server answer `ping` with `pong` (and nothing else); returns what it receives. */
+function answerPings(ping: string, pong: string): string[] {
+  const received: string[] = [];
+  harness.server.onSocket = (ws) =>
+    ws.on('message', (data) => {
+      received.push(String(data));
+      if (String(data) === ping) ws.send(pong);
+    });
+  return received;
+}
+
 describe('heartbeat', () => {
   it('pings on an interval and reports the round trip of the pong', async () => {
-    const received: string[] = [];
-    harness.server.onSocket = (ws) =>
-      ws.on('message', (data) => {
-        received.push(String(data));
-        if (String(data) === '{"type":"ping"}') ws.send('{"type":"pong"}');
-      });
+    const received = answerPings('{"type":"ping"}', '{"type":"pong"}');
     const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 200 } });
     await c.connect();
     const [info] = await nextEvent<[{ rttMs: number }]>(c, 'heartbeat');
@@ -26,12 +32,7 @@ describe('heartbeat', () => {
   });
 
   it('sends heartbeat.message instead, for a server that answers only a plain-text ping', async () => {
-    const received: string[] = [];
-    harness.server.onSocket = (ws) =>
-      ws.on('message', (data) => {
-        received.push(String(data));
-        if (String(data) === 'ping') ws.send('pong');
-      });
+    const received = answerPings('ping', 'pong');
     const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 200, message: 'ping' } });
     const errors: TaskStatusError[] = [];
     c.on('error', (error) => errors.push(error));
