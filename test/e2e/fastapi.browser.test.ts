@@ -7,7 +7,14 @@
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BackendOptions, killBackends, startBackend } from './fastapi/backend.js';
-import { recordPage, setupChromium, startExampleApp, waitForText } from './harness.js';
+import {
+  connectInPage,
+  expectOpaqueRefusals,
+  recordPage,
+  setupChromium,
+  startExampleApp,
+  waitForText,
+} from './harness.js';
 
 const chromium = setupChromium();
 let page: Page | undefined;
@@ -18,16 +25,6 @@ afterEach(async () => {
   await killBackends();
 });
 
-interface Outcome {
-  rejected: { code: string; message: string };
-  state: string;
-  errors: { code: string; closeCode: number | undefined; message: string }[];
-  authErrors: { message: string | null; closeCode: number | undefined; willRetry: boolean }[];
-  reconnecting: number;
-  updates: { taskId: unknown; status: string; updatedAt: string | null }[];
-  rttMs: number | undefined;
-}
-
 /**
  * Starts a backend, connects a client to it in a fresh page with `token` (a key of the
  * backend's tokens), and reports how `connect()` ended, what was emitted, and, once open, the
@@ -36,56 +33,15 @@ interface Outcome {
 async function runInChromium(options: BackendOptions, token: 'good' | 'expired') {
   const backend = await startBackend(options);
   page = await chromium.browser.newPage();
-  await page.addScriptTag({ content: chromium.sdk });
-  const outcome = await page.evaluate(
-    async ({ baseUrl, token }) => {
-      const { TaskStatusClient } = (
-        window as unknown as { TaskStatus: typeof import('../../src/index.js') }
-      ).TaskStatus;
-      const client = new TaskStatusClient({
-        baseUrl,
-        userId: 2,
-        token,
-        heartbeat: { intervalMs: 100, timeoutMs: 2_000 },
-        reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 2 },
-      });
-      const outcome: Outcome = {
-        rejected: { code: 'none', message: '' },
-        state: '',
-        errors: [],
-        authErrors: [],
-        reconnecting: 0,
-        updates: [],
-        rttMs: undefined,
-      };
-      client.on('error', ({ code, closeCode, message }) =>
-        outcome.errors.push({ code, closeCode, message }),
-      );
-      client.on('authError', ({ message, closeCode, willRetry }) =>
-        outcome.authErrors.push({ message, closeCode, willRetry }),
-      );
-      client.on('reconnecting', () => outcome.reconnecting++);
-      const beat = new Promise<number>((resolve) =>
-        client.once('heartbeat', ({ rttMs }) => resolve(rttMs)),
-      );
-      try {
-        await client.connect();
-        for await (const update of client.updates()) {
-          const { taskId, status, updatedAt } = update;
-          outcome.updates.push({ taskId, status, updatedAt });
-          if (outcome.updates.length === 3) break;
-        }
-        outcome.rttMs = await beat;
-      } catch (error) {
-        const { code, message } = error as { code: string; message: string };
-        outcome.rejected = { code, message };
-      }
-      outcome.state = client.state;
-      await client.close();
-      return outcome;
+  const outcome = await connectInPage(page, chromium.sdk, {
+    baseUrl: backend.baseUrl,
+    token: backend.tokens[token],
+    options: {
+      heartbeat: { intervalMs: 100, timeoutMs: 2_000 },
+      reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 2 },
     },
-    { baseUrl: backend.baseUrl, token: backend.tokens[token] },
-  );
+    updates: 3,
+  });
   return { outcome, tokens: backend.tokens };
 }
 
@@ -128,12 +84,7 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
     expect(outcome.reconnecting).toBe(2);
     expect(outcome.authErrors).toEqual([]);
-    const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
-    expect(transient).toHaveLength(3);
-    for (const error of transient) {
-      expect(error.closeCode).toBe(1006);
-      expect(error.message).toContain('refused the path or the token');
-    }
+    expectOpaqueRefusals(outcome, 3, tokens.expired);
     expect(outcome.state).toBe('closed');
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
   });

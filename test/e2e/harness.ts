@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createLogger, createServer, type Logger } from 'vite';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 /** Debian's Chromium (`apt-get install -y chromium`); no test ever downloads a browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -169,4 +169,98 @@ export async function waitForText(
     [selector, text],
     { timeout, polling: 50 },
   );
+}
+
+/** What {@link connectInPage} saw. */
+export interface PageOutcome {
+  /** How `connect()` ended: its error's code and message, or code `none` when it resolved. */
+  rejected: { code: string; message: string };
+  /** `client.state` once `connect()` settled and the updates and heartbeat asked for came. */
+  state: string;
+  errors: { code: string; closeCode: number | undefined; message: string }[];
+  authErrors: { message: string | null; closeCode: number | undefined; willRetry: boolean }[];
+  reconnecting: number;
+  /** The first `updates` task updates, once open. */
+  updates: { taskId: unknown; status: string; updatedAt: string | null }[];
+  /** A heartbeat's round trip, when `options.heartbeat` is set and the client opened. */
+  rttMs: number | undefined;
+}
+
+/** The client {@link connectInPage} makes: user 2, with these options. */
+export interface PageClient {
+  readonly baseUrl: string;
+  readonly token: string;
+  /** Further client options; JSON only, since they cross into the page. */
+  readonly options: Record<string, unknown>;
+  /** How many task updates to wait for once open. @default 0 */
+  readonly updates?: number;
+}
+
+/**
+ * Loads the SDK bundle into `page`, connects a client there, and reports how `connect()` ended,
+ * what the client emitted, and, once open, the updates and heartbeat asked for. The client is
+ * closed before this returns.
+ */
+export async function connectInPage(
+  page: Page,
+  sdk: string,
+  setup: PageClient,
+): Promise<PageOutcome> {
+  await page.addScriptTag({ content: sdk });
+  return page.evaluate(async ({ baseUrl, token, options, updates = 0 }) => {
+    const { TaskStatusClient } = (
+      window as unknown as { TaskStatus: typeof import('../../src/index.js') }
+    ).TaskStatus;
+    const client = new TaskStatusClient({ baseUrl, userId: 2, token, ...options });
+    const outcome: PageOutcome = {
+      rejected: { code: 'none', message: '' },
+      state: '',
+      errors: [],
+      authErrors: [],
+      reconnecting: 0,
+      updates: [],
+      rttMs: undefined,
+    };
+    client.on('error', ({ code, closeCode, message }) =>
+      outcome.errors.push({ code, closeCode, message }),
+    );
+    client.on('authError', ({ message, closeCode, willRetry }) =>
+      outcome.authErrors.push({ message, closeCode, willRetry }),
+    );
+    client.on('reconnecting', () => outcome.reconnecting++);
+    const beat = new Promise<number>((resolve) =>
+      client.once('heartbeat', ({ rttMs }) => resolve(rttMs)),
+    );
+    try {
+      await client.connect();
+      if (updates > 0) {
+        for await (const { taskId, status, updatedAt } of client.updates()) {
+          outcome.updates.push({ taskId, status, updatedAt });
+          if (outcome.updates.length === updates) break;
+        }
+      }
+      if (options['heartbeat']) outcome.rttMs = await beat;
+    } catch (error) {
+      const { code, message } = error as { code: string; message: string };
+      outcome.rejected = { code, message };
+    }
+    outcome.state = client.state;
+    await client.close();
+    return outcome;
+  }, setup);
+}
+
+/**
+ * What a browser makes of upgrades refused before accept: `count` opaque `CONNECTION_ERROR`s,
+ * each a close 1006 whose message says what it may hide, and none naming `token`.
+ */
+export function expectOpaqueRefusals(outcome: PageOutcome, count: number, token: string): void {
+  const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
+  expect(transient).toHaveLength(count);
+  for (const error of transient) {
+    expect(error.closeCode).toBe(1006);
+    expect(error.message).toContain('no reason given');
+    expect(error.message).toContain('refused the path or the token');
+    expect(error.message).not.toContain(token);
+  }
 }

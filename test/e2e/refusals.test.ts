@@ -13,7 +13,7 @@
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { setupChromium } from './harness.js';
+import { connectInPage, expectOpaqueRefusals, type PageOutcome, setupChromium } from './harness.js';
 
 const chromium = setupChromium();
 let server: TestServer | undefined;
@@ -26,46 +26,14 @@ afterEach(async () => {
   server = undefined;
 });
 
-interface Outcome {
-  errors: { code: string; closeCode: number | undefined; message: string }[];
-  authErrors: { message: string | null; closeCode: number | undefined; willRetry: boolean }[];
-  reconnecting: number;
-  rejected: { code: string; message: string };
-  state: string;
-}
-
 /** Connects a client in a fresh page and reports how `connect()` ended and what was emitted. */
-async function connectInChromium(baseUrl: string): Promise<Outcome> {
+async function connectInChromium(baseUrl: string): Promise<PageOutcome> {
   page = await chromium.browser.newPage();
-  await page.addScriptTag({ content: chromium.sdk });
-  return page.evaluate(async (baseUrl) => {
-    const { TaskStatusClient } = (
-      window as unknown as { TaskStatus: typeof import('../../src/index.js') }
-    ).TaskStatus;
-    const client = new TaskStatusClient({
-      baseUrl,
-      userId: 2,
-      token: 'secret-token',
-      reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 3 },
-    });
-    const outcome: Omit<Outcome, 'rejected' | 'state'> = {
-      errors: [],
-      authErrors: [],
-      reconnecting: 0,
-    };
-    client.on('error', (error) =>
-      outcome.errors.push({ code: error.code, closeCode: error.closeCode, message: error.message }),
-    );
-    client.on('authError', ({ message, closeCode, willRetry }) =>
-      outcome.authErrors.push({ message, closeCode, willRetry }),
-    );
-    client.on('reconnecting', () => outcome.reconnecting++);
-    const rejected = await client.connect().then(
-      () => ({ code: 'none', message: '' }),
-      (error: { code: string; message: string }) => ({ code: error.code, message: error.message }),
-    );
-    return { ...outcome, rejected, state: client.state };
-  }, baseUrl);
+  return connectInPage(page, chromium.sdk, {
+    baseUrl,
+    token: 'secret-token',
+    options: { reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 3 } },
+  });
 }
 
 describe('a refused handshake in Chromium', () => {
@@ -81,14 +49,7 @@ describe('a refused handshake in Chromium', () => {
     expect(outcome.state).toBe('closed');
     expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
     expect(outcome.rejected.message).toContain('Gave up after 3 failed reconnect attempts');
-    const transient = outcome.errors.filter((error) => error.code === 'CONNECTION_ERROR');
-    expect(transient).toHaveLength(4);
-    for (const error of transient) {
-      expect(error.closeCode).toBe(1006);
-      expect(error.message).toContain('no reason given');
-      expect(error.message).toContain('refused the path or the token');
-      expect(error.message).not.toContain('secret-token');
-    }
+    expectOpaqueRefusals(outcome, 4, 'secret-token');
   });
 });
 
