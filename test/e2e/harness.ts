@@ -212,6 +212,7 @@ export async function connectInPage(
       window as unknown as { TaskStatus: typeof import('../../src/index.js') }
     ).TaskStatus;
     const client = new TaskStatusClient({ baseUrl, userId: 2, token, ...options });
+    const { heartbeat } = options;
     const outcome: PageOutcome = {
       rejected: { code: 'none', message: '' },
       state: '',
@@ -239,7 +240,7 @@ export async function connectInPage(
           if (outcome.updates.length === updates) break;
         }
       }
-      if (options['heartbeat']) outcome.rttMs = await beat;
+      if (heartbeat) outcome.rttMs = await beat;
     } catch (error) {
       const { code, message } = error as { code: string; message: string };
       outcome.rejected = { code, message };

@@ -2,7 +2,7 @@
  * Starts `server.py`, a FastAPI app on uvicorn, as a child process, for tests that talk to a
  * backend of the very kind the client is written for.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,8 @@ export interface Backend {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
+/** The `kill` of every backend not yet known to have exited. */
+const running = new Set<() => Promise<void>>();
 
 /**
  * Starts a backend and resolves once it listens.
@@ -75,14 +76,22 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       ...(options.expireSessions ? ['--expire-sessions'] : []),
       ...(options.quiet ? ['--quiet'] : []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // stdin stays open while this process lives: the backend exits when it closes.
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
-  running.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  void exited.then(() => running.delete(child));
-  let stderr = '';
+  const end = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    await exited;
+  };
+  const kill = () => end('SIGKILL');
+  running.add(kill);
+  void exited.then(() => running.delete(kill));
+  // Kept for the error of a backend that fails to start; read on after that, and dropped, so
+  // that uvicorn's log never fills the pipe.
+  let stderr: string | undefined = '';
   child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
+    if (stderr !== undefined) stderr += chunk.toString();
   });
   const firstLine = new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -100,29 +109,17 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     );
   });
   const { port, tokens } = JSON.parse(await firstLine) as { port: number; tokens: Tokens };
-  const end = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    await exited;
-  };
+  stderr = undefined;
   return {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     tokens,
-    kill: () => end('SIGKILL'),
+    kill,
     stop: () => end('SIGTERM'),
   };
 }
 
 /** Kills every backend still running: for `afterEach`. */
 export async function killBackends(): Promise<void> {
-  await Promise.all(
-    [...running].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await Promise.all([...running].map((kill) => kill()));
 }

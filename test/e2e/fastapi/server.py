@@ -14,7 +14,10 @@ Started by the e2e tests; prints one JSON line once it listens: the port and tes
 import argparse
 import asyncio
 import json
+import os
 import socket
+import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -151,6 +154,9 @@ def token(user: str, expires_in: float) -> str:
 def new_token(user_id: int, ttl: float = 3600):
     return {"access_token": token(str(user_id), ttl)}
 
+
+# Ends with the test process that started it, however that ends: its stdin closes then.
+threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
