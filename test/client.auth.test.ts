@@ -617,19 +617,41 @@ describe('odd frames before the verdict', () => {
       },
     );
     const c = client();
-    const { authErrors } = collect(c);
+    const { authErrors, errors } = collect(c);
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1000 });
     expect(authErrors[0]).toMatchObject({ code: null, message: 'Could not validate credentials' });
+    // The frame is the refusal's message, not also a protocol error of its own.
+    expect(errors.map((e) => e.code)).toEqual(['AUTH_FAILED']);
     expect(harness.server.sockets).toHaveLength(1);
   });
 
-  it('still accepts after an odd frame when no close follows within authGraceMs', async () => {
+  it('still accepts after an odd frame when no close follows, and reports it a second later', async () => {
     harness.server.onSocket = (ws) => ws.send(JSON.stringify({ type: 'welcome', motd: 'hi' }));
     const c = client({ authGraceMs: 30 });
     const { errors } = collect(c);
     await c.connect();
     expect(c.state).toBe('open');
-    expect(errors.map((e) => e.code)).toEqual(['UNKNOWN_FRAME']);
+    // Held for the second a refusing server has to close after the grace period.
+    expect(errors).toEqual([]);
+    await expect
+      .poll(() => errors.map((e) => e.code), { timeout: 3_000 })
+      .toEqual(['UNKNOWN_FRAME']);
+    expect(errors[0]?.message).toContain('"welcome"');
+    expect(c.state).toBe('open');
+  });
+
+  it('reports an odd frame at once when a valid frame follows it, in order', async () => {
+    harness.server.onSocket = (ws) => {
+      ws.send('{"detail":"Unsupported"}');
+      ws.send(JSON.stringify({ type: 'task_update', task_id: 1, status: 'running' }));
+    };
+    const c = client({ authGraceMs: 2_000 });
+    const log: string[] = [];
+    c.on('error', (e) => log.push(`error ${e.code}`));
+    c.on('task', (update) => log.push(`task ${update.taskId}`));
+    await c.connect();
+    await expect.poll(() => log).toEqual(['error PROTOCOL_ERROR', 'task 1']);
+    expect(c.state).toBe('open');
   });
 });
 

@@ -147,8 +147,11 @@ export class Connection<O> {
   #closed: (() => void) | undefined;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
-  /** Error and text frames held while a close may still make them a refusal. */
-  #held: ParsedFrame[] | undefined;
+  /**
+   * Error, text and odd frames held while a close may still make them a refusal (an odd frame
+   * as the problem it is reported as).
+   */
+  #held: (ParsedFrame | TaskStatusError)[] | undefined;
 
   constructor(
     url: string,
@@ -297,13 +300,13 @@ export class Connection<O> {
    * An error (or guessed error) frame after the verdict: a close soon after it makes it a
    * refusal. Until then the frame is held; the heartbeat waits, since the server just spoke.
    */
-  #expectClose(held: ParsedFrame | undefined): void {
+  #expectClose(held: ParsedFrame | TaskStatusError | undefined): void {
     if (held !== undefined) this.#hold(held);
     if (this.#due === CLOSE_AFTER_ERROR) return;
     this.#wait(CLOSE_AFTER_ERROR, REFUSAL_CLOSE_MS);
   }
 
-  #hold(parsed: ParsedFrame): void {
+  #hold(parsed: ParsedFrame | TaskStatusError): void {
     this.#held ??= [];
     this.#held.push(parsed);
   }
@@ -321,7 +324,8 @@ export class Connection<O> {
     // A listener may end the connection: the rest then goes, as a detached handler's would.
     for (const parsed of held) {
       if (this.#phase === 'ended') break;
-      this.#report(parsed);
+      if (parsed instanceof TaskStatusError) this.#listener.problem(this.#owner, parsed);
+      else this.#report(parsed);
     }
   }
 
@@ -482,30 +486,31 @@ export class Connection<O> {
       return;
     }
     const safeFrame = this.#scrubFrame(data);
-    if ((this.#phase === 'verdict' || this.#presumed) && this.#authError === undefined) {
-      // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
-      // send `{"detail": "…"}` or their own error type. A valid frame after it cancels that.
-      // Unlike a real error frame it does not stop the grace period: quiet still means accepted.
-      // Parsing decodes JSON escapes, which can spell the token in a form the frame did not.
-      this.#authError = { code: null, message: truncate(this.#scrub(guessMessage(data)), 500) };
-      this.#authErrorGuessed = true;
-      if (this.#phase === 'accepted') this.#expectClose(undefined);
-    }
+    let problem: TaskStatusError;
     if (parsed.kind === 'unknown') {
       const frame = truncate(safeFrame);
-      this.#listener.problem(
-        this.#owner,
-        new TaskStatusError(
-          'UNKNOWN_FRAME',
-          `Frame of unknown type "${truncate(this.#scrub(parsed.type), 50)}" ignored: ${frame}`,
-          {
-            frame,
-          },
-        ),
+      const type = truncate(this.#scrub(parsed.type), 50);
+      problem = new TaskStatusError(
+        'UNKNOWN_FRAME',
+        `Frame of unknown type "${type}" ignored: ${frame}`,
+        { frame },
       );
     } else if (parsed.kind === 'invalid') {
-      this.#listener.problem(this.#owner, invalidFrameError(safeFrame, parsed.error.issues ?? []));
-    }
+      problem = invalidFrameError(safeFrame, parsed.error.issues ?? []);
+    } else return;
+    if (this.#phase === 'verdict' || this.#presumed) {
+      // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
+      // send `{"detail": "…"}` or their own error type. It is held, as plain text is: a close
+      // makes it the refusal's message, and a valid frame or a second of quiet reports it. Unlike
+      // a real error frame it does not stop the grace period: quiet still means accepted.
+      // Parsing decodes JSON escapes, which can spell the token in a form the frame did not.
+      if (this.#authError === undefined) {
+        this.#authError = { code: null, message: truncate(this.#scrub(guessMessage(data)), 500) };
+        this.#authErrorGuessed = true;
+      }
+      if (this.#phase === 'accepted') this.#expectClose(problem);
+      else this.#hold(problem);
+    } else this.#listener.problem(this.#owner, problem);
   }
 
   /** An error frame's code and message, or a text frame's text, masked and cut. */

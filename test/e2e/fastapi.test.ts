@@ -110,6 +110,8 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
       ]);
       expect(client.state).toBe('closed');
       expect(reconnects).toBe(0);
+      // Whatever frame carried it, the refusal is the one error: no protocol error beside it.
+      expect(errors.map((seen) => seen.code)).toEqual(['AUTH_FAILED']);
       for (const seen of [error, ...errors])
         expect(seen.message).not.toContain(backend.tokens.expired);
     },
