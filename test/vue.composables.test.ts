@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { createApp, defineComponent, h, nextTick, type PropType, ref } from 'vue';
+import { createApp, defineComponent, effectScope, h, nextTick, type PropType, ref } from 'vue';
 import NodeWebSocket from 'ws';
 import type { TaskId, TaskStatusClientOptions, WebSocketConstructor } from '../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
@@ -247,4 +247,28 @@ it('passes invalid options to app.config.errorHandler at mount, with INVALID_OPT
   expect(caught).toMatchObject([{ code: 'INVALID_OPTIONS' }]);
   expect(sockets).toEqual([]);
   app.unmount();
+});
+
+it('holds the client in an effect scope outside a component, as a Pinia setup store runs', async () => {
+  const app = createApp(Status).use(createTaskStatusPlugin({ options: options() }));
+  const scope = effectScope();
+  // Pinia runs a setup store in the app's context, in an effect scope of its own.
+  const refs = app.runWithContext(() => scope.run(() => useTaskStatus()));
+  await vi.waitFor(() => expect(refs?.state.value).toBe('open'));
+  expect(sockets).toHaveLength(1);
+  server.pushUpdate(2, { taskId: 5, status: 'running' });
+  await vi.waitFor(() => expect([...(refs?.tasks.value.keys() ?? [])]).toEqual([5]));
+
+  scope.stop();
+  await vi.waitFor(() => expect(server.clients).toHaveLength(0));
+  expect(server.connections[0]?.closeCode).toBe(1000);
+  expect(refs?.state.value).toBe('closed');
+});
+
+it('does not hold the client with neither a component nor an effect scope to let it go', () => {
+  const app = createApp(Status).use(createTaskStatusPlugin({ options: options() }));
+  const refs = app.runWithContext(() => useTaskStatus());
+  expect(refs.client.value).toBeUndefined();
+  expect(refs.state.value).toBe('idle');
+  expect(sockets).toEqual([]);
 });

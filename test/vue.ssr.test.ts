@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { createSSRApp, defineComponent, h } from 'vue';
+import { createSSRApp, defineComponent, effectScope, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import type { WebSocketConstructor } from '../src/index.js';
 import {
@@ -57,4 +57,14 @@ it('renders on the server with provideTaskStatus, creating no client and no sock
   expect(await renderToString(createSSRApp(Root))).toBe('<p>idle 0 no-error no-client no-task</p>');
   await new Promise((resolve) => setTimeout(resolve, 10));
   expect(created).toEqual([]);
+});
+
+it('creates no client for a composable in an effect scope on the server, as a store would', () => {
+  const app = createSSRApp(Page).use(createTaskStatusPlugin({ options }));
+  const scope = effectScope();
+  const refs = app.runWithContext(() => scope.run(() => useTaskStatus()));
+  expect(refs?.state.value).toBe('idle');
+  expect(refs?.client.value).toBeUndefined();
+  expect(created).toEqual([]);
+  scope.stop();
 });

@@ -9,6 +9,7 @@ import {
   type ComputedRef,
   computed,
   getCurrentInstance,
+  getCurrentScope,
   inject,
   type MaybeRefOrGetter,
   onMounted,
@@ -60,7 +61,9 @@ export function provideTaskStatus<TUpdate extends TaskUpdate = TaskUpdate>(
 /**
  * The connection state, task table, last error and client provided by `provideTaskStatus` or
  * the plugin, as read-only refs. The calling component holds the client while it is mounted
- * (with the plugin, the client is connected while any such component is).
+ * (with the plugin, the client is connected while any such component is). Outside a component,
+ * in an effect scope such as a Pinia setup store's, the client is held until the scope is
+ * disposed (in a browser; never during a server render).
  *
  * @throws {Error} when nothing provides a task-status client.
  * @example
@@ -111,15 +114,20 @@ function useContext<TUpdate extends TaskUpdate>(name: string): TaskStatusContext
 
 /**
  * Holds the client from this component's mount until its scope is disposed. Mount never
- * happens in a server render, so nothing is created or opened there.
+ * happens in a server render, so nothing is created or opened there. Outside a component, in an
+ * effect scope (a Pinia setup store, `effectScope().run()`), the client is held from now until
+ * the scope is disposed, but only in a browser: a store made for a server render opens nothing.
+ * With no scope at all, nothing could let go of it, so it is not held.
  */
 function hold<TUpdate extends TaskUpdate>(store: TaskStatusStore<TUpdate>): void {
-  if (getCurrentInstance() === null) return;
   let held = false;
-  onMounted(() => {
+  const take = () => {
     held = true;
     store.acquire();
-  });
+  };
+  if (getCurrentInstance() !== null) onMounted(take);
+  else if (getCurrentScope() !== undefined && typeof window !== 'undefined') take();
+  else return;
   onScopeDispose(() => {
     if (held) store.release();
     held = false;
