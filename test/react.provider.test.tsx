@@ -12,6 +12,7 @@ import {
 } from '../src/index.js';
 import { TaskStatusProvider, useTaskStatus } from '../src/react/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
+import { afterZeroDelayTimers } from './helpers/timers.js';
 
 let server: TaskStatusServer;
 const clients: TaskStatusClient[] = [];
@@ -78,7 +79,7 @@ it('connects a client it is given and leaves it open on unmount', async () => {
   );
   await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
   view.unmount();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await afterZeroDelayTimers();
   expect(client.state).toBe('open');
   expect(server.clients).toHaveLength(1);
 });
@@ -113,7 +114,7 @@ it('keeps its client when it re-renders with equal options', async () => {
       <State />
     </TaskStatusProvider>,
   );
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await afterZeroDelayTimers();
   expect(sockets).toHaveLength(1);
   expect(server.clients).toHaveLength(1);
 });

@@ -2,6 +2,7 @@ import { renderToString } from 'react-dom/server';
 import { afterEach, expect, it } from 'vitest';
 import type { WebSocketConstructor } from '../src/index.js';
 import { TaskStatusProvider, useTask, useTaskStatus } from '../src/react/index.js';
+import { afterZeroDelayTimers } from './helpers/timers.js';
 
 /** A WebSocket that records its construction: the SSR render must never make one. */
 const created: string[] = [];
@@ -37,6 +38,6 @@ it('renders on the server without creating a client or a socket', async () => {
     </TaskStatusProvider>,
   );
   expect(html).toBe('<p>idle 0 no-error no-client no-task</p>');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await afterZeroDelayTimers();
   expect(created).toEqual([]);
 });

@@ -11,6 +11,7 @@ import {
   useTask,
   useTaskStatus,
 } from '../src/vue/index.js';
+import { afterZeroDelayTimers } from './helpers/timers.js';
 
 let server: TaskStatusServer;
 let sockets: string[] = [];
@@ -172,7 +173,7 @@ it('keeps the socket when one consumer replaces another in the same render', asy
   await vi.waitFor(() => expect(wrapper.text()).toBe('open [] -'));
   first.value = false;
   await nextTick();
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await afterZeroDelayTimers();
   expect(wrapper.text()).toBe('other open');
   expect(sockets).toHaveLength(1);
   expect(server.clients.map((c) => c.state)).toEqual(['open']);

@@ -8,6 +8,7 @@ import {
   useTask,
   useTaskStatus,
 } from '../src/vue/index.js';
+import { afterZeroDelayTimers } from './helpers/timers.js';
 
 /** A WebSocket that records its construction: the server render must never make one. */
 const created: string[] = [];
@@ -43,7 +44,7 @@ it('renders on the server with the plugin, creating no client and no socket', as
   expect(typeof window).toBe('undefined');
   const app = createSSRApp(Page).use(createTaskStatusPlugin({ options }));
   expect(await renderToString(app)).toBe('<p>idle 0 no-error no-client no-task</p>');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await afterZeroDelayTimers();
   expect(created).toEqual([]);
 });
 
@@ -55,7 +56,7 @@ it('renders on the server with provideTaskStatus, creating no client and no sock
     },
   });
   expect(await renderToString(createSSRApp(Root))).toBe('<p>idle 0 no-error no-client no-task</p>');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await afterZeroDelayTimers();
   expect(created).toEqual([]);
 });
 

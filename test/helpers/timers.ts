@@ -53,3 +53,12 @@ export function watchTimers(): TimerWatch {
     },
   };
 }
+
+/**
+ * Resolves after every 0 ms timer set before the call has run: timers of one delay run in the
+ * order they were set. A binding lets go of its client on such a timer (a tick after the last
+ * holder), so awaiting this shows whether it did, with no guess at how long that takes.
+ */
+export function afterZeroDelayTimers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
