@@ -15,6 +15,7 @@ interface ConnectionFlags {
   token?: string;
   tokenEnv?: string;
   path?: string;
+  heartbeatMessage?: string;
 }
 
 interface WatchFlags extends ConnectionFlags {
@@ -123,6 +124,7 @@ function addWatchCommand(program: Command, { io, signal, setExit }: CommandConte
         json: flags.json === true,
         exitOnDone: flags.exitOnDone === true,
         maxAttempts: flags.maxAttempts,
+        heartbeatMessage: flags.heartbeatMessage,
       };
       setExit(await runWatch(options, io, signal));
     });
@@ -186,6 +188,12 @@ function connectionOptions(command: Command): Command {
     .option(
       '--path <template>',
       'route template if the server differs (default /api/v1/ws/tasks/{userId})',
+    )
+    .addOption(
+      new Option(
+        '--heartbeat-message <frame>',
+        'the ping to send (default {"type":"ping"}): ping for a server that answers only plain text',
+      ).argParser(nonEmpty),
     );
 }
 
@@ -199,6 +207,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     token,
     path: flags.path,
     timeoutMs: flags.timeout,
+    heartbeatMessage: flags.heartbeatMessage,
   };
   if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId)));
   const interrupted = new Promise<undefined>((resolve) => {
@@ -243,6 +252,11 @@ function safeUrl(options: {
 function parseId(value: string): TaskId {
   const number = Number(value);
   return /^\d+$/.test(value) && Number.isSafeInteger(number) ? number : value;
+}
+
+function nonEmpty(value: string): string {
+  if (value === '') throw new InvalidArgumentError('expected a non-empty frame');
+  return value;
 }
 
 function integer(min: number): (value: string) => number {

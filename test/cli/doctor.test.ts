@@ -575,3 +575,33 @@ describe('task-status doctor arguments', () => {
     expect(result.stdout + result.stderr).not.toContain(token.slice(0, 12));
   });
 });
+
+describe('task-status doctor --heartbeat-message', () => {
+  /** A server that acks, then answers a plain-text `ping` with `pong` and ignores JSON pings. */
+  async function textPingServer(): Promise<TestServer> {
+    const server = await startWsServer((ws) => {
+      ws.send('{"type":"connected","user_id":2}');
+      ws.on('message', (data) => {
+        if (String(data) === 'ping') ws.send('pong');
+      });
+    });
+    scripted.push(server);
+    return server;
+  }
+
+  it('fails the heartbeat step of a server that answers only a plain-text ping, naming the flag', async () => {
+    const server = await textPingServer();
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('heartbeat')).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
+    expect(check('heartbeat').fix).toContain('--heartbeat-message ping');
+    expect(code).toBe(1);
+  });
+
+  it('passes the heartbeat step with --heartbeat-message ping against that server', async () => {
+    const server = await textPingServer();
+    const { code, check } = await doctor(server.baseUrl, TOKEN, '--heartbeat-message', 'ping');
+    expect(check('heartbeat')).toMatchObject({ verdict: 'pass' });
+    expect(check('heartbeat').data).toMatchObject({ rttMs: expect.any(Number) });
+    expect(code).toBe(0);
+  });
+});

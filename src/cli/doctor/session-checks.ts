@@ -45,7 +45,11 @@ export class DoctorSession {
       reconnect: false,
       // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it.
       connectTimeoutMs: options.timeoutMs + CONNECT_DEFAULTS.authGraceMs,
-      heartbeat: { intervalMs: PING_AFTER_MS, timeoutMs: options.timeoutMs },
+      heartbeat: {
+        intervalMs: PING_AFTER_MS,
+        timeoutMs: options.timeoutMs,
+        ...(options.heartbeatMessage === undefined ? {} : { message: options.heartbeatMessage }),
+      },
     });
     const client = this.#client;
     client.on('message', (frame) => {
@@ -156,7 +160,7 @@ export class DoctorSession {
         return fail(
           'heartbeat-timeout',
           `no pong, and no frame at all, within ${timeoutMs} ms of a ping: the server accepted the socket and then went silent`,
-          'the socket handler stopped reading: look for a blocking call (sync database or Redis client, CPU work) in the WebSocket handler; make it answer {"type":"ping"} with {"type":"pong"} (if it answers only a plain-text ping, give clients heartbeat: { message: \'ping\' }); a proxy that buffers frames looks the same',
+          'the socket handler stopped reading: look for a blocking call (sync database or Redis client, CPU work) in the WebSocket handler; make it answer {"type":"ping"} with {"type":"pong"} (if it answers only a plain-text ping, give clients heartbeat: { message: \'ping\' }, and check it with --heartbeat-message ping); a proxy that buffers frames looks the same',
           { data: { timeoutMs } },
         );
       }
@@ -173,7 +177,7 @@ export class DoctorSession {
         return warn(
           'no-pong',
           `no pong within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived`,
-          'the server ignores pings: answer {"type":"ping"} with {"type":"pong"} (if it answers only a plain-text ping, give clients heartbeat: { message: \'ping\' }), or clients will take an idle connection for dead',
+          'the server ignores pings: answer {"type":"ping"} with {"type":"pong"} (if it answers only a plain-text ping, give clients heartbeat: { message: \'ping\' }, and check it with --heartbeat-message ping), or clients will take an idle connection for dead',
         );
       }
       await this.#sleep(left);

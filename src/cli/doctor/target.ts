@@ -9,6 +9,8 @@ export interface DoctorOptions {
   readonly path: string | undefined;
   /** Time allowed to each network step (TCP connect, health, upgrade, verdict, pong). */
   readonly timeoutMs: number;
+  /** The ping frame (`--heartbeat-message`), when not the client's default. */
+  readonly heartbeatMessage?: string | undefined;
 }
 
 /** Where the socket is, taken apart for the steps that need the pieces. */

@@ -34,6 +34,8 @@ export interface WatchOptions {
    * `Infinity` never gives up.
    */
   readonly maxAttempts: number;
+  /** The ping frame (`--heartbeat-message`), when not the client's default. */
+  readonly heartbeatMessage?: string | undefined;
   /** First words of the live view's header. */
   readonly title?: string;
   /**
@@ -127,6 +129,9 @@ export function watchClientOptions(options: WatchOptions): TaskStatusClientOptio
     ...(options.path === undefined ? {} : { path: options.path }),
     WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
     reconnect: reconnectCaps(options.maxAttempts),
+    ...(options.heartbeatMessage === undefined
+      ? {}
+      : { heartbeat: { message: options.heartbeatMessage } }),
   };
 }
 
