@@ -1,8 +1,9 @@
 /**
  * The client in real Chromium against a real FastAPI backend on uvicorn (`fastapi/server.py`):
- * task updates and heartbeats for a good JWT, a refusal after accept read from its error frame,
- * and a refusal before accept, which the browser shows as a bare close 1006. Last, the React
- * example app reaches the backend through its Vite dev proxy, as a developer's browser does.
+ * task updates and heartbeats for a good JWT, refusals after accept read from an error frame or
+ * FastAPI's `{"detail": …}`, and a refusal before accept, which the browser shows as a bare close
+ * 1006. Last, the React example app reaches the backend through its Vite dev proxy, as a
+ * developer's browser does.
  */
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,21 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     ]);
     expect(outcome.reconnecting).toBe(0);
     expect(outcome.state).toBe('closed');
+    expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+
+  it('reads FastAPI\'s {"detail": …} frame, then close 1008, as AUTH_FAILED, the one error', async () => {
+    const { outcome, tokens } = await runInChromium({ refuse: 'detail-1008' }, 'expired');
+
+    expect(outcome.rejected).toEqual({
+      code: 'AUTH_FAILED',
+      message: 'The server refused the token: Could not validate credentials',
+    });
+    expect(outcome.errors.map((error) => error.code)).toEqual(['AUTH_FAILED']);
+    expect(outcome.authErrors).toEqual([
+      { message: 'Could not validate credentials', closeCode: 1008, willRetry: false },
+    ]);
+    expect(outcome.reconnecting).toBe(0);
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
   });
 
