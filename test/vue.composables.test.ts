@@ -273,3 +273,20 @@ it('does not hold the client with neither a component nor an effect scope to let
   expect(refs.state.value).toBe('idle');
   expect(sockets).toEqual([]);
 });
+
+it('lets go of a hold in an effect scope whose client threw, so a later holder tries again', () => {
+  const plugin = createTaskStatusPlugin({ options: { ...options(), userId: undefined as never } });
+  const app = createApp(Status).use(plugin);
+  const caught: unknown[] = [];
+  app.config.errorHandler = (error) => caught.push(error);
+  const scope = effectScope();
+  expect(() => app.runWithContext(() => scope.run(() => useTaskStatus()))).toThrow(
+    expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+  );
+  scope.stop();
+  // The component's hold is the first again: it meets the same invalid options, not silence.
+  app.mount(document.createElement('div'));
+  expect(caught).toMatchObject([{ code: 'INVALID_OPTIONS' }]);
+  expect(sockets).toEqual([]);
+  app.unmount();
+});

@@ -113,10 +113,11 @@ export class TaskStatusStore<TUpdate extends TaskUpdate = TaskUpdate> {
     this.#holds += 1;
     if (this.#releaseTimer !== undefined) {
       // Released and acquired again within a tick (StrictMode's remount, one consumer replacing
-      // another): keep the client and its socket.
+      // another): keep the client and its socket. With no client (its options threw), this
+      // holder tries again below, and meets the error too.
       clearTimeout(this.#releaseTimer);
       this.#releaseTimer = undefined;
-      return;
+      if (this.#client !== undefined) return;
     }
     if (this.#holds > 1) return;
     this.#client ??= createTaskStatusClient(this.#options as TaskStatusClientOptions<TUpdate>);

@@ -120,18 +120,20 @@ function useContext<TUpdate extends TaskUpdate>(name: string): TaskStatusContext
  * With no scope at all, nothing could let go of it, so it is not held.
  */
 function hold<TUpdate extends TaskUpdate>(store: TaskStatusStore<TUpdate>): void {
+  const inComponent = getCurrentInstance() !== null;
+  if (!inComponent && (getCurrentScope() === undefined || typeof window === 'undefined')) return;
   let held = false;
-  const take = () => {
-    held = true;
-    store.acquire();
-  };
-  if (getCurrentInstance() !== null) onMounted(take);
-  else if (getCurrentScope() !== undefined && typeof window !== 'undefined') take();
-  else return;
+  // Registered first: a hold whose client throws (invalid options) is still let go.
   onScopeDispose(() => {
     if (held) store.release();
     held = false;
   });
+  const take = () => {
+    held = true;
+    store.acquire();
+  };
+  if (inComponent) onMounted(take);
+  else take();
 }
 
 function refsOf<TUpdate extends TaskUpdate>(
