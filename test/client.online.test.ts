@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import {
+  type HeartbeatInfo,
   type OpenInfo,
   type ReconnectingInfo,
   TaskStatusClient,
   type TaskStatusClientOptions,
+  type TaskStatusError,
 } from '../src/index.js';
 import { nextEvent } from './helpers/events.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
@@ -180,5 +182,74 @@ describe('offline and online (browser signals)', () => {
     expect(c.state).toBe('open');
     expect(onlineListeners.size).toBe(0);
     expect(server.requests).toEqual([REQUEST, REQUEST]);
+  });
+});
+
+describe('the online event on an open connection', () => {
+  /** Each frame a client sent, and whether the server answers pings. */
+  let received: string[];
+  let answering: boolean;
+
+  beforeEach(() => {
+    received = [];
+    answering = true;
+    server.onSocket = (ws) => {
+      ws.send('{"type":"connected"}');
+      ws.on('message', (data) => {
+        received.push(String(data));
+        if (answering) ws.send('{"type":"pong"}');
+      });
+    };
+  });
+
+  // A minute between pings: any ping in these tests is one the online event sent.
+  const heartbeat = { intervalMs: 60_000, timeoutMs: 200 };
+
+  it('sends a ping at once, and reports its round trip', async () => {
+    const c = client({ heartbeat });
+    await c.connect();
+    expect(onlineListeners.size).toBe(1);
+    const beat = nextEvent<[HeartbeatInfo]>(c, 'heartbeat');
+    goOnline();
+    expect((await beat)[0].rttMs).toBeGreaterThanOrEqual(0);
+    expect(received).toEqual(['{"type":"ping"}']);
+    expect(c.state).toBe('open');
+  });
+
+  it('finds a link that died while the network was away, and reconnects', async () => {
+    const c = client({ heartbeat, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    await c.connect();
+    answering = false;
+    const errors: TaskStatusError[] = [];
+    c.on('error', (error) => errors.push(error));
+    const reconnecting = nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+    goOnline();
+    expect((await reconnecting)[0].reason.code).toBe('HEARTBEAT_TIMEOUT');
+    expect(errors.map((error) => error.code)).toEqual(['HEARTBEAT_TIMEOUT']);
+    expect(received).toEqual(['{"type":"ping"}']);
+  });
+
+  it('sends no second ping while one waits for its answer', async () => {
+    const c = client({ heartbeat: { intervalMs: 60_000, timeoutMs: 60_000 } });
+    await c.connect();
+    answering = false;
+    goOnline();
+    goOnline();
+    await vi.waitFor(() => expect(received).toHaveLength(1));
+    await serverCaughtUp();
+    expect(received).toEqual(['{"type":"ping"}']);
+  });
+
+  it('listens only while a connection is open, and not at all without heartbeats', async () => {
+    const c = client({ heartbeat });
+    await c.connect();
+    expect(onlineListeners.size).toBe(1);
+    await c.close();
+    expect(onlineListeners.size).toBe(0);
+
+    const quiet = client({ heartbeat: false });
+    await quiet.connect();
+    expect(onlineListeners.size).toBe(0);
+    expect(onlineAdds).toBe(1);
   });
 });

@@ -24,6 +24,7 @@ import { isAuthErrorCode } from './close-policy.js';
 import type { MessageFrame } from './events.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
+import { hasWindowEvents, listenOnline } from './retry-wait.js';
 
 /** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
@@ -145,6 +146,8 @@ export class Connection<O> {
   #pingSentAt = 0;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
+  /** Removes the `online` listener of a browser connection (see `#pingWhenOnline`). */
+  #stopOnline: (() => void) | undefined;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
   /**
@@ -281,6 +284,7 @@ export class Connection<O> {
     if (this.#phase !== 'verdict') return;
     this.#phase = 'accepted';
     this.#beat();
+    this.#pingWhenOnline();
     this.#listener.accepted(this.#owner, this, this.#presumed);
     // Quiet after an odd or text frame: a close soon after it still makes that frame a refusal.
     if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
@@ -327,6 +331,19 @@ export class Connection<O> {
       if (parsed instanceof TaskStatusError) this.#listener.problem(this.#owner, parsed);
       else this.#report(parsed);
     }
+  }
+
+  /**
+   * In a browser, the `online` event sends a ping at once: a link that died while the network
+   * was away is then found within `timeoutMs`, not up to an interval later. Node has no such
+   * event, and nothing is added there.
+   */
+  #pingWhenOnline(): void {
+    if (this.#settings.heartbeat === false || !hasWindowEvents()) return;
+    this.#stopOnline = listenOnline(() => {
+      // Not while a ping waits for its answer, nor while a refusal's close may come.
+      if (this.#due === PING) this.#ping();
+    });
   }
 
   /** Sends a ping and expects any frame within `timeoutMs`. */
@@ -653,6 +670,8 @@ export class Connection<O> {
   #finish(): void {
     this.#phase = 'ended';
     this.#stopTimer();
+    this.#stopOnline?.();
+    this.#stopOnline = undefined;
     unlisten(this.#socket, SOCKET_HANDLERS);
   }
 }

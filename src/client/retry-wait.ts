@@ -1,9 +1,20 @@
 import { Timer } from './timers.js';
 
+/** Whether there are window events such as `online`: in a browser, not in Node. */
+export function hasWindowEvents(): boolean {
+  return typeof (globalThis as { addEventListener?: unknown }).addEventListener === 'function';
+}
+
 /** True in a browser that is offline, where a wait lasts until the `online` event. */
 export function waitsForOnline(): boolean {
-  const target = globalThis as { addEventListener?: unknown; navigator?: { onLine?: unknown } };
-  return typeof target.addEventListener === 'function' && target.navigator?.onLine === false;
+  const { navigator } = globalThis as { navigator?: { onLine?: unknown } };
+  return hasWindowEvents() && navigator?.onLine === false;
+}
+
+/** Calls `listener` on every `online` event until the returned function is called. */
+export function listenOnline(listener: () => void): () => void {
+  globalThis.addEventListener('online', listener);
+  return () => globalThis.removeEventListener('online', listener);
 }
 
 /**
@@ -25,9 +36,8 @@ export class RetryWait {
       this.cancel();
       go();
     };
-    if (typeof (globalThis as { addEventListener?: unknown }).addEventListener === 'function') {
-      globalThis.addEventListener('online', done);
-      this.#stopListening = () => globalThis.removeEventListener('online', done);
+    if (hasWindowEvents()) {
+      this.#stopListening = listenOnline(done);
       if (waitsForOnline()) return;
     }
     this.#timer.start(delayMs, done);
