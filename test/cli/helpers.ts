@@ -6,6 +6,7 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import type { WatchOptions } from '../../src/cli/watch/watch.js';
 import {
   startTaskStatusServer,
   type TaskStatusServer,
@@ -152,5 +153,23 @@ export function setupServers(
     const server = await startTaskStatusServer({ tokens: { [token]: 2 }, ...options });
     servers.push(server);
     return server;
+  };
+}
+
+/**
+ * `watch`'s options as the command builds them from its flags: user 2 at `baseUrl`, NDJSON,
+ * every task, no attempt limit, and `extra` on top.
+ */
+export function watchOptions(baseUrl: string, extra: Partial<WatchOptions> = {}): WatchOptions {
+  return {
+    baseUrl,
+    userId: 2,
+    token: 'watch-token-of-user-2',
+    path: undefined,
+    tasks: [],
+    json: true,
+    exitOnDone: false,
+    maxAttempts: Number.POSITIVE_INFINITY,
+    ...extra,
   };
 }

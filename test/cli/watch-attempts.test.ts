@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { reconnectCaps, type WatchOptions, watchClientOptions } from '../../src/cli/watch/watch.js';
+import { reconnectCaps, watchClientOptions } from '../../src/cli/watch/watch.js';
 import { type ReconnectOptions, TaskStatusClient, type TaskStatusError } from '../../src/index.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { ndjson, runCli } from './helpers.js';
+import { ndjson, runCli, watchOptions } from './helpers.js';
 
 const servers: TestServer[] = [];
 const clients: TaskStatusClient[] = [];
@@ -24,19 +24,6 @@ async function closedPort(): Promise<string> {
   const server = await startWsServer();
   await server.close();
   return server.baseUrl;
-}
-
-function options(baseUrl: string, maxAttempts: number): WatchOptions {
-  return {
-    baseUrl,
-    userId: 2,
-    token: 'watch-token-of-user-2',
-    path: undefined,
-    tasks: [],
-    json: true,
-    exitOnDone: false,
-    maxAttempts,
-  };
 }
 
 describe('task-status watch --max-attempts', () => {
@@ -72,7 +59,7 @@ describe('task-status watch --max-attempts', () => {
   });
 
   it('by default keeps retrying a closed port past the client’s initial cap', async () => {
-    const built = watchClientOptions(options(await closedPort(), Number.POSITIVE_INFINITY));
+    const built = watchClientOptions(watchOptions(await closedPort()));
     // Only the backoff is shortened, so the test need not wait out real seconds.
     const reconnect = {
       ...(built.reconnect as ReconnectOptions),

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type WatchOptions, watchClientOptions } from '../../src/cli/watch/watch.js';
+import { watchClientOptions } from '../../src/cli/watch/watch.js';
 import { type HeartbeatInfo, type HeartbeatOptions, TaskStatusClient } from '../../src/index.js';
 import { nextEvent } from '../helpers/events.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { runCli } from './helpers.js';
+import { runCli, watchOptions } from './helpers.js';
 
 const servers: TestServer[] = [];
 const clients: TaskStatusClient[] = [];
@@ -11,20 +11,6 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-
-function options(baseUrl: string, heartbeatMessage?: string): WatchOptions {
-  return {
-    baseUrl,
-    userId: 2,
-    token: 'watch-token-of-user-2',
-    path: undefined,
-    tasks: [],
-    json: true,
-    exitOnDone: false,
-    maxAttempts: 1,
-    heartbeatMessage,
-  };
-}
 
 describe('task-status watch --heartbeat-message', () => {
   it('has the client send that frame, and reads the plain-text pong as a round trip', async () => {
@@ -37,7 +23,7 @@ describe('task-status watch --heartbeat-message', () => {
       });
     });
     servers.push(server);
-    const built = watchClientOptions(options(server.baseUrl, 'ping'));
+    const built = watchClientOptions(watchOptions(server.baseUrl, { heartbeatMessage: 'ping' }));
     // Only the interval is shortened, so the test need not wait out the default 25 s.
     const heartbeat = { ...(built.heartbeat as HeartbeatOptions), intervalMs: 50 };
     const client = new TaskStatusClient({ ...built, heartbeat });
@@ -49,7 +35,7 @@ describe('task-status watch --heartbeat-message', () => {
   });
 
   it('leaves the client its JSON ping without the flag', () => {
-    expect(watchClientOptions(options('http://127.0.0.1:1')).heartbeat).toBeUndefined();
+    expect(watchClientOptions(watchOptions('http://127.0.0.1:1')).heartbeat).toBeUndefined();
   });
 
   it('refuses an empty frame as bad arguments (exit 2)', async () => {
