@@ -110,6 +110,20 @@ describe('createMockTaskServer', () => {
     ]);
   });
 
+  it('refuses in FastAPI\'s {"detail": …} style, which the client reads as one AUTH_FAILED', async () => {
+    const server = mock({ tokens: { t2: 2 }, errorFormat: 'detail', errorCloseCode: 1008 });
+    const c = client({ token: 'wrong' });
+    const codes: string[] = [];
+    c.on('error', (error) => codes.push(error.code));
+    await expect(c.connect()).rejects.toMatchObject({
+      code: 'AUTH_FAILED',
+      serverMessage: 'Authentication failed: invalid or expired token',
+      closeCode: 1008,
+    });
+    expect(codes).toEqual(['AUTH_FAILED']);
+    expect(server.connections).toMatchObject([{ state: 'rejected', closeCode: 1008 }]);
+  });
+
   it('answers a throwing verifier with an internal_error frame and close 1011', async () => {
     const server = mock({
       tokens: () => {

@@ -145,6 +145,15 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: "refuses a bad token in FastAPI's detail style, then close 1008",
+    options: { tokens: TOKENS, errorFormat: 'detail' },
+    run: ({ connect }) => observeClose(connect(2, 'wrong')),
+    expected: {
+      frames: [{ detail: 'Authentication failed: invalid or expired token' }],
+      close: { code: 1008, reason: 'auth_failed' },
+    },
+  },
+  {
     name: "refuses a token for another user's path",
     options: { tokens: TOKENS },
     run: ({ connect }) => observeClose(connect(3, 't2')),

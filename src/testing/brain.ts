@@ -328,9 +328,11 @@ export class TaskServerBrain implements TaskServerControls {
   }
 
   #errorFrame(code: string, message: string): string {
-    return this.options.errorFormat === 'text'
-      ? message
-      : JSON.stringify({ type: 'error', code, message });
+    const format = this.options.errorFormat;
+    if (format === 'text') return message;
+    return JSON.stringify(
+      format === 'detail' ? { detail: message } : { type: 'error', code, message },
+    );
   }
 
   #receive(record: ClientRecord, text: string): void {

@@ -53,7 +53,7 @@ export type AcceptedTokens =
   | TokenVerifier;
 
 /** How the server writes an error frame: `{"type":"error",…}` or a plain-text sentence. */
-export type ErrorFormat = 'json' | 'text';
+export type ErrorFormat = 'json' | 'text' | 'detail';
 
 /** The server's own pings. */
 export interface ServerHeartbeatOptions {
@@ -86,7 +86,8 @@ export interface TaskServerOptions {
   ack?: boolean;
   /**
    * How auth errors are written: `json` as `{"type":"error","code":"auth_failed","message":…}`,
-   * `text` as a plain sentence (`Authentication failed: …`), like some FastAPI backends.
+   * `text` as a plain sentence (`Authentication failed: …`), like some FastAPI backends, and
+   * `detail` as FastAPI's own `{"detail":…}`, with no type and no code.
    * @default 'json'
    */
   errorFormat?: ErrorFormat;
@@ -312,8 +313,9 @@ export function resolveTaskServerOptions(
   }
   const d = TASK_SERVER_DEFAULTS;
   const errorFormat = options.errorFormat ?? d.errorFormat;
-  if (errorFormat !== 'json' && errorFormat !== 'text') {
-    throw invalid('errorFormat', `must be 'json' or 'text', got ${JSON.stringify(errorFormat)}`);
+  if (errorFormat !== 'json' && errorFormat !== 'text' && errorFormat !== 'detail') {
+    const got = JSON.stringify(errorFormat);
+    throw invalid('errorFormat', `must be 'json', 'text' or 'detail', got ${got}`);
   }
   const errorCloseCode = options.errorCloseCode ?? d.errorCloseCode;
   checkCloseCode(errorCloseCode, 'errorCloseCode');
