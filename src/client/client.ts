@@ -8,6 +8,7 @@ import { reconnectDelay } from './backoff.js';
 import { authFailure, decideAfterClose } from './close-policy.js';
 import { Connection, type ConnectionEnd, type ConnectionListener } from './connection.js';
 import type { ConnectionState, MessageFrame, TaskStatusEvents } from './events.js';
+import { waitsForOnline } from './online.js';
 import {
   checkCall,
   type ResolvedOptions,
@@ -16,7 +17,7 @@ import {
   type TokenReason,
 } from './options.js';
 import { rethrowLater } from './rethrow.js';
-import { RetryWait, waitsForOnline } from './retry-wait.js';
+import { RetryWait } from './retry-wait.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';

@@ -22,9 +22,9 @@ import {
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
 import type { MessageFrame } from './events.js';
+import { hasWindowEvents, listenOnline } from './online.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
-import { hasWindowEvents, listenOnline } from './retry-wait.js';
 
 /** The timing and size settings of a connection: the client's own options object serves. */
 export interface ConnectionSettings {
@@ -73,6 +73,9 @@ export interface ConnectionListener<O> {
 }
 
 type Phase = 'opening' | 'verdict' | 'accepted' | 'ended';
+
+/** A frame that is not delivered as it is: an error, plain text, an unknown or an invalid one. */
+type OddFrame = Extract<ParsedFrame, { kind: 'error' | 'text' | 'unknown' | 'invalid' }>;
 
 /**
  * What the one timer of a connection is waiting for: the connect deadline, the end of the auth
@@ -478,7 +481,7 @@ export class Connection<O> {
   }
 
   /** Error, text, unknown and invalid frames. Secrets are masked before anything is cut. */
-  #onOddFrame(parsed: ParsedFrame, data: string): void {
+  #onOddFrame(parsed: OddFrame, data: string): void {
     if (parsed.kind === 'text' && this.#phase === 'verdict') {
       // Plain text before the verdict is a refusal or a greeting: as for an odd frame, a close
       // decides. Held, it becomes a text message if none comes.
@@ -512,9 +515,7 @@ export class Connection<O> {
         `Frame of unknown type "${type}" ignored: ${frame}`,
         { frame },
       );
-    } else if (parsed.kind === 'invalid') {
-      problem = invalidFrameError(safeFrame, parsed.error.issues ?? []);
-    } else return;
+    } else problem = invalidFrameError(safeFrame, parsed.error.issues ?? []);
     if (this.#phase === 'verdict' || this.#presumed) {
       // An odd frame before the verdict, then a close, reads as a refusal; FastAPI apps often
       // send `{"detail": "…"}` or their own error type. It is held, as plain text is: a close
