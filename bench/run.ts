@@ -4,7 +4,8 @@
  * the verdicts, and 1 only if a benchmark itself broke.
  *
  * Flags: `--only=size,frame-path,throughput,idle,storm` (default: all), `--rounds=N` (paired
- * throughput rounds, default 9), `--json` (also print the raw results as JSON).
+ * throughput rounds, default 9), `--no-pin` (leave the throughput processes to the scheduler),
+ * `--json` (also print the raw results as JSON).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -26,6 +27,8 @@ if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')
 const wanted = (section: Section) => only.includes(section);
 const rounds = Number(flag('rounds') ?? THROUGHPUT_DEFAULTS.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
+// `--no-pin` lets the scheduler place the throughput processes, as before pinning was the default.
+const pinned = !process.argv.includes('--no-pin');
 
 // Whatever happens, this process and its children (which exit when it does) stop in 15 minutes.
 setTimeout(() => {
@@ -138,7 +141,7 @@ await section(
   'throughput',
   `Throughput over a socket (${rounds} paired rounds + ${THROUGHPUT_DEFAULTS.warmupRounds} warm-up, ${THROUGHPUT_DEFAULTS.frames} frames of 157 B each)`,
   async () => {
-    const result = await runThroughput({ ...THROUGHPUT_DEFAULTS, rounds }, log);
+    const result = await runThroughput({ ...THROUGHPUT_DEFAULTS, rounds, pinned }, log);
     throughputRows(result);
     return result;
   },
@@ -159,7 +162,7 @@ function throughputRows(result: ThroughputResult): void {
     `  client + zod schema of the whole update (taskUpdateSchema.extend) vs raw: ${describe('sdk-zod-update')}`,
   );
   rows.push({
-    what: `frames/s, client vs raw ws + JSON.parse (median of ${result.rounds})`,
+    what: `frames/s, client vs raw ws + JSON.parse (median of ${result.rounds}${result.pinned ? ', pinned' : ''})`,
     budget: '>= 0.90x',
     measured: describe('sdk'),
     pass: result.ratio.sdk.wall.median >= 0.9,

@@ -3,8 +3,8 @@
  * (`node --import tsx`), talks to its parent over IPC, and ends by itself — when it is done,
  * when its parent goes away, or at a hard deadline.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { setPriority } from 'node:os';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { availableParallelism, platform, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, where `--import tsx` resolves. */
@@ -115,6 +115,30 @@ export function startChild(
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * Whether {@link pinToCpu} can keep two processes on CPUs of their own: Linux with `taskset`
+ * (util-linux) and at least two CPUs.
+ */
+export function canPin(): boolean {
+  if (platform() !== 'linux' || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Binds a child, all of its threads, to one CPU (`taskset -a -p`). Threads it starts later
+ * inherit the binding.
+ */
+export function pinToCpu(child: Child, cpu: number): void {
+  const pid = child.process.pid;
+  if (pid === undefined) throw new Error('pinToCpu: the child has no pid');
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 /**

@@ -4,7 +4,13 @@
  * that rotates from round to round so drift (thermal, page cache, other load) falls on all modes
  * alike; a mode is judged by its ratio to the `raw` run of the same round.
  */
-import { type BenchMessage, MEASURED_PRIORITY, startChild } from '../lib/child.js';
+import {
+  type BenchMessage,
+  canPin,
+  MEASURED_PRIORITY,
+  pinToCpu,
+  startChild,
+} from '../lib/child.js';
 import { compileSdk } from '../lib/compiled-sdk.js';
 import { FRAME_BYTES } from '../lib/frames.js';
 import { median } from '../lib/stats.js';
@@ -22,6 +28,12 @@ export interface ThroughputOptions {
   readonly warmupRounds: number;
   /** Run server and clients at a raised priority where allowed. */
   readonly prioritized: boolean;
+  /**
+   * Keep the server on CPU 0 and every client on CPU 1, where the machine allows it
+   * ({@link canPin}). Unbound, the scheduler moves both between the cores of a small machine,
+   * and each move costs the measured client its caches.
+   */
+  readonly pinned: boolean;
 }
 
 export const THROUGHPUT_DEFAULTS: ThroughputOptions = {
@@ -34,6 +46,9 @@ export const THROUGHPUT_DEFAULTS: ThroughputOptions = {
   warmupRounds: 1,
   // Tried: at nice -10 the spread on a shared 2-core machine was no smaller, so it is left off.
   prioritized: false,
+  // On the 2-core machine of docs/performance.md, one run's rounds spread over 0.87–0.95×
+  // pinned, against 0.69–1.14× unpinned, with about the same median.
+  pinned: true,
 };
 
 /** Median and range of one series. */
@@ -53,6 +68,8 @@ export interface Rates {
 
 export interface ThroughputResult {
   readonly rounds: number;
+  /** Whether server and clients ran on CPUs of their own. */
+  readonly pinned: boolean;
   readonly frames: number;
   readonly frameBytes: number;
   /** Frames per second by mode. */
@@ -77,6 +94,7 @@ async function measure(
   frames: number,
   sdk: string,
   priority: number | undefined,
+  pinned: boolean,
 ): Promise<Rates> {
   const child = startChild(
     'throughput/client.ts',
@@ -85,6 +103,7 @@ async function measure(
     priority,
   );
   try {
+    if (pinned) pinToCpu(child, CLIENT_CPU);
     const result = await child.next<ResultMessage>('result', 60_000);
     if (result.frames !== frames) throw new Error(`${mode}: got ${result.frames} of ${frames}`);
     return { wall: result.rate, cpu: result.cpuRate };
@@ -92,6 +111,9 @@ async function measure(
     await child.stop();
   }
 }
+
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
 
 const k = (n: number) => `${Math.round(n / 1000)}k`;
 
@@ -104,6 +126,13 @@ export async function runThroughput(
   const sdk = await compileSdk();
   const server = startChild('throughput/server.ts', [String(options.frames)], [], priority);
   try {
+    const pinned = options.pinned && canPin();
+    if (pinned) pinToCpu(server, SERVER_CPU);
+    log(
+      pinned
+        ? `  server on CPU ${SERVER_CPU}, clients on CPU ${CLIENT_CPU}`
+        : '  not pinned to CPUs (needs Linux, taskset and 2 CPUs, or was turned off)',
+    );
     const { port } = await server.next<BenchMessage & { port: number }>('ready', 60_000);
     const rounds: Record<Mode, Rates>[] = [];
     const total = options.warmupRounds + options.rounds;
@@ -111,7 +140,7 @@ export async function runThroughput(
       const order = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
       const got = {} as Record<Mode, Rates>;
       for (const mode of order) {
-        got[mode] = await measure(mode, port, options.frames, sdk, priority);
+        got[mode] = await measure(mode, port, options.frames, sdk, priority, pinned);
       }
       const warmup = round < options.warmupRounds;
       const label = warmup
@@ -135,7 +164,14 @@ export async function runThroughput(
         cpu: series((r) => r[mode].cpu / r.raw.cpu),
       };
     }
-    return { rounds: options.rounds, frames: options.frames, frameBytes: FRAME_BYTES, rate, ratio };
+    return {
+      rounds: options.rounds,
+      pinned,
+      frames: options.frames,
+      frameBytes: FRAME_BYTES,
+      rate,
+      ratio,
+    };
   } finally {
     await server.stop();
   }
