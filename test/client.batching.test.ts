@@ -96,6 +96,46 @@ describe('frames of one socket read', () => {
     expect(made.stats).toEqual({ applied: ids.length, stale: 0, forgotten: 0 });
   });
 
+  it('keep their order with bad frames among them: each is reported where it came', async () => {
+    writeOnAccept(
+      Buffer.concat([
+        textFrame('{"type":"connected"}'),
+        textFrame(taskFrame(1, 'running', { updated_at: at(0) })),
+        textFrame('{"type":"task_update",'),
+        textFrame(taskFrame(2, 'running', { updated_at: at(1) })),
+        textFrame('{"type":"surprise"}'),
+        textFrame(taskFrame(3, 'running', { message: 'x'.repeat(400), updated_at: at(2) })),
+        textFrame('{"type":"task_update","task_id":4}'),
+        textFrame('plain words'),
+        textFrame(taskFrame(5, 'completed', { updated_at: at(3) })),
+      ]),
+    );
+    const made = client({ maxFrameBytes: 300 });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      made.on('task', (update) => {
+        seen.push(`task ${update.taskId}`);
+        if (update.taskId === 5) resolve();
+      });
+      made.on('error', (error) => seen.push(error.code));
+      made.on('message', (frame) => {
+        if (frame.kind === 'text') seen.push(`text ${frame.text}`);
+      });
+    });
+    await made.connect();
+    await done;
+    expect(seen).toEqual([
+      'task 1',
+      'PROTOCOL_ERROR',
+      'task 2',
+      'UNKNOWN_FRAME',
+      'FRAME_TOO_LARGE',
+      'PROTOCOL_ERROR',
+      'text plain words',
+      'task 5',
+    ]);
+  });
+
   it('stop at a listener that closes the client: the rest of the read is not delivered', async () => {
     writeOnAccept(
       Buffer.concat([

@@ -5,7 +5,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ParsedFrame, parseServerFrame } from '../src/protocol/parse.js';
+import {
+  type ParsedFrame,
+  parseFrameValue,
+  parseServerFrame,
+  readJsonObject,
+} from '../src/protocol/parse.js';
 import { serverFrameSchema, taskUpdateSchema } from '../src/protocol/schemas.js';
 import type { ServerFrame, TaskUpdate } from '../src/protocol/types.js';
 
@@ -308,5 +313,36 @@ describe('the fast guard and the zod schemas', () => {
       ),
       { numRuns: NUM_RUNS },
     );
+  });
+});
+
+describe('the parse in two halves that a socket read goes through', () => {
+  it('means what parseServerFrame means, for frames and for any other text', () => {
+    const anyText = fc.oneof(
+      candidate,
+      candidate.map((frameText) => frameText.slice(0, -1)),
+      fc.string(),
+      fc.json(),
+      fc.constantFrom('ping', ' pong ', '"Invalid token"', ' {"type":"ping"}', '[1]', '{'),
+    );
+    let halves = 0;
+    fc.assert(
+      fc.property(anyText, (frameText) => {
+        const value = readJsonObject(frameText);
+        if (value === undefined) return; // read whole by parseServerFrame
+        halves++;
+        expect(parseFrameValue(value, frameText)).toEqual(parseServerFrame(frameText));
+      }),
+      { numRuns: NUM_RUNS },
+    );
+    // The generator must often reach the split path, or agreement proves little.
+    expect(halves).toBeGreaterThan(NUM_RUNS / 6);
+  });
+
+  it('leaves to parseServerFrame whatever is not a JSON object text', () => {
+    for (const frameText of ['ping', ' {"type":"ping"}', '[1]', '{"type":', '"x"', '', 'null']) {
+      expect(readJsonObject(frameText)).toBeUndefined();
+    }
+    expect(readJsonObject('{"type":"ping"}')).toEqual({ type: 'ping' });
   });
 });

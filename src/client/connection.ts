@@ -4,7 +4,9 @@ import {
   invalidFrameError,
   type ParsedFrame,
   PONG_FRAME,
+  parseFrameValue,
   parseServerFrame,
+  readJsonObject,
 } from '../protocol/parse.js';
 import {
   type CloseEventLike,
@@ -408,18 +410,27 @@ export class Connection<O> {
    * a `taskSchema` that throws, costs only that frame: its error is thrown again from a microtask
    * of its own and the next frame is handled.
    *
-   * Every frame is parsed first, then each is handled: one loop of `JSON.parse` and the frame
-   * check, then one of the table and the listeners, keeps less code hot at a time than both for
-   * each frame in turn (0.93× of raw `ws` against 0.89×). Parsing depends on nothing that
-   * handling changes, so only the work is reordered.
+   * The work runs in three loops over the frames: `JSON.parse`, then the frame check, then the
+   * rest (the table, the listeners). Each loop keeps less code hot at a time than one loop that
+   * does everything for each frame in turn: 0.96–0.98× of raw `ws` against 0.89–0.90×. Parsing and
+   * checking depend on nothing that handling a frame changes, so only the work is reordered.
    */
   #drain(): void {
     const inbox = this.#inbox;
     if (inbox === undefined) return;
     this.#inbox = undefined;
     const max = this.#settings.maxFrameBytes;
+    const values: unknown[] = [];
+    for (const data of inbox)
+      values.push(isSmallText(data, max) ? readJsonObject(data) : undefined);
     const parsed: (ParsedFrame | undefined)[] = [];
-    for (const data of inbox) parsed.push(parseIfSmall(data, max));
+    for (let next = 0; next < inbox.length; next++) {
+      const value = values[next];
+      const data = inbox[next];
+      parsed.push(
+        value === undefined ? parseIfSmall(data, max) : parseFrameValue(value, data as string),
+      );
+    }
     for (let next = 0; next < inbox.length && this.#phase !== 'ended'; next++) {
       try {
         this.#handle(inbox[next], parsed[next]);
@@ -701,12 +712,16 @@ function guessMessage(data: string): string {
 
 /** UTF-8 length of a string, without allocating an encoded copy. */
 /**
- * A text frame parsed, unless it may be over `max` bytes: that one is measured first, and only
- * parsed within the limit (see `#handle`). A binary frame is left to `#handle` too.
+ * A text frame surely within `max` bytes (a UTF-16 unit is at most 3 UTF-8 bytes). Any other
+ * is left to `#handle`, which measures a long one before it parses it, and drops a binary one.
  */
+function isSmallText(data: unknown, max: number): data is string {
+  return typeof data === 'string' && data.length * 3 <= max;
+}
+
+/** A text frame parsed, if `isSmallText`. */
 function parseIfSmall(data: unknown, max: number): ParsedFrame | undefined {
-  // A UTF-16 unit is at most 3 UTF-8 bytes.
-  return typeof data === 'string' && data.length * 3 <= max ? parseServerFrame(data) : undefined;
+  return isSmallText(data, max) ? parseServerFrame(data) : undefined;
 }
 
 function utf8Length(text: string): number {

@@ -115,6 +115,25 @@ export function parseServerFrame(text: string): ParsedFrame {
   }
 }
 
+/**
+ * The first half of `parseServerFrame`, for the frames of a socket read: `JSON.parse` of a frame
+ * that starts as a JSON object. `undefined` (which no JSON text parses to) leaves the frame to
+ * `parseServerFrame` whole: one that is not an object, or not JSON after all.
+ */
+export function readJsonObject(text: string): unknown {
+  if (text.charCodeAt(0) !== 123) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The second half: `readJsonObject`'s value checked and typed, as `parseServerFrame` would. */
+export function parseFrameValue(value: unknown, text: string): ParsedFrame {
+  return parseValue(value, text);
+}
+
 function parseJson(json: string, text: string): ParsedFrame {
   let data: unknown;
   try {
