@@ -4,7 +4,7 @@
  * when its parent goes away, or at a hard deadline.
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { availableParallelism, platform, setPriority } from 'node:os';
+import { platform, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, where `--import tsx` resolves. */
@@ -118,17 +118,27 @@ export function startChild(
 }
 
 /**
- * Whether {@link pinToCpu} can keep two processes on CPUs of their own: Linux with `taskset`
- * (util-linux) and at least two CPUs.
+ * Two CPUs this process may run on, for {@link pinToCpu} to give two processes one each, or
+ * `undefined` where that cannot be done: not Linux, no `taskset` (util-linux), or fewer than two
+ * CPUs allowed (a container's cpuset may allow CPUs 2 and 3, not 0 and 1).
  */
-export function canPin(): boolean {
-  if (platform() !== 'linux' || availableParallelism() < 2) return false;
+export function twoCpus(): readonly [number, number] | undefined {
+  if (platform() !== 'linux') return undefined;
+  let output: string;
   try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
+    output = execFileSync('taskset', ['-cp', String(process.pid)], { encoding: 'utf8' });
   } catch {
-    return false;
+    return undefined;
   }
+  // "pid 42's current affinity list: 0,2,4-7"
+  const list = output.slice(output.lastIndexOf(':') + 1).trim();
+  const cpus: number[] = [];
+  for (const part of list.split(',')) {
+    const [first = Number.NaN, last = first] = part.split('-').map(Number);
+    for (let cpu = first; cpu <= last && cpus.length < 2; cpu++) cpus.push(cpu);
+  }
+  const [server, client] = cpus;
+  return server === undefined || client === undefined ? undefined : [server, client];
 }
 
 /**

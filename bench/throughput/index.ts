@@ -6,10 +6,10 @@
  */
 import {
   type BenchMessage,
-  canPin,
   MEASURED_PRIORITY,
   pinToCpu,
   startChild,
+  twoCpus,
 } from '../lib/child.js';
 import { compileSdk } from '../lib/compiled-sdk.js';
 import { FRAME_BYTES } from '../lib/frames.js';
@@ -29,8 +29,8 @@ export interface ThroughputOptions {
   /** Run server and clients at a raised priority where allowed. */
   readonly prioritized: boolean;
   /**
-   * Keep the server on CPU 0 and every client on CPU 1, where the machine allows it
-   * ({@link canPin}). Unbound, the scheduler moves both between the cores of a small machine,
+   * Keep the server on one CPU and every client on another, where the machine allows it
+   * ({@link twoCpus}). Unbound, the scheduler moves both between the cores of a small machine,
    * and each move costs the measured client its caches.
    */
   readonly pinned: boolean;
@@ -94,7 +94,7 @@ async function measure(
   frames: number,
   sdk: string,
   priority: number | undefined,
-  pinned: boolean,
+  cpus: readonly [number, number] | undefined,
 ): Promise<Rates> {
   const child = startChild(
     'throughput/client.ts',
@@ -103,7 +103,7 @@ async function measure(
     priority,
   );
   try {
-    if (pinned) pinToCpu(child, CLIENT_CPU);
+    if (cpus !== undefined) pinToCpu(child, cpus[1]);
     const result = await child.next<ResultMessage>('result', 60_000);
     if (result.frames !== frames) throw new Error(`${mode}: got ${result.frames} of ${frames}`);
     return { wall: result.rate, cpu: result.cpuRate };
@@ -111,9 +111,6 @@ async function measure(
     await child.stop();
   }
 }
-
-const SERVER_CPU = 0;
-const CLIENT_CPU = 1;
 
 const k = (n: number) => `${Math.round(n / 1000)}k`;
 
@@ -126,12 +123,13 @@ export async function runThroughput(
   const sdk = await compileSdk();
   const server = startChild('throughput/server.ts', [String(options.frames)], [], priority);
   try {
-    const pinned = options.pinned && canPin();
-    if (pinned) pinToCpu(server, SERVER_CPU);
+    // [server's CPU, clients' CPU], or undefined: unpinned.
+    const cpus = options.pinned ? twoCpus() : undefined;
+    if (cpus !== undefined) pinToCpu(server, cpus[0]);
     log(
-      pinned
-        ? `  server on CPU ${SERVER_CPU}, clients on CPU ${CLIENT_CPU}`
-        : '  not pinned to CPUs (needs Linux, taskset and 2 CPUs, or was turned off)',
+      cpus === undefined
+        ? '  not pinned to CPUs (needs Linux, taskset and 2 allowed CPUs, or was turned off)'
+        : `  server on CPU ${cpus[0]}, clients on CPU ${cpus[1]}`,
     );
     const { port } = await server.next<BenchMessage & { port: number }>('ready', 60_000);
     const rounds: Record<Mode, Rates>[] = [];
@@ -140,7 +138,7 @@ export async function runThroughput(
       const order = MODES.map((_, i) => MODES[(i + round) % MODES.length] as Mode);
       const got = {} as Record<Mode, Rates>;
       for (const mode of order) {
-        got[mode] = await measure(mode, port, options.frames, sdk, priority, pinned);
+        got[mode] = await measure(mode, port, options.frames, sdk, priority, cpus);
       }
       const warmup = round < options.warmupRounds;
       const label = warmup
@@ -166,7 +164,7 @@ export async function runThroughput(
     }
     return {
       rounds: options.rounds,
-      pinned,
+      pinned: cpus !== undefined,
       frames: options.frames,
       frameBytes: FRAME_BYTES,
       rate,
