@@ -109,7 +109,7 @@ export function parseServerFrame(text: string): ParsedFrame {
   try {
     const data: unknown = JSON.parse(trimmed);
     // A bare JSON string (what `send_json("Invalid token")` writes) is read as text.
-    return typeof data === 'string' ? { kind: 'text', text: data } : parseValue(data, text);
+    return typeof data === 'string' ? { kind: 'text', text: data } : parseFrameValue(data, text);
   } catch {
     return { kind: 'text', text };
   }
@@ -129,11 +129,6 @@ export function readJsonObject(text: string): unknown {
   }
 }
 
-/** The second half: `readJsonObject`'s value checked and typed, as `parseServerFrame` would. */
-export function parseFrameValue(value: unknown, text: string): ParsedFrame {
-  return parseValue(value, text);
-}
-
 function parseJson(json: string, text: string): ParsedFrame {
   let data: unknown;
   try {
@@ -142,10 +137,14 @@ function parseJson(json: string, text: string): ParsedFrame {
     // Not the engine's message: it quotes the frame, which may hold a secret.
     return invalid(text, [{ path: [], message: 'malformed JSON' }]);
   }
-  return parseValue(data, text);
+  return parseFrameValue(data, text);
 }
 
-function parseValue(data: unknown, text: string): ParsedFrame {
+/**
+ * A decoded frame checked and typed; `text` is the frame as received, for error messages. The
+ * second half of `parseServerFrame`, after `readJsonObject`.
+ */
+export function parseFrameValue(data: unknown, text: string): ParsedFrame {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return invalid(text, [{ path: [], message: 'expected a JSON object' }]);
   }
