@@ -22,6 +22,8 @@ let network: { onLine: boolean };
 /** `online` listeners registered on the global and not yet removed. */
 let onlineListeners: Set<Listener>;
 let onlineAdds: number;
+/** `offline` listeners registered on the global and not yet removed. */
+let offlineListeners: Set<Listener>;
 const clients: TaskStatusClient[] = [];
 
 beforeEach(async () => {
@@ -31,17 +33,20 @@ beforeEach(async () => {
   const remove = target.removeEventListener.bind(target);
   onlineListeners = new Set();
   onlineAdds = 0;
+  offlineListeners = new Set();
   vi.stubGlobal('addEventListener', (...args: Parameters<EventTarget['addEventListener']>) => {
     if (args[0] === 'online') {
       onlineAdds += 1;
       onlineListeners.add(args[1]);
     }
+    if (args[0] === 'offline') offlineListeners.add(args[1]);
     add(...args);
   });
   vi.stubGlobal(
     'removeEventListener',
     (...args: Parameters<EventTarget['removeEventListener']>) => {
       if (args[0] === 'online') onlineListeners.delete(args[1]);
+      if (args[0] === 'offline') offlineListeners.delete(args[1]);
       remove(...args);
     },
   );
@@ -240,16 +245,48 @@ describe('the online event on an open connection', () => {
     expect(received).toEqual(['{"type":"ping"}']);
   });
 
+  it('sends a ping at once on the offline event too, and keeps a link that answers', async () => {
+    const c = client({ heartbeat });
+    await c.connect();
+    const beat = nextEvent<[HeartbeatInfo]>(c, 'heartbeat');
+    globalThis.dispatchEvent(new Event('offline'));
+    expect((await beat)[0].rttMs).toBeGreaterThanOrEqual(0);
+    expect(received).toEqual(['{"type":"ping"}']);
+    expect(c.state).toBe('open');
+  });
+
+  it('finds a link that died as the network went, and retries only once it is back', async () => {
+    const c = client({ heartbeat, reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    await c.connect();
+    answering = false;
+    const reconnecting = nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+    network.onLine = false;
+    globalThis.dispatchEvent(new Event('offline'));
+    const [info] = await reconnecting;
+    expect(info).toMatchObject({ offline: true, reason: { code: 'HEARTBEAT_TIMEOUT' } });
+    await serverCaughtUp();
+    expect(server.requests).toEqual([REQUEST, '/probe']);
+    expect(c.state).toBe('reconnecting');
+
+    const reopened = nextEvent<[OpenInfo]>(c, 'open');
+    goOnline();
+    expect((await reopened)[0].reconnected).toBe(true);
+    expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+  });
+
   it('listens only while a connection is open, and not at all without heartbeats', async () => {
     const c = client({ heartbeat });
     await c.connect();
     expect(onlineListeners.size).toBe(1);
+    expect(offlineListeners.size).toBe(1);
     await c.close();
     expect(onlineListeners.size).toBe(0);
+    expect(offlineListeners.size).toBe(0);
 
     const quiet = client({ heartbeat: false });
     await quiet.connect();
     expect(onlineListeners.size).toBe(0);
+    expect(offlineListeners.size).toBe(0);
     expect(onlineAdds).toBe(1);
   });
 });

@@ -24,7 +24,7 @@ import {
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
 import type { MessageFrame } from './events.js';
-import { hasWindowEvents, listenOnline } from './online.js';
+import { hasWindowEvents, listenWindow } from './online.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
 
@@ -104,6 +104,9 @@ const CLOSE_AFTER_ERROR = 5;
  */
 const REFUSAL_CLOSE_MS = 1_000;
 
+/** The window's events on which an open connection checks its link at once. */
+const NETWORK_EVENTS = ['online', 'offline'] as const;
+
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
 /** A `\uXXXX` escape (its hex captured), or an escaped `/`. */
@@ -151,7 +154,7 @@ export class Connection<O> {
   #pingSentAt = 0;
   #failure: string | undefined;
   #closed: (() => void) | undefined;
-  /** Removes the `online` listener of a browser connection (see `#pingWhenOnline`). */
+  /** Removes the `online` and `offline` listener of a browser connection (see `#pingOnNetworkChange`). */
   #stopOnline: (() => void) | undefined;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
@@ -289,7 +292,7 @@ export class Connection<O> {
     if (this.#phase !== 'verdict') return;
     this.#phase = 'accepted';
     this.#beat();
-    this.#pingWhenOnline();
+    this.#pingOnNetworkChange();
     this.#listener.accepted(this.#owner, this, this.#presumed);
     // Quiet after an odd or text frame: a close soon after it still makes that frame a refusal.
     if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
@@ -339,13 +342,13 @@ export class Connection<O> {
   }
 
   /**
-   * In a browser, the `online` event sends a ping at once: a link that died while the network
-   * was away is then found within `timeoutMs`, not up to an interval later. Node has no such
-   * event, and nothing is added there.
+   * In a browser, the `online` and `offline` events send a ping at once: a link that died while
+   * the network was away, or as it went, is then found within `timeoutMs`, not up to an interval
+   * later. Node has no such events, and nothing is added there.
    */
-  #pingWhenOnline(): void {
+  #pingOnNetworkChange(): void {
     if (this.#settings.heartbeat === false || !hasWindowEvents()) return;
-    this.#stopOnline = listenOnline(() => {
+    this.#stopOnline = listenWindow(NETWORK_EVENTS, () => {
       // Not while a ping waits for its answer, nor while a refusal's close may come.
       if (this.#due === PING) this.#ping();
     });

@@ -1,4 +1,4 @@
-/** The browser's network signals (`navigator.onLine` and the window's `online` event). */
+/** The browser's network signals (`navigator.onLine` and the window's `online` and `offline` events). */
 
 /** Whether there are window events such as `online`: in a browser, not in Node. */
 export function hasWindowEvents(): boolean {
@@ -11,8 +11,10 @@ export function waitsForOnline(): boolean {
   return hasWindowEvents() && navigator?.onLine === false;
 }
 
-/** Calls `listener` on every `online` event until the returned function is called. */
-export function listenOnline(listener: () => void): () => void {
-  globalThis.addEventListener('online', listener);
-  return () => globalThis.removeEventListener('online', listener);
+/** Calls `listener` on every one of the window's `events` until the returned function is called. */
+export function listenWindow(events: readonly string[], listener: () => void): () => void {
+  for (const event of events) globalThis.addEventListener(event, listener);
+  return () => {
+    for (const event of events) globalThis.removeEventListener(event, listener);
+  };
 }

@@ -1,4 +1,4 @@
-import { hasWindowEvents, listenOnline, waitsForOnline } from './online.js';
+import { hasWindowEvents, listenWindow, waitsForOnline } from './online.js';
 import { Timer } from './timers.js';
 
 /**
@@ -21,7 +21,7 @@ export class RetryWait {
       go();
     };
     if (hasWindowEvents()) {
-      this.#stopListening = listenOnline(done);
+      this.#stopListening = listenWindow(['online'], done);
       if (waitsForOnline()) return;
     }
     this.#timer.start(delayMs, done);

@@ -1,7 +1,7 @@
 /**
- * The browser's `online` event on an open connection, in real Chromium: Playwright takes the
- * page offline and back, and the client checks the link at once with a ping instead of waiting
- * out its heartbeat interval (a minute here).
+ * The browser's `online` and `offline` events on an open connection, in real Chromium:
+ * Playwright takes the page offline and back, and the client checks the link at once with a ping
+ * instead of waiting out its heartbeat interval (a minute here).
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,15 +19,23 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** What the page's client did after the network came back. */
-interface AfterOnline {
-  /** The first of `heartbeat` (a pong) or `reconnecting`, and its detail. */
+/** What the page's client did first after a window event. */
+interface AfterEvent {
+  /** The first of `heartbeat` (a pong) or `reconnecting`. */
   readonly first: 'heartbeat' | 'reconnecting';
+  /** `rtt true` for a pong; for `reconnecting`, the reason's code and the `offline` flag. */
   readonly detail: string;
-  /** From the `online` event to that first event. */
+  /** From the event to that first client event. */
   readonly afterMs: number;
-  /** Whether the client was open again, on its old socket or a new one. */
-  readonly open: boolean;
+  /** The client's state right then. */
+  readonly state: string;
+}
+
+interface PageGlobals {
+  TaskStatus: typeof import('../../src/index.js');
+  client: import('../../src/index.js').TaskStatusClient;
+  /** What the client did first after the window's next `online` or `offline` event. */
+  after: Record<'online' | 'offline', Promise<AfterEvent>>;
 }
 
 /** Opens a page whose client (heartbeat every minute) is connected to `server`. */
@@ -36,10 +44,8 @@ async function connectedPage(base: string): Promise<Page> {
   const page = await context.newPage();
   await page.addScriptTag({ content: chromium.sdk });
   await page.evaluate(async (baseUrl) => {
-    const { TaskStatusClient } = (
-      window as unknown as { TaskStatus: typeof import('../../src/index.js') }
-    ).TaskStatus;
-    const client = new TaskStatusClient({
+    const globals = window as unknown as PageGlobals;
+    const client = new globals.TaskStatus.TaskStatusClient({
       baseUrl,
       userId: 2,
       token: 'tok',
@@ -47,30 +53,38 @@ async function connectedPage(base: string): Promise<Page> {
       reconnect: { initialDelayMs: 10, maxDelayMs: 20 },
     });
     await client.connect();
-    const afterOnline = new Promise<AfterOnline>((resolve) => {
-      window.addEventListener('online', () => {
-        const at = performance.now();
-        const settle = (first: AfterOnline['first'], detail: string) => {
-          const afterMs = performance.now() - at;
-          const report = () => resolve({ first, detail, afterMs, open: client.state === 'open' });
-          if (client.state === 'open') report();
-          else client.once('open', report);
-        };
-        client.once('heartbeat', ({ rttMs }) => settle('heartbeat', `rtt ${rttMs >= 0}`));
-        client.once('reconnecting', ({ reason }) => settle('reconnecting', reason.code));
+    globals.client = client;
+    const firstAfter = (event: 'online' | 'offline') =>
+      new Promise<AfterEvent>((resolve) => {
+        window.addEventListener(
+          event,
+          () => {
+            const at = performance.now();
+            const settle = (first: AfterEvent['first'], detail: string) =>
+              resolve({ first, detail, afterMs: performance.now() - at, state: client.state });
+            client.once('heartbeat', ({ rttMs }) => settle('heartbeat', `rtt ${rttMs >= 0}`));
+            client.once('reconnecting', ({ reason, offline }) =>
+              settle('reconnecting', `${reason.code} offline ${offline}`),
+            );
+          },
+          { once: true },
+        );
       });
-    });
-    (window as unknown as { afterOnline: Promise<AfterOnline> }).afterOnline = afterOnline;
+    globals.after = { online: firstAfter('online'), offline: firstAfter('offline') };
   }, base);
   return page;
 }
 
-async function offlineAndBack(page: Page): Promise<AfterOnline> {
-  await context?.setOffline(true);
-  await context?.setOffline(false);
-  return page.evaluate(
-    () => (window as unknown as { afterOnline: Promise<AfterOnline> }).afterOnline,
-  );
+function whatFollowed(page: Page, event: 'online' | 'offline'): Promise<AfterEvent> {
+  return page.evaluate((name) => (window as unknown as PageGlobals).after[name], event);
+}
+
+/** Resolves once the page's client is open (again). */
+function reopened(page: Page): Promise<void> {
+  return page.evaluate(async () => {
+    const { client } = window as unknown as PageGlobals;
+    if (client.state !== 'open') await new Promise((resolve) => client.once('open', resolve));
+  });
 }
 
 describe('the online event on an open connection, in Chromium', () => {
@@ -78,10 +92,12 @@ describe('the online event on an open connection, in Chromium', () => {
     server = await startTaskStatusServer({ tokens: { tok: 2 } });
     const page = await connectedPage(server.url);
 
-    const after = await offlineAndBack(page);
+    await context?.setOffline(true);
+    await context?.setOffline(false);
+    const seen = await whatFollowed(page, 'online');
 
-    expect(after).toMatchObject({ first: 'heartbeat', detail: 'rtt true', open: true });
-    expect(after.afterMs).toBeLessThan(10_000);
+    expect(seen).toMatchObject({ first: 'heartbeat', detail: 'rtt true', state: 'open' });
+    expect(seen.afterMs).toBeLessThan(10_000);
     expect(server.connections).toHaveLength(1);
   });
 
@@ -91,10 +107,51 @@ describe('the online event on an open connection, in Chromium', () => {
     // The server keeps the socket and sends nothing more on it, as a dead link does.
     server.silence();
 
-    const after = await offlineAndBack(page);
+    await context?.setOffline(true);
+    await context?.setOffline(false);
+    const seen = await whatFollowed(page, 'online');
+    await reopened(page);
 
-    expect(after).toMatchObject({ first: 'reconnecting', detail: 'HEARTBEAT_TIMEOUT', open: true });
-    expect(after.afterMs).toBeLessThan(10_000);
+    expect(seen).toMatchObject({
+      first: 'reconnecting',
+      detail: 'HEARTBEAT_TIMEOUT offline false',
+    });
+    expect(seen.afterMs).toBeLessThan(10_000);
     expect(server.connections).toHaveLength(2);
+  });
+});
+
+describe('the offline event on an open connection, in Chromium', () => {
+  it('finds a link that died as the network went, then waits for online to reconnect', async () => {
+    server = await startTaskStatusServer({ tokens: { tok: 2 } });
+    const page = await connectedPage(server.url);
+    server.silence();
+
+    await context?.setOffline(true);
+    const seen = await whatFollowed(page, 'offline');
+
+    // Found within timeoutMs, and the retry waits for the network, not for a timer.
+    expect(seen).toMatchObject({
+      first: 'reconnecting',
+      detail: 'HEARTBEAT_TIMEOUT offline true',
+      state: 'reconnecting',
+    });
+    expect(seen.afterMs).toBeLessThan(10_000);
+    await context?.setOffline(false);
+    await reopened(page);
+    expect(server.connections).toHaveLength(2);
+  });
+
+  it('keeps a live link when the event was a false alarm', async () => {
+    server = await startTaskStatusServer({ tokens: { tok: 2 } });
+    const page = await connectedPage(server.url);
+
+    // Browsers fire `offline` for changes that leave the link up (a VPN, a second network).
+    await page.evaluate(() => window.dispatchEvent(new Event('offline')));
+    const seen = await whatFollowed(page, 'offline');
+
+    expect(seen).toMatchObject({ first: 'heartbeat', detail: 'rtt true', state: 'open' });
+    expect(seen.afterMs).toBeLessThan(10_000);
+    expect(server.connections).toHaveLength(1);
   });
 });
