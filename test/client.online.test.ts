@@ -119,6 +119,39 @@ describe('offline and online (browser signals)', () => {
     expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
   });
 
+  it('stops a backoff wait under way when the network goes, and tries once it is back', async () => {
+    const c = client({ reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    await c.connect();
+    const reconnecting = nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+    // Goes offline within the event, while the 0 ms timer of the wait is still to run.
+    c.once('reconnecting', () => {
+      network.onLine = false;
+      globalThis.dispatchEvent(new Event('offline'));
+    });
+    server.sockets[0]?.terminate();
+    expect((await reconnecting)[0].offline).toBe(false);
+    await serverCaughtUp();
+    expect(server.requests).toEqual([REQUEST, '/probe']);
+    expect(c.state).toBe('reconnecting');
+
+    const reopened = nextEvent<[OpenInfo]>(c, 'open');
+    goOnline();
+    expect((await reopened)[0].reconnected).toBe(true);
+    expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+    expect(onlineListeners.size + offlineListeners.size).toBe(0);
+  });
+
+  it('keeps the timer of a wait on an offline event that navigator.onLine does not back', async () => {
+    const c = client({ reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
+    await c.connect();
+    c.once('reconnecting', () => globalThis.dispatchEvent(new Event('offline')));
+    const reopened = nextEvent<[OpenInfo]>(c, 'open');
+    server.sockets[0]?.terminate();
+    // No `online` event comes: the timer alone brings the client back.
+    expect((await reopened)[0].reconnected).toBe(true);
+    expect(server.requests).toEqual([REQUEST, REQUEST]);
+  });
+
   it('reconnects at once on the online event, even with a 60 s backoff', async () => {
     const c = client({ reconnect: { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'none' } });
     const info = await dropWhileOffline(c);

@@ -3,7 +3,8 @@ import { Timer } from './timers.js';
 
 /**
  * The wait before a reconnect attempt: a timer, except that in a browser that is offline it waits
- * for the `online` event instead, and `online` always cuts a wait short. One at a time.
+ * for the `online` event instead, and `online` always cuts a wait short. The `offline` event
+ * stops the timer of a wait under way, which then lasts until `online`. One at a time.
  */
 export class RetryWait {
   readonly #timer = new Timer();
@@ -21,7 +22,16 @@ export class RetryWait {
       go();
     };
     if (hasWindowEvents()) {
-      this.#stopListening = listenWindow(['online'], done);
+      const stopOnline = listenWindow(['online'], done);
+      // Gone offline mid-wait: an attempt now would fail, so the rest of the wait is for `online`.
+      // Only if `navigator.onLine` says so too, or nothing might ever fire `online`.
+      const stopOffline = listenWindow(['offline'], () => {
+        if (waitsForOnline()) this.#timer.clear();
+      });
+      this.#stopListening = () => {
+        stopOnline();
+        stopOffline();
+      };
       if (waitsForOnline()) return;
     }
     this.#timer.start(delayMs, done);
