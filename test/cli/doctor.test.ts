@@ -287,6 +287,34 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(0);
   });
 
+  // Hand-written handlers often greet at once, with a line of text or a type of their own: the
+  // client holds such a frame back while a close could make it a refusal, but it came at once.
+  it.each([
+    ['plain text', 'Connected to task updates for user 2'],
+    ['of a type the protocol does not have', '{"type":"connection_established","user_id":2}'],
+  ])('a server that greets with a frame that is %s, then answers pings', async (what, greeting) => {
+    const server = await startWsServer((ws) => {
+      ws.send(greeting);
+      ws.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'ping') ws.send('{"type":"pong"}');
+      });
+    });
+    scripted.push(server);
+    // The client pings only once a close can no longer make the greeting a refusal (1 s later).
+    const { code, check } = await doctor(server.baseUrl, TOKEN, '--timeout', '3000');
+    const auth = check('auth');
+    expect(auth).toMatchObject({ verdict: 'warn', cause: 'no-ack', data: { verdict: 'quiet' } });
+    const summary = new RegExp(
+      `^accepted only by silence: the first frame \\(at (\\d+) ms\\) is ${what}, not an ack, and no valid frame followed within authGraceMs \\(1000 ms\\); the first valid frame, a pong frame, came at (\\d+) ms$`,
+    );
+    expect(auth.summary).toMatch(summary);
+    const [, greetedAt, pongAt] = summary.exec(auth.summary) ?? [];
+    // The greeting is told as it arrived, before the verdict; the pong after the ping.
+    expect(Number(greetedAt)).toBeLessThan(1_000);
+    expect(Number(pongAt)).toBeGreaterThanOrEqual(1_000);
+    expect(code).toBe(0);
+  });
+
   it('a server that accepts the socket and then says nothing', async () => {
     let server: TaskStatusServer | undefined;
     // Each connection is silenced while it authenticates: no ack, no pong, socket kept open.

@@ -15,6 +15,13 @@ import { type CheckOutcome, fail, pass, warn } from './types.js';
 /** The first ping goes out this soon after the token is accepted, not 25 s later. */
 const PING_AFTER_MS = 50;
 
+/** Frames that do not count as a verdict (nor as a pong), as the no-ack warning names them. */
+const NOT_AN_ACK: ReadonlyMap<ParsedFrame['kind'], string> = new Map([
+  ['text', 'plain text'],
+  ['unknown', 'of a type the protocol does not have'],
+  ['invalid', 'invalid'],
+]);
+
 /**
  * The steps that need a real client: the post-accept auth verdict, a heartbeat round trip and a
  * forced reconnect, on one `TaskStatusClient` that never reconnects by itself (`reconnect: false`)
@@ -23,9 +30,12 @@ const PING_AFTER_MS = 50;
 export class DoctorSession {
   readonly #options: DoctorOptions;
   readonly #client: TaskStatusClient;
-  #firstFrame: ParsedFrame | undefined;
+  /** The first frame the client took for a valid one: a verdict, a heartbeat, an update. */
+  #firstValid: { readonly frame: ParsedFrame; readonly at: number } | undefined;
   /** The kind of the first frame on the latest socket, refusals included. */
   #firstKind: ParsedFrame['kind'] | undefined;
+  /** When that frame arrived (`performance.now()`), before the client may have delivered it. */
+  #firstAt = 0;
   #authError: AuthErrorInfo | undefined;
   #lastError: TaskStatusError | undefined;
   #rttMs: number | undefined;
@@ -39,8 +49,9 @@ export class DoctorSession {
       userId: options.userId,
       token: options.token,
       ...(options.path === undefined ? {} : { path: options.path }),
-      WebSocket: recordFirstFrame((kind) => {
+      WebSocket: recordFirstFrame((kind, at) => {
         this.#firstKind = kind;
+        this.#firstAt = at;
       }),
       reconnect: false,
       // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it.
@@ -54,7 +65,7 @@ export class DoctorSession {
     const client = this.#client;
     client.on('message', (frame) => {
       this.#frames++;
-      this.#firstFrame ??= frame;
+      if (!NOT_AN_ACK.has(frame.kind)) this.#firstValid ??= { frame, at: performance.now() };
       this.#poke();
     });
     client.on('authError', (info) => {
@@ -82,12 +93,12 @@ export class DoctorSession {
       return refusal(error as TaskStatusError, this.#refusalFacts(), elapsed(), timeoutMs);
     }
     const ms = elapsed();
-    const first = this.#firstFrame;
+    const first = this.#firstValid?.frame;
     // Accepted on quiet alone: a token check slower than authGraceMs may still refuse. Wait for
-    // a frame (a pong, say) or the end of the connection before judging.
+    // a valid frame (a pong, say) or the end of the connection before judging.
     if (first === undefined) {
       await this.#until(
-        () => this.#firstFrame !== undefined || this.#client.state !== 'open',
+        () => this.#firstValid !== undefined || this.#client.state !== 'open',
         timeoutMs,
       );
     }
@@ -99,7 +110,7 @@ export class DoctorSession {
       const note = `the refusal came after more than authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) of quiet, so clients took the socket for accepted first: send {"type":"connected"} once the token is accepted, and refuse sooner`;
       return { ...outcome, notes: [...(outcome.notes ?? []), note] };
     }
-    const later = this.#firstFrame;
+    const later = this.#firstValid?.frame;
     if (first === undefined && later?.kind === 'connected') {
       return warn(
         'slow-ack',
@@ -130,16 +141,32 @@ export class DoctorSession {
         },
       );
     }
-    const after =
-      later === undefined
-        ? `, nor in the ${timeoutMs} ms after`
-        : `; the first, a ${later.kind} frame, came at ${waitedMs} ms`;
     return warn(
       'no-ack',
-      `accepted only by silence: no frame within authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms) after the socket opened${after}`,
+      `accepted only by silence: ${this.#quietFacts(started, ms, timeoutMs)}`,
       'send {"type":"connected","user_id":…} as soon as the token is accepted: clients then know at once, and a hung server no longer looks like one that accepted',
       { data: { verdict: 'quiet', ms } },
     );
+  }
+
+  /**
+   * What came before and after a verdict presumed from quiet. A frame that is no ack (a greeting
+   * in plain text, a type of the server's own) may have come at once: the client holds it back
+   * while a close could still make it a refusal, so its arrival, not its delivery, is told.
+   */
+  #quietFacts(started: number, verdictMs: number, timeoutMs: number): string {
+    const grace = `authGraceMs (${CONNECT_DEFAULTS.authGraceMs} ms)`;
+    const sinceStart = (at: number) => Math.round(at - started);
+    const kind = this.#firstKind;
+    const firstMs = sinceStart(this.#firstAt);
+    const before =
+      kind !== undefined && NOT_AN_ACK.has(kind) && firstMs <= verdictMs
+        ? `the first frame (at ${firstMs} ms) is ${NOT_AN_ACK.get(kind)}, not an ack, and no valid frame followed within ${grace}`
+        : `no frame within ${grace} after the socket opened`;
+    const valid = this.#firstValid;
+    return valid === undefined
+      ? `${before}, nor in the ${timeoutMs} ms after`
+      : `${before}; the first valid frame, a ${valid.frame.kind} frame, came at ${sinceStart(valid.at)} ms`;
   }
 
   #refusalFacts(): RefusalFacts {
@@ -255,12 +282,14 @@ export class DoctorSession {
  * delivers no refusal as a message, and its `authError` has the same `code: null` for a plain-text
  * frame and for a JSON error frame without a code: only the frame itself tells them apart.
  */
-function recordFirstFrame(onFirstFrame: (kind: ParsedFrame['kind']) => void): WebSocketConstructor {
+function recordFirstFrame(
+  onFirstFrame: (kind: ParsedFrame['kind'], at: number) => void,
+): WebSocketConstructor {
   class RecordingWebSocket extends NodeWebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols);
       this.once('message', (data: NodeWebSocket.RawData, isBinary: boolean) => {
-        if (!isBinary) onFirstFrame(parseServerFrame(String(data)).kind);
+        if (!isBinary) onFirstFrame(parseServerFrame(String(data)).kind, performance.now());
       });
     }
   }
