@@ -287,6 +287,47 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'refuses a token as its verifier says, with the code, message and close code it returns',
+    options: {
+      tokens: (token) =>
+        token === 'stale'
+          ? { code: 'token_expired', message: 'Token has expired', closeCode: 4001 }
+          : token === 'odd'
+            ? { message: 'Signature mismatch' }
+            : token === 'bad-close'
+              ? { closeCode: 999 }
+              : 2,
+      errorCloseCode: 1000,
+    },
+    async run({ connect }) {
+      return Promise.all(['stale', 'odd', 'bad-close'].map((t) => observeClose(connect(2, t))));
+    },
+    expected: [
+      {
+        frames: [{ type: 'error', code: 'token_expired', message: 'Token has expired' }],
+        close: { code: 4001, reason: 'token_expired' },
+      },
+      // The server's defaults fill in what the verifier leaves out.
+      {
+        frames: [{ type: 'error', code: 'auth_failed', message: 'Signature mismatch' }],
+        close: { code: 1000, reason: 'auth_failed' },
+      },
+      // A close code no server may send is the verifier's error, as if it had thrown.
+      {
+        frames: [
+          {
+            type: 'error',
+            code: 'internal_error',
+            message: expect.stringMatching(
+              /^Token verification failed: .*closeCode of a rejection from tokens\(\).* got 999$/,
+            ),
+          },
+        ],
+        close: { code: 1011, reason: 'internal_error' },
+      },
+    ],
+  },
+  {
     name: 'sends a snapshot of the task table on connect with snapshotOnConnect',
     options: { tokens: TOKENS, snapshotOnConnect: true },
     async run({ server, connect }) {

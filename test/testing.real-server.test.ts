@@ -102,6 +102,17 @@ describe('startTaskStatusServer over HTTP', () => {
     expect(await getJson(`${server.url}/api/v1/ws/status`)).toEqual(unauthorized);
   });
 
+  it("answers the status endpoint with 401 and the verifier's message for its own refusal", async () => {
+    const server = await start({
+      tokens: (token) => (token === 'stale' ? { code: 'token_expired', message: 'Expired' } : 2),
+    });
+    expect(await getJson(`${server.url}/api/v1/ws/status?token=stale`)).toEqual({
+      status: 401,
+      body: { detail: 'Expired' },
+    });
+    expect((await getJson(`${server.url}/api/v1/ws/status?token=fresh`)).status).toBe(200);
+  });
+
   it('counts connections by token when the verifier does not name a user', async () => {
     const server = await start({ tokens: () => true });
     await client(server, { token: 'abc' }).connect();

@@ -251,13 +251,18 @@ export class TaskServerBrain implements TaskServerControls {
 
   rejectNextAuth(rejection: string | AuthRejection = {}): void {
     const given = typeof rejection === 'string' ? { code: rejection } : rejection;
+    this.#rejections.push(this.#rejection(given, 'rejectNextAuth(closeCode)'));
+  }
+
+  /** An {@link AuthRejection} with its defaults; `where` names the close code if it is bad. */
+  #rejection(given: AuthRejection, where: string): Rejection {
     const closeCode = given.closeCode ?? this.options.errorCloseCode;
-    checkCloseCode(closeCode, 'rejectNextAuth(closeCode)');
-    this.#rejections.push({
+    checkCloseCode(closeCode, where);
+    return {
       code: given.code ?? 'auth_failed',
       message: given.message ?? 'Authentication failed',
       closeCode,
-    });
+    };
   }
 
   simulate(options: SimulationOptions): Simulation {
@@ -311,6 +316,10 @@ export class TaskServerBrain implements TaskServerControls {
     let result: Awaited<ReturnType<ResolvedTaskServerOptions['verify']>>;
     try {
       result = await this.options.verify(token, { userId });
+      // A refusal of the verifier's own; a bad close code in it is the verifier's error.
+      if (typeof result === 'object' && result !== null) {
+        return this.#rejection(result, 'the closeCode of a rejection from tokens()');
+      }
     } catch (error) {
       const message = `Token verification failed: ${error instanceof Error ? error.message : String(error)}`;
       return { code: 'internal_error', message, closeCode: CloseCode.InternalError };

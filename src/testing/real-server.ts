@@ -236,6 +236,10 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
       json(response, 401, { detail: 'Invalid or expired token' });
       return;
     }
+    if (typeof result === 'object') {
+      json(response, 401, { detail: result.message ?? 'Authentication failed' });
+      return;
+    }
     const mine =
       result === true
         ? this.clients.filter((client) => client.token === token)

@@ -26,6 +26,7 @@ export {
   type TaskServerControls,
   type TaskServerOptions,
   type TaskUpdateInput,
+  type TokenVerdict,
   type TokenVerifier,
   type UserId,
   type VerifyContext,

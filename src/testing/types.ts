@@ -31,20 +31,29 @@ export interface VerifyContext {
 }
 
 /**
+ * A {@link TokenVerifier}'s answer: the token's user id, `true` (valid for any user),
+ * `false`/`null`/`undefined` (refused as `auth_failed`), or an {@link AuthRejection} (refused
+ * with that code, message and close code).
+ */
+export type TokenVerdict = UserId | boolean | AuthRejection | null | undefined;
+
+/**
  * Decides whether a token is valid: returns the user id the token belongs to (the server then
- * checks that it matches the path), `true` for "valid for whichever user the path names", or
- * `false`/`null`/`undefined` for an invalid token. May be async. A verifier that throws makes the
- * server send an `internal_error` frame and close with 1011.
+ * checks that it matches the path), `true` for "valid for whichever user the path names",
+ * `false`/`null`/`undefined` for an invalid token, or an {@link AuthRejection} to refuse it in
+ * a way of your own (`{ code: 'token_expired', message: 'Token has expired' }`). May be async. A
+ * verifier that throws makes the server send an `internal_error` frame and close with 1011.
  *
  * @example
  * ```ts
- * const verify: TokenVerifier = (token) => (token.startsWith('user-') ? Number(token.slice(5)) : null);
+ * const verify: TokenVerifier = (token) =>
+ *   token === 'stale' ? { code: 'token_expired' } : token.startsWith('user-') ? Number(token.slice(5)) : null;
  * ```
  */
 export type TokenVerifier = (
   token: string,
   context: VerifyContext,
-) => UserId | boolean | null | undefined | Promise<UserId | boolean | null | undefined>;
+) => TokenVerdict | Promise<TokenVerdict>;
 
 /** The tokens a server accepts: a token → user id map (object or `Map`), or a verifier. */
 export type AcceptedTokens =
@@ -145,7 +154,7 @@ export interface TaskUpdateInput {
   updatedAt?: string | Date;
 }
 
-/** How `rejectNextAuth` refuses a connection. */
+/** How `rejectNextAuth`, or a {@link TokenVerifier}, refuses a connection. */
 export interface AuthRejection {
   /**
    * The error frame's `code`.
