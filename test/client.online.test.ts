@@ -104,19 +104,24 @@ function goOnline(): void {
   globalThis.dispatchEvent(new Event('online'));
 }
 
+/** An offline client that lost its link: no attempt while offline, one at once on `online`. */
+async function waitsForOnline(c: TaskStatusClient): Promise<void> {
+  await serverCaughtUp();
+  expect(server.requests).toEqual([REQUEST, '/probe']);
+  expect(c.state).toBe('reconnecting');
+  const reopened = nextEvent<[OpenInfo]>(c, 'open');
+  goOnline();
+  expect((await reopened)[0].reconnected).toBe(true);
+  expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+}
+
 describe('offline and online (browser signals)', () => {
   it('makes no attempt while offline, however short the backoff', async () => {
     const c = client({ reconnect: { initialDelayMs: 0, maxDelayMs: 0 } });
     const info = await dropWhileOffline(c);
     expect(info.delayMs).toBe(0);
-    await serverCaughtUp();
-    expect(server.requests).toEqual([REQUEST, '/probe']);
-    expect(c.state).toBe('reconnecting');
     expect(onlineListeners.size).toBe(1);
-    const reopened = nextEvent<[OpenInfo]>(c, 'open');
-    goOnline();
-    expect((await reopened)[0].reconnected).toBe(true);
-    expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+    await waitsForOnline(c);
   });
 
   it('stops a backoff wait under way when the network goes, and tries once it is back', async () => {
@@ -130,14 +135,7 @@ describe('offline and online (browser signals)', () => {
     });
     server.sockets[0]?.terminate();
     expect((await reconnecting)[0].offline).toBe(false);
-    await serverCaughtUp();
-    expect(server.requests).toEqual([REQUEST, '/probe']);
-    expect(c.state).toBe('reconnecting');
-
-    const reopened = nextEvent<[OpenInfo]>(c, 'open');
-    goOnline();
-    expect((await reopened)[0].reconnected).toBe(true);
-    expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+    await waitsForOnline(c);
     expect(onlineListeners.size + offlineListeners.size).toBe(0);
   });
 
@@ -290,14 +288,7 @@ describe('the online event on an open connection', () => {
     globalThis.dispatchEvent(new Event('offline'));
     const [info] = await reconnecting;
     expect(info).toMatchObject({ offline: true, reason: { code: 'HEARTBEAT_TIMEOUT' } });
-    await serverCaughtUp();
-    expect(server.requests).toEqual([REQUEST, '/probe']);
-    expect(c.state).toBe('reconnecting');
-
-    const reopened = nextEvent<[OpenInfo]>(c, 'open');
-    goOnline();
-    expect((await reopened)[0].reconnected).toBe(true);
-    expect(server.requests).toEqual([REQUEST, '/probe', REQUEST]);
+    await waitsForOnline(c);
   });
 
   it('listens only while a connection is open, and not at all without heartbeats', async () => {
