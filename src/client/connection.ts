@@ -24,7 +24,7 @@ import {
 } from '../transport/websocket.js';
 import { isAuthErrorCode } from './close-policy.js';
 import type { MessageFrame } from './events.js';
-import { hasWindowEvents, listenWindow } from './online.js';
+import { hasWindowEvents, listenNetwork } from './online.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
 
@@ -103,9 +103,6 @@ const CLOSE_AFTER_ERROR = 5;
  * closes right after its frame; a close later than this is an ordinary drop.
  */
 const REFUSAL_CLOSE_MS = 1_000;
-
-/** The window's events on which an open connection checks its link at once. */
-const NETWORK_EVENTS = ['online', 'offline'] as const;
 
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
@@ -348,7 +345,7 @@ export class Connection<O> {
    */
   #pingOnNetworkChange(): void {
     if (this.#settings.heartbeat === false || !hasWindowEvents()) return;
-    this.#stopOnline = listenWindow(NETWORK_EVENTS, () => {
+    this.#stopOnline = listenNetwork(() => {
       // Not while a ping waits for its answer, nor while a refusal's close may come.
       if (this.#due === PING) this.#ping();
     });

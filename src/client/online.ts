@@ -11,10 +11,12 @@ export function waitsForOnline(): boolean {
   return hasWindowEvents() && navigator?.onLine === false;
 }
 
-/** Calls `listener` on every one of the window's `events` until the returned function is called. */
-export function listenWindow(events: readonly string[], listener: () => void): () => void {
-  for (const event of events) globalThis.addEventListener(event, listener);
+const NETWORK_EVENTS = ['online', 'offline'];
+
+/** Calls `listener` on every `online` and `offline` event until the returned function is called. */
+export function listenNetwork(listener: (event: Event) => void): () => void {
+  for (const type of NETWORK_EVENTS) globalThis.addEventListener(type, listener);
   return () => {
-    for (const event of events) globalThis.removeEventListener(event, listener);
+    for (const type of NETWORK_EVENTS) globalThis.removeEventListener(type, listener);
   };
 }

@@ -1,4 +1,4 @@
-import { hasWindowEvents, listenWindow, waitsForOnline } from './online.js';
+import { hasWindowEvents, listenNetwork, waitsForOnline } from './online.js';
 import { Timer } from './timers.js';
 
 /**
@@ -22,16 +22,12 @@ export class RetryWait {
       go();
     };
     if (hasWindowEvents()) {
-      const stopOnline = listenWindow(['online'], done);
-      // Gone offline mid-wait: an attempt now would fail, so the rest of the wait is for `online`.
-      // Only if `navigator.onLine` says so too, or nothing might ever fire `online`.
-      const stopOffline = listenWindow(['offline'], () => {
-        if (waitsForOnline()) this.#timer.clear();
+      this.#stopListening = listenNetwork((event) => {
+        if (event.type === 'online') done();
+        // Gone offline mid-wait: an attempt now would fail, so the rest of the wait is for
+        // `online`. Only if `navigator.onLine` says so too, or nothing might ever fire `online`.
+        else if (waitsForOnline()) this.#timer.clear();
       });
-      this.#stopListening = () => {
-        stopOnline();
-        stopOffline();
-      };
       if (waitsForOnline()) return;
     }
     this.#timer.start(delayMs, done);
