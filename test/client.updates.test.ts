@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { isTaskStatusError, type TaskStatusClient, type TaskUpdate } from '../src/index.js';
+import {
+  isTaskStatusError,
+  type TaskStatusClient,
+  type TaskUpdate,
+  type TaskUpdateIterator,
+} from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { at, taskFrame } from './helpers/frames.js';
+import { isCollectable } from './helpers/gc.js';
 import { setupWsHarness } from './helpers/harness.js';
 
 const harness = setupWsHarness({
@@ -140,6 +146,36 @@ describe('update iterators', () => {
     expect(error.name).toBe('AbortError');
     expect(c.listenerCount('task')).toBe(0);
   });
+
+  it('delivers nothing more to iterators that an earlier task listener ended', async () => {
+    const c = client();
+    const controller = new AbortController();
+    let returned: TaskUpdateIterator | undefined;
+    // Registered before the iterators' own listeners, so it runs first.
+    c.once('task', () => {
+      void returned?.return?.();
+      controller.abort();
+    });
+    returned = c.updates();
+    const aborted = c.updates({ signal: controller.signal });
+    await c.connect();
+    await send(c, taskFrame(1, 'running'));
+    await expect(returned.next()).resolves.toEqual({ value: undefined, done: true });
+    expect((await rejection(aborted.next())).name).toBe('AbortError');
+  });
+
+  it.each(['updates', 'watchTask'] as const)(
+    'holds no %s() iterator made with a signal that was already aborted',
+    async (method) => {
+      const c = client();
+      const signal = AbortSignal.abort();
+      const collectable = await isCollectable(() =>
+        method === 'updates' ? c.updates({ signal }) : c.watchTask(1, { signal }),
+      );
+      expect(collectable).toBe(true);
+      expect(c.listenerCount('task')).toBe(0);
+    },
+  );
 
   it('keeps the newest updates when a slow consumer overflows in drop-oldest mode', async () => {
     const c = client();

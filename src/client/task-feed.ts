@@ -40,16 +40,15 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     this.table = new TaskTable(options);
   }
 
-  subscribe(listener: (update: T) => void): void {
+  subscribe(stream: UpdateStream<T>, listener: (update: T) => void): void {
+    this.#streams ??= new Set();
+    this.#streams.add(stream);
     this.#emitter.on('task', listener);
   }
 
-  unsubscribe(listener: (update: T) => void): void {
-    this.#emitter.off('task', listener);
-  }
-
-  release(stream: UpdateStream<T>): void {
+  unsubscribe(stream: UpdateStream<T>, listener: (update: T) => void): void {
     this.#streams?.delete(stream);
+    this.#emitter.off('task', listener);
   }
 
   isTerminal(update: T): boolean {
@@ -92,8 +91,6 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     first?: T,
   ): UpdateStream<T> {
     const stream = new UpdateStream(this, options, isLast, first);
-    this.#streams ??= new Set();
-    this.#streams.add(stream);
     if (ended) stream.end();
     return stream;
   }

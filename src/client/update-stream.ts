@@ -33,10 +33,10 @@ export const DEFAULT_BUFFER_SIZE = 1024;
 
 /** How a stream is wired to its client; the client calls `end`/`fail` on close or fatal error. */
 export interface StreamSource<T extends TaskUpdate> {
-  subscribe(listener: (update: T) => void): void;
-  unsubscribe(listener: (update: T) => void): void;
-  /** Called once when the stream is finished, so the client forgets it. */
-  release(stream: UpdateStream<T>): void;
+  /** Called once, by the constructor: the client holds the stream until `unsubscribe`. */
+  subscribe(stream: UpdateStream<T>, listener: (update: T) => void): void;
+  /** Called once, when the stream is finished, so the client forgets it. */
+  unsubscribe(stream: UpdateStream<T>, listener: (update: T) => void): void;
 }
 
 type Waiter<T> = {
@@ -86,7 +86,7 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     this.#overflow = options.overflow ?? 'drop-oldest';
     this.#isLast = isLast;
     if (first !== undefined) this.#buffer.push(first);
-    source.subscribe(this.#push);
+    source.subscribe(this, this.#push);
     if (this.#signal?.aborted) this.#onAbort();
     else this.#signal?.addEventListener('abort', this.#onAbort);
   }
@@ -140,6 +140,8 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
   }
 
   readonly #push = (update: T): void => {
+    // An earlier `task` listener may have ended this stream during the event that calls this.
+    if (this.#end !== undefined) return;
     if (this.#filter !== undefined && !this.#filter(update)) return;
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
@@ -186,9 +188,8 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
   #finish(end: unknown): void {
     if (this.#end !== undefined) return;
     this.#end = end;
-    this.#source.unsubscribe(this.#push);
+    this.#source.unsubscribe(this, this.#push);
     this.#signal?.removeEventListener('abort', this.#onAbort);
-    this.#source.release(this);
     const waiters = this.#waiters;
     if (waiters.length === 0) return;
     // Waiters exist only when the buffer is empty: the end is theirs. The first gets the error,
