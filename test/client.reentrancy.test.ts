@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { ResyncFunction, WebSocketConstructor } from '../src/index.js';
+import type { ResyncFunction, TaskUpdate, WebSocketConstructor } from '../src/index.js';
 import { nextEvent, record, rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 import { watchTimers } from './helpers/timers.js';
@@ -177,6 +177,65 @@ describe('listeners that close the client while it connects or reconnects', () =
   });
 });
 
+describe('option callbacks that close the client', () => {
+  it.each(['close', 'abort'])(
+    'stays closed when an async token function calls %s() before it awaits',
+    async (how) => {
+      const timers = watchTimers();
+      const controller = new AbortController();
+      const signals: AbortSignal[] = [];
+      const c = harness.client({
+        signal: controller.signal,
+        token: async ({ signal }) => {
+          signals.push(signal);
+          if (how === 'close') void c.close();
+          else controller.abort();
+          throw new Error('logged out');
+        },
+      });
+      const error = await rejection(c.connect());
+      expect(error.code).toBe(how === 'close' ? 'CONNECTION_CLOSED' : 'ABORTED');
+      expect(c.state).toBe('closed');
+      // No timeout of the token call was left to reopen the client later.
+      expect(timers.live()).toBe(0);
+      expect(signals.map((signal) => signal.aborted)).toEqual([true]);
+      expect(harness.server.sockets).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    ['shouldReconnect, on a drop', 'shouldReconnect', 1012],
+    ['shouldReconnect, on a refusal', 'shouldReconnect', 1008],
+    ['random', 'random', 1012],
+  ] as const)('stays closed when %s calls close()', async (_, option, code) => {
+    let closes = 0;
+    /** Closes the client the first time it is called; returns what the callback answers. */
+    const closeOnce = <T>(answer: T): T => {
+      if (closes++ === 0) void c.close();
+      return answer;
+    };
+    const c = harness.client({
+      token: () => 'tok',
+      ...(option === 'random'
+        ? { random: () => closeOnce(0.5) }
+        : { shouldReconnect: () => closeOnce(true) }),
+    });
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    await c.connect();
+    const states = record(c, ['state']);
+    const closed = nextEvent(c, 'state');
+    const socket = harness.server.sockets[0];
+    if (code === 1008) socket?.send('{"type":"error","code":"token_expired"}');
+    socket?.close(code);
+    await closed;
+    // What follows the callback in the same turn has run by now.
+    await Promise.resolve();
+    expect(closes).toBe(1);
+    expect(states).toEqual([['state', 'closed']]);
+    expect(c.state).toBe('closed');
+  });
+});
+
 describe('listeners that act on the client, once it is connected', () => {
   it('rejects connect() and sends neither open nor close when a state listener closes it on accept', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
@@ -219,6 +278,33 @@ describe('listeners that act on the client, once it is connected', () => {
     );
     harness.server.sockets[0]?.send('{"type":"task_update","task_id":7,"status":"running"}');
     await closed;
+    expect(events).toEqual([]);
+    expect(c.tasks.size).toBe(0);
+  });
+
+  it('drops the update whose taskSchema closed the client', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    let validated!: () => void;
+    const checked = new Promise<void>((resolve) => {
+      validated = resolve;
+    });
+    const c = harness.client({
+      taskSchema: {
+        '~standard': {
+          version: 1,
+          vendor: 'test',
+          validate(value: unknown) {
+            void c.close();
+            validated();
+            return { value: value as TaskUpdate };
+          },
+        },
+      },
+    });
+    await c.connect();
+    const events = record(c, ['task']);
+    harness.server.sockets[0]?.send('{"type":"task_update","task_id":7,"status":"running"}');
+    await checked;
     expect(events).toEqual([]);
     expect(c.tasks.size).toBe(0);
   });

@@ -394,6 +394,15 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#open(result, generation);
       return;
     }
+    Promise.resolve(result).then(
+      (token) => this.#open(token, generation),
+      (cause: unknown) => this.#tokenFailed(cause, generation),
+    );
+    if (generation !== this.#generation) {
+      // The function closed the client (or aborted its signal) before it awaited anything.
+      call.abort();
+      return;
+    }
     // A token fetch that hangs (a half-open link to the auth server) must not hold the client
     // in `connecting`: after `connectTimeoutMs` the call is aborted and the attempt failed.
     this.#tokenCall = call;
@@ -409,10 +418,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#noToken(timeout);
       call.abort(timeout);
     });
-    Promise.resolve(result).then(
-      (token) => this.#open(token, generation),
-      (cause: unknown) => this.#tokenFailed(cause, generation),
-    );
   }
 
   #tokenFailed(cause: unknown, generation: number): void {
@@ -557,16 +562,18 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #authFailed(end: ConnectionEnd): void {
     const error = authFailure(end, this.#safeUrl());
     const policy = this.#options.reconnect;
+    // Every check below is against this: `shouldReconnect` and each listener may close the client.
+    const generation = this.#generation;
     if (policy !== false && this.#override(end, error) === true) {
-      this.#failed(error, end, true);
+      if (generation === this.#generation) this.#failed(error, end, true);
       return;
     }
+    if (generation !== this.#generation) return;
     // Quiet alone is no sign of life, or a server that refuses later than authGraceMs would have
     // the token refreshed forever.
     this.#settleIfStable(end.accepted);
     const willRetry =
       policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
-    const generation = this.#generation;
     this.emit('authError', {
       code: end.authError?.code ?? null,
       message: end.authError?.message ?? null,
@@ -591,9 +598,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /** A transient failure: reconnect per policy, or give up. */
   #failed(error: TaskStatusError, end: ConnectionEnd | undefined, forced = false): void {
     const policy = this.#options.reconnect;
+    // Every check below is against this: `shouldReconnect`, `random` and each listener may close
+    // the client.
+    const generation = this.#generation;
     let willReconnect = policy !== false;
     if (willReconnect && !forced && end !== undefined) {
       willReconnect = this.#override(end, error) ?? true;
+      if (generation !== this.#generation) return;
     }
     if (policy === false || !willReconnect) {
       if (end !== undefined) this.#emitClose(end, false);
@@ -610,7 +621,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         ? policy.maxAttempts
         : Math.min(policy.maxAttempts, policy.maxInitialAttempts);
     if ((refused?.failures ?? this.#failures) > limit) {
-      const generation = this.#generation;
       if (end !== undefined) this.#emitClose(end, false);
       if (generation === this.#generation) this.emit('error', error);
       if (generation !== this.#generation) return; // a listener closed the client
@@ -637,7 +647,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       );
       return;
     }
-    const generation = this.#generation;
     if (end !== undefined) this.#emitClose(end, true);
     if (generation === this.#generation) this.emit('error', error);
     if (generation !== this.#generation) return; // a listener closed the client
@@ -649,7 +658,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       rethrowLater(cause);
       delayMs = reconnectDelay(policy, this.#failures - 1, Math.random);
     }
-    if (!this.#setState('reconnecting')) return;
+    if (generation !== this.#generation || !this.#setState('reconnecting')) return;
     const attempt = this.#failures;
     if (this.#reconnectNow) {
       // `reconnect()` was called from a listener of this drop: no wait.

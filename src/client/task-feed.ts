@@ -67,6 +67,8 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
       // Dropped either way; a rejection left unhandled would end a Node process.
       result.catch(() => {});
       this.#problem('taskSchema must validate synchronously; update dropped');
+    } else if (this.lastError !== undefined) {
+      // The schema's own code closed the client: `connect()` cleared `lastError`, `end` set it.
     } else if (result.issues === undefined) {
       if (this.table.apply(result.value)) this.#emitter.emit('task', result.value);
     } else {
