@@ -77,21 +77,43 @@ describe('reconnect', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
-  it('gives up with RECONNECT_EXHAUSTED after maxAttempts failures in a row', async () => {
-    const port = harness.server.port;
-    await harness.server.close();
-    const c = client({
-      baseUrl: `http://127.0.0.1:${port}`,
-      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
-    });
-    const attempts: number[] = [];
-    c.on('reconnecting', (info) => attempts.push(info.attempt));
-    const error = await rejection(c.connect());
-    expect(error.code).toBe('RECONNECT_EXHAUSTED');
-    expect((error.cause as TaskStatusError).code).toBe('CONNECTION_ERROR');
-    expect(attempts).toEqual([1, 2, 3]);
-    expect(c.state).toBe('closed');
-    await harness.server.listen();
+  it.each([
+    [1, 'attempt'],
+    [3, 'attempts'],
+  ])(
+    'gives up with RECONNECT_EXHAUSTED after maxAttempts (%i) failures in a row',
+    async (maxAttempts, noun) => {
+      const port = harness.server.port;
+      await harness.server.close();
+      const c = client({
+        baseUrl: `http://127.0.0.1:${port}`,
+        reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts },
+      });
+      const attempts: number[] = [];
+      c.on('reconnecting', (info) => attempts.push(info.attempt));
+      const error = await rejection(c.connect());
+      expect(error.code).toBe('RECONNECT_EXHAUSTED');
+      expect(error.message).toContain(`Gave up after ${maxAttempts} failed reconnect ${noun} in`);
+      expect((error.cause as TaskStatusError).code).toBe('CONNECTION_ERROR');
+      expect(attempts).toEqual(Array.from({ length: maxAttempts }, (_, i) => i + 1));
+      expect(c.state).toBe('closed');
+      await harness.server.listen();
+    },
+  );
+
+  it.each([
+    ['a drop with no close frame', 'Connection dropped (close 1006)'],
+    ['a close frame', 'Connection closed by server (close 1012)'],
+  ])('says what ended an accepted connection: %s', async (_, message) => {
+    const c = client();
+    await c.connect();
+    const reconnecting = nextEvent<[ReconnectingInfo]>(c, 'reconnecting');
+    const socket = harness.server.sockets[0];
+    if (message.includes('1006')) socket?.terminate();
+    else socket?.close(1012);
+    const [info] = await reconnecting;
+    expect(info.reason.code).toBe('CONNECTION_LOST');
+    expect(info.reason.message).toBe(message);
   });
 
   it('rejects with the first failure itself when reconnect is false', async () => {

@@ -641,7 +641,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(
         new TaskStatusError(
           'RECONNECT_EXHAUSTED',
-          `Gave up after ${limit} failed reconnect attempts in a row${which}${why}; last: ${error.message}`,
+          `Gave up after ${limit} failed reconnect attempt${limit === 1 ? '' : 's'} in a row${which}${why}; last: ${error.message}`,
           { cause: error },
         ),
       );

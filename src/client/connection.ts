@@ -651,10 +651,13 @@ export class Connection<O> {
     // The socket's own error, where it gave one (`ws`: a reset, a frame over its 100 MiB limit,
     // invalid UTF-8), says more than the close code it leads to, and that the server did not close.
     const verdict = accepted ? '' : ' before the auth verdict';
+    // 1006: no close frame came, so it is not known who ended it (a reset, a killed process).
     const when =
-      this.#failure === undefined
-        ? `Connection closed${accepted ? ' by server' : verdict}`
-        : `Connection failed${verdict}: ${this.#failure}`;
+      this.#failure !== undefined
+        ? `Connection failed${verdict}: ${this.#failure}`
+        : code === CloseCode.Abnormal
+          ? `Connection dropped${verdict}`
+          : `Connection closed${accepted ? ' by server' : verdict}`;
     return new TaskStatusError(
       'CONNECTION_LOST',
       `${when} (close ${code}${reason ? ` "${reason}"` : ''})`,
