@@ -454,8 +454,11 @@ describe('waitForTask', () => {
     await c.connect();
     const controller = new AbortController();
     const waiting = c.waitForTask(1, { signal: controller.signal });
-    controller.abort();
-    expect((await rejection(waiting)).code).toBe('ABORTED');
+    const reason = new Error('user left the page');
+    controller.abort(reason);
+    const error = await rejection(waiting);
+    expect(error.code).toBe('ABORTED');
+    expect(error.cause).toBe(reason);
     expect(c.listenerCount('task')).toBe(0);
   });
 

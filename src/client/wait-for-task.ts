@@ -38,7 +38,9 @@ export async function waitForTask<T extends TaskUpdate>(
   } catch (error) {
     if (!controller.signal.aborted) throw error;
     throw signal?.aborted
-      ? new TaskStatusError('ABORTED', `Waiting for task ${String(taskId)} was aborted`)
+      ? new TaskStatusError('ABORTED', `Waiting for task ${String(taskId)} was aborted`, {
+          cause: signal.reason,
+        })
       : new TaskStatusError(
           'TASK_TIMEOUT',
           `Task ${String(taskId)} did not finish within ${timeoutMs} ms`,
