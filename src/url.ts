@@ -20,7 +20,7 @@ export interface TaskStatusUrlOptions {
    * Route template for servers that differ; `{userId}` (or `{user_id}`) marks the user id.
    * @default '/api/v1/ws/tasks/{userId}'
    */
-  path?: string;
+  path?: string | undefined;
 }
 
 const SCHEME = /^[a-z][a-z\d+.-]*:/i;

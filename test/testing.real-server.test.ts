@@ -240,6 +240,55 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(server.connections.map((x) => x.closeCode)).toEqual([1001, null]);
   });
 
+  it('takes an explicit undefined for any option, as if it were left out', async () => {
+    const server = await start({
+      host: undefined,
+      port: undefined,
+      handshakeDelayMs: undefined,
+      version: undefined,
+      unmatchedUpgradeStatus: undefined,
+      ack: undefined,
+      errorFormat: undefined,
+      errorCloseCode: undefined,
+      heartbeat: { intervalMs: undefined, format: undefined },
+      snapshotOnConnect: undefined,
+      path: undefined,
+      simulate: undefined,
+    });
+    const c = client(server);
+    const tasks: TaskUpdate[] = [];
+    const closes: number[] = [];
+    c.on('task', (task) => tasks.push(task));
+    c.on('close', (info) => closes.push(info.code));
+    await c.connect();
+    server.pushUpdate(2, {
+      taskId: 1,
+      status: 'running',
+      progress: undefined,
+      message: undefined,
+      updatedAt: undefined,
+    });
+    const simulation = server.simulate({
+      userId: 2,
+      tasks: 1,
+      firstTaskId: undefined,
+      failures: undefined,
+      progressSteps: undefined,
+      minStepMs: 0,
+      maxStepMs: 0,
+      random: undefined,
+    });
+    await simulation.done;
+    // `failures` took its default, 1: the one task fails.
+    const simulated = simulation.taskIds[0];
+    await vi.waitFor(() =>
+      expect(tasks.at(-1)).toMatchObject({ taskId: simulated, status: 'failed' }),
+    );
+    expect(tasks[0]).toMatchObject({ taskId: 1, progress: null, message: null });
+    await server.restart({ code: undefined, downtimeMs: undefined });
+    expect(closes).toEqual([1012]);
+  });
+
   it('close() says 1001 to its clients, frees the port, and is idempotent', async () => {
     const server = await start();
     const c = client(server, { reconnect: false });

@@ -21,7 +21,7 @@ export interface MockTaskServerOptions extends TaskServerOptions {
    * @default undefined (any origin)
    * @example 'http://localhost:8000'
    */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
 }
 
 /** A mocked task-status backend: msw handlers plus the controls of {@link TaskServerControls}. */

@@ -28,30 +28,30 @@ export interface TaskStatusServerOptions extends TaskServerOptions {
    * Interface to listen on.
    * @default '127.0.0.1'
    */
-  host?: string;
+  host?: string | undefined;
   /**
    * Port to listen on; 0 picks a free one (read it from `server.port`).
    * @default 0
    */
-  port?: number;
+  port?: number | undefined;
   /**
    * Delay before each WebSocket upgrade is answered, to test connect timeouts; also settable
    * later as `server.handshakeDelayMs`.
    * @default 0
    */
-  handshakeDelayMs?: number;
+  handshakeDelayMs?: number | undefined;
   /**
    * The `version` that `GET /health` reports.
    * @default '1.0.0'
    */
-  version?: string;
+  version?: string | undefined;
   /**
    * The HTTP status that answers a WebSocket upgrade on any path but the socket route: 404, or
    * 403 as Starlette (and so FastAPI) answers it, to test code that must tell a wrong route from
    * a refused token.
    * @default 404
    */
-  unmatchedUpgradeStatus?: 403 | 404;
+  unmatchedUpgradeStatus?: 403 | 404 | undefined;
 }
 
 /** Options of {@link TaskStatusServer.restart}. */
@@ -60,12 +60,12 @@ export interface RestartOptions {
    * Close code sent to open connections.
    * @default 1012 (service restart)
    */
-  code?: number;
+  code?: number | undefined;
   /**
    * Time between closing and listening again, while connections are refused.
    * @default 0
    */
-  downtimeMs?: number;
+  downtimeMs?: number | undefined;
 }
 
 /** A running task-status backend: the controls of {@link TaskServerControls} plus its listener. */

@@ -3,7 +3,7 @@
  * steps) → completed, some of them failing, on a jittered schedule.
  */
 
-import { TaskStatusError } from 'task-status-client';
+import { type Complete, TaskStatusError } from 'task-status-client';
 import { Timer } from '../client/timers.js';
 import type { TaskUpdateInput, UserId } from './types.js';
 
@@ -15,39 +15,39 @@ export interface SimulationOptions {
    * How many tasks.
    * @default 5
    */
-  tasks?: number;
+  tasks?: number | undefined;
   /**
    * Id of the first task; the others follow (a repeated run continues after the last id).
    * @default 1
    */
-  firstTaskId?: number;
+  firstTaskId?: number | undefined;
   /**
    * How many of the tasks fail, halfway through. They are spread evenly (with the defaults, the
    * third task fails).
    * @default 1
    */
-  failures?: number;
+  failures?: number | undefined;
   /**
    * `running` updates per task before it completes (progress 20, 40, 60, 80 for 4).
    * @default 4
    */
-  progressSteps?: number;
+  progressSteps?: number | undefined;
   /**
    * Shortest time between two updates of a task.
    * @default 200
    */
-  minStepMs?: number;
+  minStepMs?: number | undefined;
   /**
    * Longest time between two updates of a task. With the defaults every task is done within
    * about 4 s.
    * @default 400
    */
-  maxStepMs?: number;
+  maxStepMs?: number | undefined;
   /**
    * Random source in [0, 1) for the step times; inject one for repeatable runs.
    * @default Math.random
    */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** Default simulation settings. */
@@ -73,7 +73,7 @@ export interface Simulation {
 }
 
 /** Simulation options after `resolveSimulation`: every field present and checked. */
-export type ResolvedSimulation = Readonly<Required<SimulationOptions>>;
+export type ResolvedSimulation = Complete<SimulationOptions>;
 
 const KEYS = new Set(['userId', ...Object.keys(SIMULATION_DEFAULTS), 'random']);
 

@@ -4,6 +4,7 @@
  * and the controls a test uses to script the server.
  */
 import {
+  type Complete,
   DEFAULT_TASK_STATUS_PATH,
   type HeartbeatFormat,
   type TaskId,
@@ -70,12 +71,12 @@ export interface ServerHeartbeatOptions {
    * Time between two server pings on each accepted connection.
    * @default 25000
    */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /**
    * `json` sends `{"type":"ping"}`, `text` sends `ping`.
    * @default 'json'
    */
-  format?: HeartbeatFormat;
+  format?: HeartbeatFormat | undefined;
 }
 
 /** Options both transports take. Every field is optional. */
@@ -86,47 +87,47 @@ export interface TaskServerOptions {
    * @default undefined (any non-empty token)
    * @example { 'token-of-2': 2, 'token-of-3': 3 }
    */
-  tokens?: AcceptedTokens;
+  tokens?: AcceptedTokens | undefined;
   /**
    * Send `{"type":"connected","user_id":…}` once the token is accepted. Without it a client only
    * knows it was accepted when its `authGraceMs` passes quietly.
    * @default true
    */
-  ack?: boolean;
+  ack?: boolean | undefined;
   /**
    * How auth errors are written: `json` as `{"type":"error","code":"auth_failed","message":…}`,
    * `text` as a plain sentence (`Authentication failed: …`), like some FastAPI backends, and
    * `detail` as FastAPI's own `{"detail":…}`, with no type and no code.
    * @default 'json'
    */
-  errorFormat?: ErrorFormat;
+  errorFormat?: ErrorFormat | undefined;
   /**
    * Close code after an auth error frame. 1008 is the usual choice; Starlette's default is 1000.
    * @default 1008
    */
-  errorCloseCode?: number;
+  errorCloseCode?: number | undefined;
   /**
    * The server's own pings on accepted connections, or `false` for none.
    * @default false
    */
-  heartbeat?: false | ServerHeartbeatOptions;
+  heartbeat?: false | ServerHeartbeatOptions | undefined;
   /**
    * Send a newly accepted connection the latest update of each of its user's tasks.
    * @default false
    */
-  snapshotOnConnect?: boolean;
+  snapshotOnConnect?: boolean | undefined;
   /**
-   * Route template; `{userId}` (or `{user_id}`) marks the user id segment. The same template the
-   * client's `path` option takes.
+   * Route template; `{userId}` (or `{user_id}`) marks the user id. Unlike in the client's `path`,
+   * it must be one whole segment, once (`'/ws/{userId}'`, not `'/ws/user-{userId}'`).
    * @default '/api/v1/ws/tasks/{userId}'
    */
-  path?: string;
+  path?: string | undefined;
   /**
    * Task simulations for demos: each starts when its user's connection is accepted and no run of
    * it is going on; see {@link SimulationOptions}.
    * @default undefined (none)
    */
-  simulate?: SimulationOptions | readonly SimulationOptions[];
+  simulate?: SimulationOptions | readonly SimulationOptions[] | undefined;
 }
 
 /**
@@ -139,9 +140,9 @@ export interface TaskUpdateInput {
   /** The task's status, e.g. `running`. */
   status: TaskStatus;
   /** Progress in percent, 0–100. @default null */
-  progress?: number | null;
+  progress?: number | null | undefined;
   /** A human-readable message. @default null */
-  message?: string | null;
+  message?: string | null | undefined;
   /** Any JSON result. @default null */
   result?: unknown;
   /** Any JSON error. @default null */
@@ -151,7 +152,7 @@ export interface TaskUpdateInput {
    * client never takes a newer update for a stale one.
    * @default now (monotonic per task)
    */
-  updatedAt?: string | Date;
+  updatedAt?: string | Date | undefined;
 }
 
 /** How `rejectNextAuth`, or a {@link TokenVerifier}, refuses a connection. */
@@ -160,17 +161,17 @@ export interface AuthRejection {
    * The error frame's `code`.
    * @default 'auth_failed'
    */
-  code?: string;
+  code?: string | undefined;
   /**
    * The error frame's `message`.
    * @default 'Authentication failed'
    */
-  message?: string;
+  message?: string | undefined;
   /**
    * The close code that follows the error frame.
    * @default the server's `errorCloseCode` (1008)
    */
-  closeCode?: number;
+  closeCode?: number | undefined;
 }
 
 /**
@@ -283,7 +284,7 @@ export interface ResolvedTaskServerOptions {
   readonly ack: boolean;
   readonly errorFormat: ErrorFormat;
   readonly errorCloseCode: number;
-  readonly heartbeat: Readonly<Required<ServerHeartbeatOptions>> | false;
+  readonly heartbeat: Complete<ServerHeartbeatOptions> | false;
   readonly snapshotOnConnect: boolean;
   /** Non-empty path segments of the route; `null` marks the user id segment. */
   readonly route: readonly (string | null)[];
@@ -413,7 +414,7 @@ function toVerifier(tokens: AcceptedTokens | undefined): TokenVerifier {
 
 function resolveHeartbeat(
   value: false | ServerHeartbeatOptions | undefined,
-): Readonly<Required<ServerHeartbeatOptions>> | false {
+): Complete<ServerHeartbeatOptions> | false {
   if (value === undefined || value === false) return false;
   if (typeof value !== 'object' || value === null)
     throw invalid('heartbeat', 'must be an object or false');
