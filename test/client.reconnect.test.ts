@@ -101,6 +101,25 @@ describe('reconnect', () => {
     },
   );
 
+  it('is closed already when it emits a final error, and on no other', async () => {
+    const port = harness.server.port;
+    await harness.server.close();
+    const c = client({
+      baseUrl: `http://127.0.0.1:${port}`,
+      reconnect: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 2 },
+    });
+    const seen: [string, string][] = [];
+    c.on('error', (error) => seen.push([error.code, c.state]));
+    await rejection(c.connect());
+    expect(seen).toEqual([
+      ['CONNECTION_ERROR', 'connecting'],
+      ['CONNECTION_ERROR', 'reconnecting'],
+      ['CONNECTION_ERROR', 'reconnecting'],
+      ['RECONNECT_EXHAUSTED', 'closed'],
+    ]);
+    await harness.server.listen();
+  });
+
   it.each([
     ['a drop with no close frame', 'Connection dropped (close 1006)'],
     ['a close frame', 'Connection closed by server (close 1012)'],
