@@ -218,6 +218,27 @@ describe('shutdown', () => {
     await expect.poll(() => server.sockets[0]?.readyState).toBe(server.sockets[0]?.CLOSED);
   });
 
+  it('resolves close() once the socket reconnect() replaced has closed too', async () => {
+    const sockets: WebSocket[] = [];
+    const Recording = class extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+    } as unknown as WebSocketConstructor;
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      WebSocket: Recording,
+    });
+    await client.connect();
+    void client.reconnect().catch(() => {});
+    await client.close();
+    expect(sockets).toHaveLength(2);
+    expect(sockets[0]?.readyState).toBe(WebSocket.CLOSED);
+  });
+
   it('supports await using through Symbol.asyncDispose where the runtime has it', async () => {
     const client = new TaskStatusClient({ baseUrl: server.baseUrl, userId: 2, token: 'tok' });
     await client.connect();

@@ -72,6 +72,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #connection: Connection<AnyClient> | undefined;
   #pending: Pending | undefined;
   #closing: Promise<void> | undefined;
+  /** The closing handshake of a socket `reconnect()` replaced, while it lasts. */
+  #replaced: Promise<void> | undefined;
   #generation = 0;
   #failures = 0;
   /**
@@ -297,7 +299,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       const connection = this.#connection;
       this.#connection = undefined;
       this.#settleIfStable(true);
-      void connection.close(CloseCode.Normal, 'reconnect');
+      const replaced = Promise.all([
+        this.#replaced,
+        connection.close(CloseCode.Normal, 'reconnect'),
+      ]).then(() => {
+        if (this.#replaced === replaced) this.#replaced = undefined;
+      });
+      this.#replaced = replaced;
       const generation = this.#generation;
       this.emit('close', {
         code: CloseCode.Normal,
@@ -742,10 +750,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#teardown();
     const pending = this.#pending;
     this.#pending = undefined;
-    const closing =
-      connection === undefined
-        ? Promise.resolve()
-        : connection.close(CloseCode.Normal, 'client closed');
+    // It resolves when every socket is closed, a replaced one still saying goodbye included.
+    const closing = Promise.all([
+      connection?.close(CloseCode.Normal, 'client closed'),
+      this.#replaced,
+    ]).then(() => {});
     this.#closing = closing;
     this.#feed.end(error, false);
     this.#setState('closed');
