@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
+import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { isTaskStatusError, TaskStatusClient, type WebSocketConstructor } from '../src/index.js';
 import { rejection } from './helpers/events.js';
@@ -204,6 +205,25 @@ describe('shutdown', () => {
     expect(isTaskStatusError(await rejection(client.waitForTask(9)), 'ABORTED')).toBe(true);
     await expect(client.connect()).rejects.toMatchObject({ code: 'ABORTED' });
     expect(server.sockets).toHaveLength(0);
+  });
+
+  it('lets a connect() of a client whose signal was aborted be fired and forgotten', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    onTestFinished(() => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      signal: AbortSignal.abort(),
+    });
+    void client.connect();
+    // Node reports a rejection nobody handled once the turn that made it is over.
+    await setImmediate();
+    expect(unhandled).toEqual([]);
   });
 
   it('emits a close event and resolves close() once the socket is closed', async () => {

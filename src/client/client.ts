@@ -262,7 +262,12 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * while reconnecting, it waits for the reconnect under way.
    */
   connect(): Promise<void> {
-    if (this.#options.signal?.aborted) return Promise.reject(abortedError());
+    if (this.#options.signal?.aborted) {
+      // Handled here too: a connect() fired and forgotten must not be an unhandled rejection.
+      const aborted = Promise.reject(abortedError());
+      aborted.catch(() => {});
+      return aborted;
+    }
     if (this.#state === 'open' && this.#connection !== undefined) return Promise.resolve();
     if (this.#pending !== undefined) return this.#pending.promise;
     if (this.#state === 'reconnecting' || this.#state === 'open') {
