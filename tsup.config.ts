@@ -73,32 +73,46 @@ const browser = {
   },
 } satisfies Options;
 
+/** What the Node and bundler builds of the library entries share: ESM and CJS, with types. */
+const library = {
+  format: ['esm', 'cjs'],
+  // TypeScript 6 rejects the baseUrl that tsup's dts step sets unless told to.
+  dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
+  sourcemap: true,
+  clean: false,
+  target: 'es2022',
+  platform: 'node',
+  splitting: false,
+  treeshake: true,
+  // msw, react and vue are optional peer dependencies of their entries: never bundled. The
+  // bindings import the client as `task-status-client`, left as is, so that an app bundles
+  // one copy of the client (the browser build, under bundlers) whichever entries it uses. The
+  // testing kit imports `TaskStatusError` so too: its errors are then the root entry's class,
+  // and `instanceof` and `toThrow(TaskStatusError)` hold for them.
+  external: [...external, 'msw', 'react', 'react-dom', 'vue', 'task-status-client'],
+  outDir: 'dist',
+} satisfies Options;
+
 export default defineConfig(async () => [
   {
+    ...library,
     entry: {
       index: 'src/index.ts',
       schemas: 'src/schemas.ts',
       testing: 'src/testing/index.ts',
       'testing/server': 'src/testing/server.ts',
-      react: 'src/react/index.ts',
       vue: 'src/vue/index.ts',
     },
-    format: ['esm', 'cjs'],
-    // TypeScript 6 rejects the baseUrl that tsup's dts step sets unless told to.
-    dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
-    sourcemap: true,
-    clean: false,
-    target: 'es2022',
-    platform: 'node',
-    splitting: false,
-    treeshake: true,
-    // msw, react and vue are optional peer dependencies of their entries: never bundled. The
-    // bindings import the client as `task-status-client`, left as is, so that an app bundles
-    // one copy of the client (the browser build, under bundlers) whichever entries it uses. The
-    // testing kit imports `TaskStatusError` so too: its errors are then the root entry's class,
-    // and `instanceof` and `toThrow(TaskStatusError)` hold for them.
-    external: [...external, 'msw', 'react', 'react-dom', 'vue', 'task-status-client'],
-    outDir: 'dist',
+  },
+  {
+    // The React bindings hold state and effects: under React Server Components (Next.js's App
+    // Router) the directive makes their module a client module, so that a server component
+    // such as a layout can render the provider.
+    ...library,
+    entry: { react: 'src/react/index.ts' },
+    banner: { js: "'use client';" },
+    // Rollup's tree shaking drops module directives; esbuild's own keeps the banner.
+    treeshake: false,
   },
   {
     // Browser build of the root entry, one file per module (`index.js`, `client/client.js`, …):

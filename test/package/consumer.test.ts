@@ -192,6 +192,17 @@ describe('the tarball', () => {
     // `task-status --help` points to docs/cli.md in the package; the license is MIT.
     expect(entries).toEqual(expect.arrayContaining(['package/docs/cli.md', 'package/LICENSE']));
   });
+
+  it('marks the React bindings as a client module, and nothing else', async () => {
+    const dist = path.join(consumer, 'node_modules', PACKAGE, 'dist');
+    const firstLine = async (file: string) =>
+      (await readFile(path.join(dist, file), 'utf8')).split('\n', 1)[0];
+    // React Server Components render the provider from a server component only so.
+    expect(await firstLine('react.js')).toBe("'use client';");
+    expect(await firstLine('react.cjs')).toBe("'use client';");
+    expect(await firstLine('index.js')).not.toContain('use client');
+    expect(await firstLine('vue.js')).not.toContain('use client');
+  });
 });
 
 interface LoadReport {
