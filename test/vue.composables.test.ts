@@ -3,7 +3,12 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createApp, defineComponent, effectScope, h, nextTick, type PropType, ref } from 'vue';
 import NodeWebSocket from 'ws';
-import type { TaskId, TaskStatusClientOptions, WebSocketConstructor } from '../src/index.js';
+import {
+  type TaskId,
+  TaskStatusClient,
+  type TaskStatusClientOptions,
+  type WebSocketConstructor,
+} from '../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
 import {
   createTaskStatusPlugin,
@@ -123,6 +128,31 @@ it('follows a task id given as a ref', async () => {
   await nextTick();
   expect(wrapper.text()).toBe('open completed');
   wrapper.unmount();
+});
+
+it('shows a client the app passes as it is once mounted, the tasks it holds included', async () => {
+  const client = new TaskStatusClient(options());
+  await client.connect();
+  server.pushUpdate(2, { taskId: 7, status: 'running' });
+  await vi.waitFor(() => expect(client.getTask(7)).toBeDefined());
+  const Inner = defineComponent({
+    setup() {
+      const task = useTask(7);
+      const { state, tasks } = useTaskStatus();
+      return () => h('p', `${state.value} ${tasks.value.size} ${task.value?.status ?? 'none'}`);
+    },
+  });
+  const Root = defineComponent({
+    setup() {
+      provideTaskStatus({ client });
+      return () => h(Inner);
+    },
+  });
+  const wrapper = mount(Root);
+  await nextTick();
+  expect(wrapper.text()).toBe('open 1 running');
+  wrapper.unmount();
+  await client.close();
 });
 
 it('shows AUTH_FAILED and the closed state when the token is refused', async () => {

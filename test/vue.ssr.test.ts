@@ -1,7 +1,8 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { createSSRApp, defineComponent, effectScope, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
-import type { WebSocketConstructor } from '../src/index.js';
+import { TaskStatusClient, type WebSocketConstructor } from '../src/index.js';
+import { startTaskStatusServer } from '../src/testing/index.js';
 import {
   createTaskStatusPlugin,
   provideTaskStatus,
@@ -69,3 +70,29 @@ it('creates no client for a composable in an effect scope on the server, as a st
   expect(created).toEqual([]);
   scope.stop();
 });
+
+it.each(['plugin', 'provideTaskStatus'])(
+  'renders the idle state for a client the app passes (%s), whatever that client has done',
+  async (how) => {
+    // A client started before the render: a server render and hydration must still agree.
+    const server = await startTaskStatusServer({ tokens: { t2: 2 } });
+    const client = new TaskStatusClient({ baseUrl: server.url, userId: 2, token: 't2' });
+    try {
+      await client.connect();
+      server.pushUpdate(2, { taskId: 42, status: 'running' });
+      await vi.waitFor(() => expect(client.getTask(42)).toBeDefined());
+      const Root = defineComponent({
+        setup() {
+          if (how === 'provideTaskStatus') provideTaskStatus({ client });
+          return () => h(Page);
+        },
+      });
+      const app = createSSRApp(Root);
+      if (how === 'plugin') app.use(createTaskStatusPlugin({ client }));
+      expect(await renderToString(app)).toBe('<p>idle 0 no-error client no-task</p>');
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  },
+);

@@ -37,7 +37,10 @@ export type TaskStatusSource<TUpdate extends TaskUpdate = TaskUpdate> =
 
 /** What the UI sees of a client at one moment. A new object whenever something changed. */
 export interface TaskStatusSnapshot<TUpdate extends TaskUpdate = TaskUpdate> {
-  /** The connection state; `idle` until the binding has mounted (and during server rendering). */
+  /**
+   * The connection state: `idle` during server rendering and hydration, and until the binding has
+   * mounted when it creates the client itself.
+   */
   readonly state: ConnectionState;
   /** The latest update per task, as of this snapshot; a new map after every change. */
   readonly tasks: ReadonlyMap<TaskId, TUpdate>;
@@ -80,9 +83,11 @@ export class TaskStatusStore<TUpdate extends TaskUpdate = TaskUpdate> {
     this.#options = source.options;
     this.#client = source.client;
     this.#state = source.client?.state ?? 'idle';
+    // The same whatever the client has done: a server render and the hydration of its markup
+    // must agree, and a client the app started before hydration would make them differ.
     this.#initial = Object.freeze({
-      state: this.#state,
-      tasks: new Map<TaskId, TUpdate>(source.client?.tasks ?? []),
+      state: 'idle',
+      tasks: new Map<TaskId, TUpdate>(),
       error: undefined,
       client: source.client,
     });
@@ -176,7 +181,7 @@ export class TaskStatusStore<TUpdate extends TaskUpdate = TaskUpdate> {
     return this.#snapshot;
   };
 
-  /** The snapshot before anything ran: what a server render and hydration see. */
+  /** The snapshot before anything ran (`idle`, no task): what a server render and hydration see. */
   readonly getInitialSnapshot = (): TaskStatusSnapshot<TUpdate> => this.#initial;
 
   /** The latest update of a task, or `undefined`. */

@@ -8,8 +8,9 @@ import { TaskStatusContext } from './context.js';
  * `TaskStatusProvider`. The component re-renders when any of them changes; to follow a single
  * task, `useTask` re-renders less.
  *
- * During server rendering, and until the provider has mounted, `state` is `idle`, `tasks` is
- * empty and `client` is `undefined` (unless the provider was given a client).
+ * During server rendering and hydration, `state` is `idle` and `tasks` is empty, even for a
+ * client the provider was given and the app started; `client` is that client, else
+ * `undefined` until the provider has mounted.
  *
  * @throws {Error} outside a `TaskStatusProvider`.
  * @example

@@ -98,7 +98,8 @@ export function useTask<TUpdate extends TaskUpdate = TaskUpdate>(
     void context.version.value;
     void context.client.value;
     const id = toValue(taskId);
-    return id === null || id === undefined ? undefined : context.store.getTask(id);
+    if (id === null || id === undefined || !context.live.value) return undefined;
+    return context.store.getTask(id);
   });
 }
 

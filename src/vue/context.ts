@@ -16,6 +16,11 @@ export interface TaskStatusContext<TUpdate extends TaskUpdate = TaskUpdate> {
   readonly client: ShallowRef<TaskStatusClient<TUpdate> | undefined>;
   /** Changes whenever the task table may have changed. */
   readonly version: ShallowRef<number>;
+  /**
+   * Whether the refs follow the client yet: from the first hold on (a mount), not in a server
+   * render nor in the hydration of its markup.
+   */
+  readonly live: ShallowRef<boolean>;
   /** A copy of the task table, taken only when read after a change. */
   readonly tasks: ComputedRef<ReadonlyMap<TaskId, TUpdate>>;
 }
@@ -31,13 +36,18 @@ export function createTaskStatusContext<TUpdate extends TaskUpdate>(
   source: TaskStatusSource<TUpdate>,
 ): TaskStatusContext<TUpdate> {
   const store = new TaskStatusStore<TUpdate>(source);
-  const state = shallowRef(store.state);
-  const error = shallowRef(store.error);
+  // Until the first hold, the refs show the initial snapshot (`idle`, no task), whatever the
+  // client has done: a server render and the hydration of its markup must agree.
+  const initial = store.getInitialSnapshot();
+  const state = shallowRef(initial.state);
+  const error = shallowRef(initial.error);
   const client = shallowRef(store.client);
   const version = shallowRef(store.version);
+  const live = shallowRef(false);
   // Setting a shallowRef to the value it holds triggers nothing, so each change wakes only what
   // depends on the part that changed.
   store.subscribe(() => {
+    live.value = true;
     state.value = store.state;
     error.value = store.error;
     client.value = store.client;
@@ -45,7 +55,7 @@ export function createTaskStatusContext<TUpdate extends TaskUpdate>(
   });
   const tasks = computed(() => {
     void version.value;
-    return store.tasks;
+    return live.value ? store.tasks : initial.tasks;
   });
-  return { store, state, error, client, version, tasks };
+  return { store, state, error, client, version, live, tasks };
 }
