@@ -70,6 +70,27 @@ it('follows the state, the task table and the last error', async () => {
   expect(screen.getByTestId('error').textContent).toBe('');
 });
 
+it("tells a task's followers when the table forgets it", async () => {
+  render(
+    <TaskStatusProvider options={{ ...options(), maxTasks: 2 }}>
+      <Status />
+      <Probe taskId={1} />
+    </TaskStatusProvider>,
+  );
+  await opened();
+  act(() => {
+    server.pushUpdate(2, { taskId: 1, status: 'completed' });
+  });
+  await waitFor(() => expect(screen.getByTestId('probe-1').textContent).toBe('completed'));
+  // A third task takes the table past maxTasks: finished task 1 is forgotten.
+  act(() => {
+    server.pushUpdate(2, { taskId: 2, status: 'running' });
+    server.pushUpdate(2, { taskId: 3, status: 'running' });
+  });
+  await waitFor(() => expect(screen.getByTestId('tasks').textContent).toBe('2,3'));
+  expect(screen.getByTestId('probe-1').textContent).toBe('none');
+});
+
 it('shows AUTH_FAILED and the closed state when the token is refused', async () => {
   render(
     <TaskStatusProvider options={options('wrong')}>

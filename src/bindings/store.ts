@@ -211,9 +211,13 @@ export class TaskStatusStore<TUpdate extends TaskUpdate = TaskUpdate> {
       this.#error = undefined;
       this.#changed();
     };
+    let forgotten = client.stats.forgotten;
     const onTask = (update: TUpdate) => {
       this.#version += 1;
-      this.#changed(String(update.taskId));
+      // A new task can make the table forget finished ones: their followers are told too.
+      const before = forgotten;
+      forgotten = client.stats.forgotten;
+      this.#changed(forgotten === before ? String(update.taskId) : ALL_TASKS);
     };
     client.on('state', onState);
     client.on('error', onError);
