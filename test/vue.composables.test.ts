@@ -240,6 +240,20 @@ it('throws a clear error when nothing provides a client', () => {
   );
 });
 
+it('throws the same clear error outside any component or app, as in a store tested alone', () => {
+  // Vue warns that inject() needs a component; the error that follows is the one that helps.
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  const scope = effectScope();
+  try {
+    expect(() => scope.run(() => useTaskStatus())).toThrow(
+      'useTaskStatus() needs a task-status client',
+    );
+  } finally {
+    scope.stop();
+    warn.mockRestore();
+  }
+});
+
 it('hands out refs that a consumer cannot write to, as docs/vue.md says', async () => {
   let refs: ReturnType<typeof useTaskStatus> | undefined;
   const Probe = defineComponent({

@@ -104,8 +104,10 @@ export function useTask<TUpdate extends TaskUpdate = TaskUpdate>(
 }
 
 function useContext<TUpdate extends TaskUpdate>(name: string): TaskStatusContext<TUpdate> {
+  // `undefined` outside a component or app context (a store unit-tested with no app), where Vue
+  // also warns; `null`, the default, where no ancestor provides one.
   const context = inject(TASK_STATUS_KEY, null);
-  if (context === null) {
+  if (context == null) {
     throw new Error(
       `${name}() needs a task-status client: call provideTaskStatus() in an ancestor component or install createTaskStatusPlugin()`,
     );
