@@ -46,9 +46,14 @@ describe('listeners that act on the client', () => {
     let calls = 0;
     const c = client(() => `t${++calls}`);
     c.on('authError', () => void c.close());
+    const closes = record(c, ['close']);
     expect((await rejection(c.connect())).code).toBe('CONNECTION_CLOSED');
     expect(calls).toBe(1);
     expect(c.state).toBe('closed');
+    // The refused socket's close is still reported, as final.
+    expect(closes).toEqual([
+      ['close', expect.objectContaining({ code: 1008, willReconnect: false })],
+    ]);
   });
 
   it('is reconnecting, not open, while it re-authenticates after an accepted connection', async () => {
@@ -204,10 +209,12 @@ describe('option callbacks that close the client', () => {
   );
 
   it.each([
-    ['shouldReconnect, on a drop', 'shouldReconnect', 1012],
-    ['shouldReconnect, on a refusal', 'shouldReconnect', 1008],
-    ['random', 'random', 1012],
-  ] as const)('stays closed when %s calls close()', async (_, option, code) => {
+    // The callback runs before the socket's close is reported: that comes after, as final.
+    ['shouldReconnect, on a drop', 'shouldReconnect', 1012, ['state:closed', 'close:false']],
+    ['shouldReconnect, on a refusal', 'shouldReconnect', 1008, ['state:closed', 'close:false']],
+    // `random` runs once the close has been reported.
+    ['random', 'random', 1012, ['close:true', 'error', 'state:closed']],
+  ] as const)('stays closed when %s calls close()', async (_, option, code, expected) => {
     let closes = 0;
     /** Closes the client the first time it is called; returns what the callback answers. */
     const closeOnce = <T>(answer: T): T => {
@@ -222,8 +229,14 @@ describe('option callbacks that close the client', () => {
     });
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
     await c.connect();
-    const states = record(c, ['state']);
-    const closed = nextEvent(c, 'state');
+    const events: string[] = [];
+    c.on('state', (state) => events.push(`state:${state}`));
+    c.on('close', (info) => events.push(`close:${info.willReconnect}`));
+    c.on('authError', () => events.push('authError'));
+    c.on('error', () => events.push('error'));
+    const closed = new Promise<void>((resolve) => {
+      c.on('state', (state) => state === 'closed' && resolve());
+    });
     const socket = harness.server.sockets[0];
     if (code === 1008) socket?.send('{"type":"error","code":"token_expired"}');
     socket?.close(code);
@@ -231,8 +244,62 @@ describe('option callbacks that close the client', () => {
     // What follows the callback in the same turn has run by now.
     await Promise.resolve();
     expect(closes).toBe(1);
-    expect(states).toEqual([['state', 'closed']]);
+    expect(events).toEqual(expected);
     expect(c.state).toBe('closed');
+  });
+
+  it('stays closed, with no socket left, when its WebSocket class closes it while constructed', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const sockets: WebSocket[] = [];
+    const Closing = class extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+        void c.close();
+      }
+    } as unknown as WebSocketConstructor;
+    const c = harness.client({ WebSocket: Closing });
+    const events = record(c, ['open', 'error']);
+    expect((await rejection(c.connect())).code).toBe('CONNECTION_CLOSED');
+    expect(c.state).toBe('closed');
+    await new Promise((resolve) => sockets[0]?.once('close', resolve));
+    expect(events).toEqual([]);
+  });
+});
+
+describe('close listeners of a final drop', () => {
+  it('lets close() win: no error follows it, and a wait sees CONNECTION_CLOSED', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client({ reconnect: false });
+    await c.connect();
+    const closed = new Promise<void>((resolve) =>
+      c.once('close', () => {
+        void c.close();
+        resolve();
+      }),
+    );
+    const errors = record(c, ['error']);
+    harness.server.sockets[0]?.close(1012);
+    await closed;
+    await Promise.resolve();
+    expect(errors).toEqual([]);
+    expect((await rejection(c.waitForTask(1))).code).toBe('CONNECTION_CLOSED');
+  });
+
+  it('lets close() and connect() start a new run that opens', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client({ reconnect: false });
+    await c.connect();
+    const restarted = new Promise<Promise<void>>((resolve) =>
+      c.once('close', () => {
+        void c.close();
+        resolve(c.connect());
+      }),
+    );
+    harness.server.sockets[0]?.close(1012);
+    await await restarted;
+    expect(c.state).toBe('open');
+    expect(harness.server.sockets).toHaveLength(2);
   });
 });
 

@@ -478,8 +478,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     this.#token = token;
     this.#refused = undefined;
     const options = this.#options;
+    let connection: Connection<AnyClient>;
     try {
-      this.#connection = new Connection(
+      connection = new Connection(
         url,
         pickWebSocket(options.WebSocket),
         options,
@@ -488,6 +489,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         options.connectTimeoutMs * 2 ** Math.min(this.#timeouts, 2),
       );
     } catch (cause) {
+      if (generation !== this.#generation) return; // the constructor closed the client
       // The constructor refuses what no retry changes: a bad URL, an insecure `ws:` from an
       // `https:` page. So this is final, not retried. (A port the browser blocks is not
       // refused here: Chromium fails that socket with close 1006, which is retried.)
@@ -495,7 +497,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#fail(
         new TaskStatusError('CONNECTION_ERROR', `Could not create the WebSocket: ${message}`),
       );
+      return;
     }
+    // A `WebSocket` class of the app's own may have closed the client while it was constructed.
+    if (generation === this.#generation) this.#connection = connection;
+    else void connection.close(CloseCode.Normal, 'client closed');
   }
 
   #accepted(connection: Connection<AnyClient>, presumed: boolean): void {
@@ -579,9 +585,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const generation = this.#generation;
     if (policy !== false && this.#override(end, error) === true) {
       if (generation === this.#generation) this.#failed(error, end, true);
+      else this.#closedMeanwhile(end);
       return;
     }
-    if (generation !== this.#generation) return;
+    if (generation !== this.#generation) {
+      this.#closedMeanwhile(end);
+      return;
+    }
     // Quiet alone is no sign of life, or a server that refuses later than authGraceMs would have
     // the token refreshed forever.
     this.#settleIfStable(end.accepted);
@@ -595,6 +605,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       willRetry,
     });
     if (generation === this.#generation) this.#emitClose(end, willRetry);
+    else this.#closedMeanwhile(end);
     if (generation !== this.#generation) return; // a listener closed the client
     if (!willRetry) {
       this.#fail(error);
@@ -617,11 +628,14 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     let willReconnect = policy !== false;
     if (willReconnect && !forced && end !== undefined) {
       willReconnect = this.#override(end, error) ?? true;
-      if (generation !== this.#generation) return;
+      if (generation !== this.#generation) {
+        this.#closedMeanwhile(end);
+        return;
+      }
     }
     if (policy === false || !willReconnect) {
       if (end !== undefined) this.#emitClose(end, false);
-      this.#fail(error);
+      if (generation === this.#generation) this.#fail(error); // unless a listener closed it
       return;
     }
     if (end !== undefined) this.#settleIfStable(end.accepted);
@@ -721,6 +735,15 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       rethrowLater(cause);
       return undefined;
     }
+  }
+
+  /**
+   * The close of a socket that user code (`shouldReconnect`, an `authError` listener) cut short
+   * by closing the client before the close was reported: reported now, as final, unless that
+   * code also began a new run.
+   */
+  #closedMeanwhile(end: ConnectionEnd): void {
+    if (this.#state === 'closed') this.#emitClose(end, false);
   }
 
   #emitClose(end: ConnectionEnd, willReconnect: boolean): void {
