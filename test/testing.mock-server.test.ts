@@ -158,6 +158,44 @@ describe('createMockTaskServer', () => {
     expect(server.connections).toMatchObject([{ state: 'closed', closeCode: 1000 }]);
   });
 
+  it.each([
+    [
+      'a raw socket',
+      () => new globalThis.WebSocket(`ws://tasks.test/api/v1/ws/tasks/2?token=t2`).close(),
+    ],
+    [
+      'a client closed right after connect() (React StrictMode)',
+      () => {
+        const ghost = client();
+        ghost.connect().catch(() => {});
+        void ghost.close();
+      },
+    ],
+  ])(
+    'never accepts %s closed in the tick it was opened, as a real server never sees it',
+    async (_name, openAndClose) => {
+      const server = mock({ heartbeat: { intervalMs: 60_000 } });
+      server.rejectNextAuth('token_expired');
+      openAndClose();
+      const reasons: string[] = [];
+      const c = client({
+        token: ({ reason }) => {
+          reasons.push(reason);
+          return 't2';
+        },
+        reconnect: { initialDelayMs: 5, maxDelayMs: 10 },
+      });
+      await c.connect();
+      // The queued refusal went to the app's socket, and only that socket has a record.
+      expect(reasons).toEqual(['connect', 'auth-retry']);
+      expect(server.connections.map((connection) => connection.state)).toEqual([
+        'rejected',
+        'open',
+      ]);
+      expect(server.clients).toHaveLength(1);
+    },
+  );
+
   it('silences only the given user', async () => {
     const server = mock();
     const two = client({ userId: 2 });

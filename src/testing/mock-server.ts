@@ -34,6 +34,10 @@ export interface MockTaskServer extends TaskServerControls {
 
 type MockClient = WebSocketHandlerConnection['client'];
 
+/** `WebSocket.CLOSING` and `WebSocket.CLOSED`, without reading a global that may be absent. */
+const CLOSING = 2;
+const CLOSED = 3;
+
 /** A segment no real user id takes, swapped for msw's `:userId` parameter after URL building. */
 const USER_SLOT = 'userIdSlot0a7f';
 
@@ -75,6 +79,10 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
   #connect(client: MockClient, params: Record<string, unknown>): void {
     if (taken.has(client)) return;
     taken.add(client);
+    // A socket the app closed in the tick it opened it (React StrictMode, connect() then
+    // close()) still reaches msw's connection listener, already closing, and its close event
+    // went out before this listener could hear it. A real server never sees such a socket.
+    if (closedAlready(client)) return;
     const { userId } = params;
     const url = `${client.url.pathname}${client.url.search}`;
     const connection = this.accept(
@@ -111,6 +119,12 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
  */
 export function createMockTaskServer(options: MockTaskServerOptions = {}): MockTaskServer {
   return new MockServer(options);
+}
+
+/** Whether the app's socket is closing or closed; msw's client has it, though its type does not. */
+function closedAlready(client: MockClient): boolean {
+  const socket = Reflect.get(client, 'socket') as { readyState?: unknown } | undefined;
+  return socket?.readyState === CLOSING || socket?.readyState === CLOSED;
 }
 
 /** The `ws.link()` pattern: the client's own URL builder, with the user segment as `:userId`. */
