@@ -287,6 +287,38 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'cuts a long refusal code to 123 bytes in the close reason, keeping it whole in the frame',
+    options: { tokens: (token) => (token === 'long' ? { code: `verifier:${'€'.repeat(40)}` } : 2) },
+    async run({ server, connect }) {
+      server.rejectNextAuth(`token_expired:${'é'.repeat(60)}`);
+      return [await observeClose(connect(2, 't2')), await observeClose(connect(2, 'long'))];
+    },
+    expected: [
+      {
+        frames: [
+          {
+            type: 'error',
+            code: `token_expired:${'é'.repeat(60)}`,
+            message: 'Authentication failed',
+          },
+        ],
+        // 14 bytes, then 54 two-byte characters: a 55th would make 124.
+        close: { code: 1008, reason: `token_expired:${'é'.repeat(54)}` },
+      },
+      {
+        frames: [
+          {
+            type: 'error',
+            code: `verifier:${'€'.repeat(40)}`,
+            message: 'Authentication failed',
+          },
+        ],
+        // 9 bytes, then 38 three-byte characters: 123 bytes.
+        close: { code: 1008, reason: `verifier:${'€'.repeat(38)}` },
+      },
+    ],
+  },
+  {
     name: 'refuses a token as its verifier says, with the code, message and close code it returns',
     options: {
       tokens: (token) =>

@@ -233,7 +233,7 @@ export class TaskServerBrain implements TaskServerControls {
 
   closeAll(code: number = CloseCode.Normal, reason = ''): void {
     checkCloseCode(code, 'closeAll(code)');
-    if (new TextEncoder().encode(reason).length > 123) {
+    if (new TextEncoder().encode(reason).length > MAX_REASON_BYTES) {
       throw new TaskStatusError('INVALID_OPTIONS', 'closeAll(reason): at most 123 bytes of UTF-8');
     }
     for (const record of this.#records) {
@@ -294,7 +294,7 @@ export class TaskServerBrain implements TaskServerControls {
     if (record.state !== 'authenticating') return;
     if (!('ok' in verdict)) {
       record.sendNow(this.#errorFrame(verdict.code, verdict.message));
-      record.close('rejected', verdict.closeCode, verdict.code);
+      record.close('rejected', verdict.closeCode, closeReason(verdict.code));
       return;
     }
     record.state = 'open';
@@ -407,6 +407,22 @@ function isJsonPing(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A close frame's reason may hold 123 bytes of UTF-8. */
+const MAX_REASON_BYTES = 123;
+
+/** The refusal code as a close reason: cut to 123 bytes of UTF-8, at a character boundary. */
+function closeReason(code: string): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of code) {
+    const point = char.codePointAt(0) ?? 0;
+    bytes += point < 0x80 ? 1 : point < 0x800 ? 2 : point < 0x10000 ? 3 : 4;
+    if (bytes > MAX_REASON_BYTES) return code.slice(0, end);
+    end += char.length;
+  }
+  return code;
 }
 
 /** The frame's `updated_at`, and its time, kept strictly after the task's previous one. */

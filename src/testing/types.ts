@@ -158,7 +158,7 @@ export interface TaskUpdateInput {
 /** How `rejectNextAuth`, or a {@link TokenVerifier}, refuses a connection. */
 export interface AuthRejection {
   /**
-   * The error frame's `code`.
+   * The error frame's `code`, also the close reason (cut to 123 bytes of UTF-8 there).
    * @default 'auth_failed'
    */
   code?: string | undefined;
