@@ -257,6 +257,15 @@ describe('createMockTaskServer', () => {
     expect(server.tasks('3')).toMatchObject([{ task_id: 9, status: 'completed', progress: 100 }]);
   });
 
+  it('reads an updatedAt as the client does, so the next default time follows it', () => {
+    const server = mock();
+    // A bare ±hh offset, which the client takes and Date.parse cannot read.
+    server.pushUpdate(2, { taskId: 1, status: 'running', updatedAt: '2999-05-01T12:30:00+02' });
+    expect(server.completeTask(2, 1).updated_at).toBe('2999-05-01T10:30:00.001Z');
+    server.pushUpdate(2, { taskId: 2, status: 'running', updatedAt: '2999-05-01 12:30' });
+    expect(server.failTask(2, 2).updated_at).toBe('2999-05-01T12:30:00.001Z');
+  });
+
   it('refuses updates and arguments the client would reject', () => {
     const server = mock();
     expect(() => server.pushUpdate(2, { taskId: 1, status: 'running', progress: 150 })).toThrow(

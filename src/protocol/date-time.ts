@@ -51,7 +51,7 @@ function compareSubMillisecond(a: string, b: string): number {
  * `datetime.utcnow().isoformat()` writes UTC so, and `Date.parse` would take it for the host's
  * local time, which would order it against a value with an offset differently on every host.
  */
-function instant(value: string): number {
+export function instant(value: string): number {
   if (value.length <= 10) return Date.parse(value);
   let text = value.charCodeAt(10) === SPACE ? `${value.slice(0, 10)}T${value.slice(11)}` : value;
   const zone = zoneLength(text);

@@ -15,6 +15,7 @@ import {
   type TaskUpdateFrame,
 } from 'task-status-client';
 import { Timer } from '../client/timers.js';
+import { instant } from '../protocol/date-time.js';
 import {
   type ResolvedSimulation,
   resolveSimulation,
@@ -205,6 +206,10 @@ export class TaskServerBrain implements TaskServerControls {
     if (parsed.kind !== 'task_update') {
       const why = parsed.kind === 'invalid' ? parsed.error.message : parsed.kind;
       throw new TaskStatusError('INVALID_OPTIONS', `pushUpdate: not a valid update (${why})`);
+    }
+    if (!Number.isFinite(time)) {
+      const why = `updatedAt ${iso} is not a time this engine can read`;
+      throw new TaskStatusError('INVALID_OPTIONS', `pushUpdate: ${why}`);
     }
     table.set(String(update.taskId), { frame, time });
     this.#broadcast(userId, text);
@@ -431,8 +436,13 @@ function updateTime(
   previous: number | undefined,
 ): { time: number; iso: string } {
   if (given !== undefined) {
-    const iso = typeof given === 'string' ? given : dateToIso(given);
-    return { time: Date.parse(iso), iso };
+    if (typeof given !== 'string') {
+      const iso = dateToIso(given);
+      return { time: given.getTime(), iso };
+    }
+    // As the client reads it: `Date.parse` alone cannot read every date-time the client takes
+    // (`+02`), and a NaN here would make every later default time of the task invalid.
+    return { time: instant(given), iso: given };
   }
   const time = Math.max(Date.now(), previous === undefined ? 0 : previous + 1);
   return { time, iso: new Date(time).toISOString() };

@@ -149,7 +149,8 @@ export interface TaskUpdateInput {
   error?: unknown;
   /**
    * When the task changed. By default the current time, kept strictly increasing per task so a
-   * client never takes a newer update for a stale one.
+   * client never takes a newer update for a stale one. A string is read as the client reads it:
+   * one without an offset is UTC.
    * @default now (monotonic per task)
    */
   updatedAt?: string | Date | undefined;
