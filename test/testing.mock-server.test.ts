@@ -287,6 +287,10 @@ describe('createMockTaskServer', () => {
     [{ errorFormat: 'xml' }, /"errorFormat"/],
     [{ path: '/api/v1/ws/tasks' }, /"path": must hold \{userId\}/],
     [{ heartbeat: { intervalMs: 0 } }, /"heartbeat.intervalMs"/],
+    // A longer wait than a timer takes would fire at once: a ping flood.
+    [{ heartbeat: { intervalMs: 2 ** 31 } }, /"heartbeat.intervalMs": .* to 2147483647/],
+    [{ simulate: { userId: 2, minStepMs: 2 ** 31 } }, /"simulate.minStepMs"/],
+    [{ simulate: { userId: 2, maxStepMs: 2 ** 31 } }, /"simulate.maxStepMs": .* to 2147483647/],
     [{ heartbeat: { every: 5 } }, /"heartbeat.every"/],
     [{ tokens: ['t'] }, /"tokens"/],
     [{ ack: 'yes' }, /"ack"/],
@@ -354,6 +358,23 @@ describe('task simulation', () => {
     simulation.stop();
     await expect(simulation.done).resolves.toBeUndefined();
     expect(simulation.running).toBe(false);
+  });
+
+  it('waits out step times near the longest a timer takes, for later tasks too', async () => {
+    const server = mock();
+    const step = 2 ** 30;
+    // Task 2 first waits two steps and task 3 three: more than a timer can wait.
+    const slow = server.simulate({ userId: 2, tasks: 3, minStepMs: step, maxStepMs: step });
+    const clock = server.simulate({
+      userId: 3,
+      tasks: 1,
+      progressSteps: 1,
+      minStepMs: 5,
+      maxStepMs: 5,
+    });
+    await clock.done;
+    slow.stop();
+    expect(server.tasks(2).map((frame) => frame.status)).toEqual(['pending', 'pending', 'pending']);
   });
 
   it('starts a simulate option on the first accepted connection, and again once it is over', async () => {

@@ -197,9 +197,12 @@ describe('startTaskStatusServer over WebSocket', () => {
     const started = Date.now();
     await client(server).connect();
     expect(Date.now() - started).toBeGreaterThanOrEqual(55);
-    expect(() => {
-      server.handshakeDelayMs = -1;
-    }).toThrow(/handshakeDelayMs/);
+    for (const bad of [-1, 2 ** 31]) {
+      expect(() => {
+        server.handshakeDelayMs = bad;
+      }).toThrow(/handshakeDelayMs/);
+    }
+    expect(server.handshakeDelayMs).toBe(60);
   });
 
   it('restart() closes with 1012, listens on the same port, and keeps the task table', async () => {
@@ -360,7 +363,8 @@ describe('startTaskStatusServer over WebSocket', () => {
   });
 
   it.each([
-    [{ downtimeMs: -1 }, /"restart\(\{ downtimeMs \}\)": must be a number >= 0, got -1/],
+    [{ downtimeMs: -1 }, /"restart\(\{ downtimeMs \}\)": must be a number of ms from 0 to/],
+    [{ downtimeMs: 2 ** 31 }, /"restart\(\{ downtimeMs \}\)": .* to 2147483647, got 2147483648/],
     [{ downtimeMs: 'abc' }, /"restart\(\{ downtimeMs \}\)"/],
     [{ code: 5 }, /"restart\(\{ code \}\)": must be a close code/],
   ])('rejects restart(%j) with INVALID_OPTIONS and keeps serving', async (options, message) => {
@@ -376,6 +380,7 @@ describe('startTaskStatusServer over WebSocket', () => {
     [{ port: 1.5 }, /"port"/],
     [{ host: '' }, /"host"/],
     [{ handshakeDelayMs: Number.NaN }, /"handshakeDelayMs"/],
+    [{ handshakeDelayMs: 2 ** 31 }, /"handshakeDelayMs": .* to 2147483647/],
     [{ baseUrl: 'http://x' }, /"baseUrl": is not a known option/],
   ])('rejects the options %j with INVALID_OPTIONS', async (options, message) => {
     const error = await startTaskStatusServer(options as TaskStatusServerOptions).catch(

@@ -15,6 +15,7 @@ import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
 import { TaskServerBrain } from './brain.js';
+import { checkDelay, invalid } from './checks.js';
 import {
   checkCloseCode,
   matchRoute,
@@ -403,17 +404,6 @@ function json(response: ServerResponse, status: number, body: unknown): void {
     'access-control-allow-origin': '*',
   });
   response.end(text);
-}
-
-/** A wait of the server's: a finite number of ms, at least 0 (NaN and Infinity are refused). */
-function checkDelay(value: unknown, name: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw invalid(name, `must be a number >= 0, got ${String(value)}`);
-  }
-}
-
-function invalid(option: string, problem: string): TaskStatusError {
-  return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
 }
 
 /** Answers an upgrade with an HTTP status and no body, and closes the connection. */

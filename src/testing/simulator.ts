@@ -3,8 +3,9 @@
  * steps) → completed, some of them failing, on a jittered schedule.
  */
 
-import { type Complete, TaskStatusError } from 'task-status-client';
+import type { Complete } from 'task-status-client';
 import { Timer } from '../client/timers.js';
+import { invalid, MAX_DELAY_MS } from './checks.js';
 import type { TaskUpdateInput, UserId } from './types.js';
 
 /** What to simulate. Only `userId` is required. */
@@ -95,8 +96,8 @@ export function resolveSimulation(options: SimulationOptions): ResolvedSimulatio
   const tasks = integer(options.tasks, 'tasks', d.tasks, 1);
   const failures = integer(options.failures, 'failures', d.failures, 0);
   if (failures > tasks) throw invalid('simulate.failures', `must be at most tasks (${tasks})`);
-  const minStepMs = integer(options.minStepMs, 'minStepMs', d.minStepMs, 0);
-  const maxStepMs = integer(options.maxStepMs, 'maxStepMs', d.maxStepMs, 0);
+  const minStepMs = integer(options.minStepMs, 'minStepMs', d.minStepMs, 0, MAX_DELAY_MS);
+  const maxStepMs = integer(options.maxStepMs, 'maxStepMs', d.maxStepMs, 0, MAX_DELAY_MS);
   if (maxStepMs < minStepMs) throw invalid('simulate.maxStepMs', 'must be at least minStepMs');
   const random = options.random ?? Math.random;
   if (typeof random !== 'function') throw invalid('simulate.random', 'must be a function');
@@ -148,7 +149,8 @@ export function startSimulation(
       else if (--remaining === 0) finish();
     };
     push(userId, { taskId, status: 'pending', progress: 0, message: 'Queued' });
-    timer.start(step() * (index + 1), () => next(0));
+    // Capped: a timer told to wait longer than it can fires at once.
+    timer.start(Math.min(step() * (index + 1), MAX_DELAY_MS), () => next(0));
   });
   return {
     taskIds,
@@ -197,14 +199,17 @@ function failingIndexes(tasks: number, count: number): Set<number> {
   return indexes;
 }
 
-function integer(value: unknown, name: string, fallback: number, min: number): number {
+function integer(
+  value: unknown,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw invalid(`simulate.${name}`, `must be an integer >= ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw invalid(`simulate.${name}`, `must be an integer ${range}, got ${String(value)}`);
   }
   return value;
-}
-
-function invalid(option: string, problem: string): TaskStatusError {
-  return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
 }

@@ -9,9 +9,9 @@ import {
   type HeartbeatFormat,
   type TaskId,
   type TaskStatus,
-  TaskStatusError,
   type TaskUpdateFrame,
 } from 'task-status-client';
+import { checkDelay, invalid } from './checks.js';
 import {
   type ResolvedSimulation,
   resolveSimulation,
@@ -425,12 +425,7 @@ function resolveHeartbeat(
     }
   }
   const intervalMs = value.intervalMs ?? SERVER_HEARTBEAT_DEFAULTS.intervalMs;
-  if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs < 1) {
-    throw invalid(
-      'heartbeat.intervalMs',
-      `must be a finite number >= 1, got ${String(intervalMs)}`,
-    );
-  }
+  checkDelay(intervalMs, 'heartbeat.intervalMs', 1);
   const format = value.format ?? SERVER_HEARTBEAT_DEFAULTS.format;
   if (format !== 'json' && format !== 'text') {
     throw invalid('heartbeat.format', `must be 'json' or 'text', got ${JSON.stringify(format)}`);
@@ -442,8 +437,4 @@ function flag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw invalid(name, `must be a boolean, got ${typeof value}`);
   return value;
-}
-
-function invalid(option: string, problem: string): TaskStatusError {
-  return new TaskStatusError('INVALID_OPTIONS', `Invalid option "${option}": ${problem}`);
 }
