@@ -293,6 +293,10 @@ describe('createMockTaskServer', () => {
     [{ simulate: { userId: 2, maxStepMs: 2 ** 31 } }, /"simulate.maxStepMs": .* to 2147483647/],
     [{ heartbeat: { every: 5 } }, /"heartbeat.every"/],
     [{ tokens: ['t'] }, /"tokens"/],
+    // A value that is no user id would refuse its token without a word.
+    [{ tokens: { t: {} } }, /"tokens\["t"\]": must be an integer from 0 or a non-empty string/],
+    [{ tokens: new Map([['t', -1]]) }, /"tokens.get\("t"\)"/],
+    [{ simulate: { userId: Number.NaN } }, /"simulate.userId": .* got NaN/],
     [{ ack: 'yes' }, /"ack"/],
     [{ simulate: { userId: 2, failures: 9 } }, /"simulate.failures"/],
     [{ port: 80 }, /"port": is not a known option/],

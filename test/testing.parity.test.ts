@@ -8,6 +8,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import {
   buildTaskStatusUrl,
+  isTaskStatusError,
   type TaskId,
   TaskStatusClient,
   type TaskStatusClientOptions,
@@ -570,6 +571,81 @@ describe.each<Transport>(['msw', 'real'])('the %s transport', (transport) => {
       await stop();
     }
   });
+});
+
+describe.each<Transport>(['msw', 'real'])('the controls of the %s transport', (transport) => {
+  const bad: [string, (server: TaskServerControls) => unknown, RegExp][] = [
+    [
+      'rejectNextAuth(null)',
+      (s) => s.rejectNextAuth(null as never),
+      /"rejectNextAuth\(rejection\)": must be a code or/,
+    ],
+    [
+      'rejectNextAuth(4001)',
+      (s) => s.rejectNextAuth(4001 as never),
+      /"rejectNextAuth\(rejection\)".* got 4001$/,
+    ],
+    [
+      'rejectNextAuth({ closecode: 4001 })',
+      (s) => s.rejectNextAuth({ closecode: 4001 } as never),
+      /"rejectNextAuth\(rejection\).closecode": is not a known key; known: code, message, closeCode$/,
+    ],
+    [
+      'rejectNextAuth({ message: 42 })',
+      (s) => s.rejectNextAuth({ message: 42 } as never),
+      /"rejectNextAuth\(rejection\).message": must be a string, got 42$/,
+    ],
+    [
+      'pushUpdate(2, null)',
+      (s) => s.pushUpdate(2, null as never),
+      /"pushUpdate\(update\)": must be an object/,
+    ],
+    [
+      'pushUpdate with a number updatedAt',
+      (s) => s.pushUpdate(2, { taskId: 1, status: 'running', updatedAt: 1714566600000 as never }),
+      /"pushUpdate\(update\).updatedAt": must be an ISO-8601 string or a Date, got 1714566600000$/,
+    ],
+    [
+      'pushUpdate with progress NaN',
+      (s) => s.pushUpdate(2, { taskId: 1, status: 'running', progress: Number.NaN }),
+      /"pushUpdate\(update\).progress": must be a finite number, got NaN$/,
+    ],
+    [
+      'sendRaw(2, undefined)',
+      (s) => s.sendRaw(2, undefined as never),
+      /"sendRaw\(frame\)": .* got undefined$/,
+    ],
+    [
+      'sendRaw(2, 1n)',
+      (s) => s.sendRaw(2, 1n as never),
+      /"sendRaw\(frame\)": not writable as JSON/,
+    ],
+    [
+      'closeAll(1000, 42)',
+      (s) => s.closeAll(1000, 42 as never),
+      /"closeAll\(reason\)": must be a string, got 42$/,
+    ],
+  ];
+
+  it.each(bad)(
+    'refuses %s with INVALID_OPTIONS naming the argument',
+    async (_name, call, message) => {
+      const { server, stop } = await start(transport, {});
+      try {
+        let thrown: unknown;
+        try {
+          call(server);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(isTaskStatusError(thrown, 'INVALID_OPTIONS')).toBe(true);
+        expect((thrown as Error).message).toMatch(message);
+        expect(server.tasks(2)).toEqual([]);
+      } finally {
+        await stop();
+      }
+    },
+  );
 });
 
 describe('the public types', () => {

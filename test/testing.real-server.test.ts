@@ -367,6 +367,8 @@ describe('startTaskStatusServer over WebSocket', () => {
     [{ downtimeMs: 2 ** 31 }, /"restart\(\{ downtimeMs \}\)": .* to 2147483647, got 2147483648/],
     [{ downtimeMs: 'abc' }, /"restart\(\{ downtimeMs \}\)"/],
     [{ code: 5 }, /"restart\(\{ code \}\)": must be a close code/],
+    [null, /"restart\(options\)": must be an object with code, downtimeMs, got null/],
+    [{ downtime: 5 }, /"restart\(options\).downtime": is not a known key/],
   ])('rejects restart(%j) with INVALID_OPTIONS and keeps serving', async (options, message) => {
     const server = await start();
     const error = await server.restart(options as { code?: number }).catch((e: unknown) => e);

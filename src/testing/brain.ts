@@ -16,6 +16,7 @@ import {
 } from 'task-status-client';
 import { Timer } from '../client/timers.js';
 import { instant } from '../protocol/date-time.js';
+import { checkObject, checkString, invalid, shown } from './checks.js';
 import {
   type ResolvedSimulation,
   resolveSimulation,
@@ -182,6 +183,7 @@ export class TaskServerBrain implements TaskServerControls {
   }
 
   pushUpdate(userId: UserId, update: TaskUpdateInput): TaskUpdateFrame {
+    checkUpdate(update);
     const table = this.#table(userId);
     const previous = table.get(String(update.taskId));
     const { time, iso } = updateTime(update.updatedAt, previous?.time);
@@ -232,14 +234,17 @@ export class TaskServerBrain implements TaskServerControls {
     else if (frame instanceof ArrayBuffer) data = new Uint8Array(frame);
     else if (ArrayBuffer.isView(frame)) {
       data = new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
-    } else data = JSON.stringify(frame);
+    } else data = rawJson(frame);
     this.#broadcast(userId, data);
   }
 
   closeAll(code: number = CloseCode.Normal, reason = ''): void {
     checkCloseCode(code, 'closeAll(code)');
+    if (typeof reason !== 'string') {
+      throw invalid('closeAll(reason)', `must be a string, got ${shown(reason)}`);
+    }
     if (new TextEncoder().encode(reason).length > MAX_REASON_BYTES) {
-      throw new TaskStatusError('INVALID_OPTIONS', 'closeAll(reason): at most 123 bytes of UTF-8');
+      throw invalid('closeAll(reason)', 'must be at most 123 bytes of UTF-8');
     }
     for (const record of this.#records) {
       if (record.live) record.close('closed', code, reason);
@@ -255,17 +260,27 @@ export class TaskServerBrain implements TaskServerControls {
   }
 
   rejectNextAuth(rejection: string | AuthRejection = {}): void {
+    const where = 'rejectNextAuth(rejection)';
+    if (typeof rejection !== 'string' && (typeof rejection !== 'object' || rejection === null)) {
+      throw invalid(
+        where,
+        `must be a code or { code, message, closeCode }, got ${shown(rejection)}`,
+      );
+    }
     const given = typeof rejection === 'string' ? { code: rejection } : rejection;
-    this.#rejections.push(this.#rejection(given, 'rejectNextAuth(closeCode)'));
+    this.#rejections.push(this.#rejection(given, where, (key) => `${where}.${key}`));
   }
 
-  /** An {@link AuthRejection} with its defaults; `where` names the close code if it is bad. */
-  #rejection(given: AuthRejection, where: string): Rejection {
-    const closeCode = given.closeCode ?? this.options.errorCloseCode;
-    checkCloseCode(closeCode, where);
+  /** An {@link AuthRejection} checked and with its defaults; `where` and `keyName` name a bad part. */
+  #rejection(given: unknown, where: string, keyName: (key: string) => string): Rejection {
+    checkObject(given, where, REJECTION_KEYS, keyName);
+    const { code, message, closeCode = this.options.errorCloseCode } = given;
+    checkString(code, keyName('code'));
+    checkString(message, keyName('message'));
+    checkCloseCode(closeCode, keyName('closeCode'));
     return {
-      code: given.code ?? 'auth_failed',
-      message: given.message ?? 'Authentication failed',
+      code: code ?? 'auth_failed',
+      message: message ?? 'Authentication failed',
       closeCode,
     };
   }
@@ -323,7 +338,8 @@ export class TaskServerBrain implements TaskServerControls {
       result = await this.options.verify(token, { userId });
       // A refusal of the verifier's own; a bad close code in it is the verifier's error.
       if (typeof result === 'object' && result !== null) {
-        return this.#rejection(result, 'the closeCode of a rejection from tokens()');
+        const where = 'a rejection from tokens()';
+        return this.#rejection(result, where, (key) => `the ${key} of ${where}`);
       }
     } catch (error) {
       const message = `Token verification failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -412,6 +428,47 @@ function isJsonPing(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+const REJECTION_KEYS = ['code', 'message', 'closeCode'];
+
+/**
+ * What `pushUpdate` cannot leave to the client's frame check: a value JSON writes as something
+ * else (`NaN` goes out as `null`), and an `updatedAt` that is neither a string nor a Date.
+ */
+function checkUpdate(update: unknown): asserts update is TaskUpdateInput {
+  if (typeof update !== 'object' || update === null || Array.isArray(update)) {
+    throw invalid(
+      'pushUpdate(update)',
+      `must be an object with taskId and status, got ${shown(update)}`,
+    );
+  }
+  const { progress, updatedAt } = update as Record<string, unknown>;
+  if (typeof progress === 'number' && !Number.isFinite(progress)) {
+    throw invalid('pushUpdate(update).progress', `must be a finite number, got ${progress}`);
+  }
+  if (updatedAt !== undefined && typeof updatedAt !== 'string' && !(updatedAt instanceof Date)) {
+    const got = shown(updatedAt);
+    throw invalid(
+      'pushUpdate(update).updatedAt',
+      `must be an ISO-8601 string or a Date, got ${got}`,
+    );
+  }
+}
+
+/** `sendRaw`'s value as JSON text; one JSON cannot write (`undefined`, a BigInt) is refused. */
+function rawJson(frame: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(frame);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw invalid('sendRaw(frame)', `not writable as JSON (${why})`);
+  }
+  if (text === undefined) {
+    throw invalid('sendRaw(frame)', `must be a string, bytes or a JSON value, got ${shown(frame)}`);
+  }
+  return text;
 }
 
 /** A close frame's reason may hold 123 bytes of UTF-8. */

@@ -21,3 +21,47 @@ export function checkDelay(value: unknown, name: string, min = 0): asserts value
     );
   }
 }
+
+/** A value as an error message shows it: strings quoted, objects by kind. */
+export function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return String(value);
+}
+
+/** An object (not `null`, not an array) whose keys are all `known`; `keyName` names a key. */
+export function checkObject(
+  value: unknown,
+  name: string,
+  known: readonly string[],
+  keyName = (key: string) => `${name}.${key}`,
+): asserts value is Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(name, `must be an object with ${known.join(', ')}, got ${shown(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw invalid(keyName(key), `is not a known key; known: ${known.join(', ')}`);
+    }
+  }
+}
+
+/** A user id: a safe integer from 0, or a non-empty string, as the client takes it. */
+export function checkUserId(value: unknown, name: string): asserts value is number | string {
+  const ok =
+    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+    (typeof value === 'string' && value !== '');
+  if (!ok) {
+    throw invalid(name, `must be an integer from 0 or a non-empty string, got ${shown(value)}`);
+  }
+}
+
+/** A string or `undefined`. */
+export function checkString(value: unknown, name: string): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== 'string') {
+    throw invalid(name, `must be a string, got ${shown(value)}`);
+  }
+}

@@ -15,7 +15,7 @@ import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
 import { TaskServerBrain } from './brain.js';
-import { checkDelay, invalid } from './checks.js';
+import { checkDelay, checkObject, invalid } from './checks.js';
 import {
   checkCloseCode,
   matchRoute,
@@ -183,6 +183,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   async restart(options: RestartOptions = {}): Promise<void> {
     if (this.#closing !== undefined)
       throw new TaskStatusError('CONNECTION_CLOSED', 'The server is closed');
+    checkObject(options, 'restart(options)', ['code', 'downtimeMs']);
     const { code = CloseCode.ServiceRestart, downtimeMs = 0 } = options;
     checkCloseCode(code, 'restart({ code })');
     checkDelay(downtimeMs, 'restart({ downtimeMs })');

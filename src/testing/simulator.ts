@@ -5,7 +5,7 @@
 
 import type { Complete } from 'task-status-client';
 import { Timer } from '../client/timers.js';
-import { invalid, MAX_DELAY_MS } from './checks.js';
+import { checkUserId, invalid, MAX_DELAY_MS } from './checks.js';
 import type { TaskUpdateInput, UserId } from './types.js';
 
 /** What to simulate. Only `userId` is required. */
@@ -89,9 +89,7 @@ export function resolveSimulation(options: SimulationOptions): ResolvedSimulatio
     }
   }
   const { userId } = options;
-  if (typeof userId !== 'number' && (typeof userId !== 'string' || userId === '')) {
-    throw invalid('simulate.userId', 'must be a number or a non-empty string');
-  }
+  checkUserId(userId, 'simulate.userId');
   const d = SIMULATION_DEFAULTS;
   const tasks = integer(options.tasks, 'tasks', d.tasks, 1);
   const failures = integer(options.failures, 'failures', d.failures, 0);

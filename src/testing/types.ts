@@ -11,7 +11,7 @@ import {
   type TaskStatus,
   type TaskUpdateFrame,
 } from 'task-status-client';
-import { checkDelay, invalid } from './checks.js';
+import { checkDelay, checkUserId, invalid, shown } from './checks.js';
 import {
   type ResolvedSimulation,
   resolveSimulation,
@@ -346,7 +346,7 @@ export function resolveTaskServerOptions(
 }
 
 /** Codes a server may send: 1000–1003, 1007–1014 and 3000–4999 (what `ws` accepts too). */
-export function checkCloseCode(code: unknown, name: string): void {
+export function checkCloseCode(code: unknown, name: string): asserts code is number {
   const ok =
     typeof code === 'number' &&
     Number.isInteger(code) &&
@@ -405,9 +405,16 @@ function parseRoute(path: unknown): (string | null)[] {
 function toVerifier(tokens: AcceptedTokens | undefined): TokenVerifier {
   if (tokens === undefined) return () => true;
   if (typeof tokens === 'function') return tokens;
-  if (tokens instanceof Map) return (token) => tokens.get(token) ?? null;
+  if (tokens instanceof Map) {
+    for (const [token, userId] of tokens) checkUserId(userId, `tokens.get(${shown(token)})`);
+    return (token) => tokens.get(token) ?? null;
+  }
   if (typeof tokens === 'object' && tokens !== null && !Array.isArray(tokens)) {
     const table = tokens as Readonly<Record<string, UserId>>;
+    // A value that is no user id would silently refuse its token (an object reads as a refusal).
+    for (const [token, userId] of Object.entries(table)) {
+      checkUserId(userId, `tokens[${shown(token)}]`);
+    }
     return (token) => (Object.hasOwn(table, token) ? (table[token] ?? null) : null);
   }
   throw invalid('tokens', 'must be a token → user id object or Map, or a verify function');
