@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import NodeWebSocket from 'ws';
 import {
@@ -53,6 +53,29 @@ function listening(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * A WebSocket peer on user 2's route that completes the opening handshake and then answers
+ * nothing, not even the close frame: the server waits for it when it stops.
+ */
+async function mutePeer(server: TaskStatusServer): Promise<Socket> {
+  const socket = connect(server.port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(
+    [
+      'GET /api/v1/ws/tasks/2?token=t2 HTTP/1.1',
+      `Host: 127.0.0.1:${server.port}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  await vi.waitFor(() => expect(server.clients).toMatchObject([{ state: 'open' }]));
+  return socket;
 }
 
 async function getJson(url: string): Promise<{ status: number; body: unknown }> {
@@ -242,6 +265,23 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(errors).toContain('CONNECTION_ERROR');
     expect(server.connections.map((x) => x.closeCode)).toEqual([1001, null]);
   });
+
+  it.each([
+    ['restart()', (server: TaskStatusServer) => server.restart()],
+    ['close()', (server: TaskStatusServer) => server.close()],
+  ])(
+    'refuses connections at once while %s waits for clients to finish closing',
+    async (_name, stop) => {
+      const server = await start();
+      const peer = await mutePeer(server);
+      const stopped = stop(server);
+      // The mute peer holds the stop for a while: a connection meanwhile is refused, not held.
+      expect(await listening(server.port)).toBe(false);
+      expect(server.connections).toHaveLength(1);
+      await stopped;
+      peer.destroy();
+    },
+  );
 
   it('takes an explicit undefined for any option, as if it were left out', async () => {
     const server = await start({

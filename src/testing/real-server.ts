@@ -335,8 +335,10 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     const http = this.#http;
     this.#http = undefined;
     if (http === undefined) return;
-    await this.#drainClients();
+    // Stop listening first, so that a connection meanwhile is refused at once instead of
+    // waiting out the drain; the callback runs once every socket is gone.
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    await this.#drainClients();
     for (const socket of this.#sockets) socket.destroy();
     await closed;
   }
