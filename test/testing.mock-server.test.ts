@@ -137,6 +137,23 @@ describe('createMockTaskServer', () => {
     expect(server.connections).toMatchObject([{ state: 'rejected', closeCode: 1011 }]);
   });
 
+  it('closes after a refusal frame while the test fakes timers', async () => {
+    mock({ tokens: { t2: 2 } });
+    vi.useFakeTimers();
+    try {
+      const socket = new globalThis.WebSocket(`ws://tasks.test/api/v1/ws/tasks/2?token=bad`);
+      const frames: unknown[] = [];
+      socket.onmessage = (event) => frames.push(JSON.parse(String(event.data)));
+      const code = await new Promise<number>((resolve) => {
+        socket.onclose = (event) => resolve(event.code);
+      });
+      expect(frames).toMatchObject([{ type: 'error', code: 'auth_failed' }]);
+      expect(code).toBe(1008);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('lets only the mock added last answer a socket when two mock one URL, as a per-test override', async () => {
     const fileLevel = mock();
     const override = mock({ tokens: { good: 2 } });

@@ -38,6 +38,13 @@ type MockClient = WebSocketHandlerConnection['client'];
 const CLOSING = 2;
 const CLOSED = 3;
 
+/**
+ * `setTimeout` as it was when the kit loaded: a test's fake timers (`vi.useFakeTimers()`,
+ * jest's) would hold the close that follows a refusal frame until the test advanced them, and
+ * the client would wait for ever.
+ */
+const realSetTimeout = globalThis.setTimeout.bind(globalThis);
+
 /** A segment no real user id takes, swapped for msw's `:userId` parameter after URL building. */
 const USER_SLOT = 'userIdSlot0a7f';
 
@@ -90,7 +97,9 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
         send: (data) => client.send(data),
         // msw drops a frame still queued when close() runs, and a close inside the connection
         // listener cancels the client's `open`: close on the next task, after both.
-        close: (code, reason) => setTimeout(() => client.close(code, reason), 0),
+        close: (code, reason) => {
+          realSetTimeout(() => client.close(code, reason), 0);
+        },
       },
       { url, userId: typeof userId === 'string' ? userId : String(userId) },
     );
