@@ -347,6 +347,19 @@ describe('startTaskStatusServer over WebSocket', () => {
     await expect(server.restart()).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
   });
 
+  it('refuses simulate() once closed, as restart(), so no timer outlives the server', async () => {
+    const server = await start();
+    await server.close();
+    let thrown: unknown;
+    try {
+      server.simulate({ userId: 2 });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isTaskStatusError(thrown, 'CONNECTION_CLOSED')).toBe(true);
+    expect(server.tasks(2)).toEqual([]);
+  });
+
   it('holds a task pushed as 42 and as "42" once, as the client does', async () => {
     const server = await start();
     server.pushUpdate(2, { taskId: 42, status: 'running', progress: 30 });

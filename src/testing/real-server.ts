@@ -16,6 +16,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
 import { TaskServerBrain } from './brain.js';
 import { checkDelay, checkObject, invalid } from './checks.js';
+import type { Simulation, SimulationOptions } from './simulator.js';
 import {
   checkCloseCode,
   matchRoute,
@@ -91,7 +92,10 @@ export interface TaskStatusServer extends TaskServerControls {
    * with a real backend and its database.
    */
   restart(options?: RestartOptions): Promise<void>;
-  /** Closes every connection (1001), stops simulations and the listener. Idempotent. */
+  /**
+   * Closes every connection (1001), stops simulations and the listener. Idempotent. After it,
+   * `restart()` and `simulate()` throw `CONNECTION_CLOSED`.
+   */
   close(): Promise<void>;
 }
 
@@ -201,6 +205,14 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
     if (this.#closing !== undefined) return;
     if (downtimeMs > 0) await this.#wait(downtimeMs);
     if (this.#closing === undefined) await this.listen();
+  }
+
+  /** As `restart()`, refused once the server is closed: a simulation's timers would outlive it. */
+  override simulate(options: SimulationOptions): Simulation {
+    if (this.#closing !== undefined) {
+      throw new TaskStatusError('CONNECTION_CLOSED', 'The server is closed');
+    }
+    return super.simulate(options);
   }
 
   close(): Promise<void> {
