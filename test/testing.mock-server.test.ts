@@ -1,6 +1,7 @@
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  buildTaskStatusUrl,
   isTaskStatusError,
   TaskStatusClient,
   type TaskStatusClientOptions,
@@ -66,6 +67,65 @@ describe('createMockTaskServer', () => {
     );
     expect(createMockTaskServer().url).toBe('*/api/v1/ws/tasks/:userId');
   });
+
+  it.each([
+    ['ws://tasks.test/api/v1/ws/tasks/2?token=t', true],
+    ['ws://tasks.test/api/v1/ws/tasks/John%20Doe?token=t', true],
+    ['ws://tasks.test/api/v1/ws/tasks/2/?token=t', false],
+    ['ws://tasks.test/API/v1/ws/tasks/2?token=t', false],
+  ])('matches the canonical URL exactly, as the backend routes: %s %s', (url, matches) => {
+    const [handler] = createMockTaskServer({ baseUrl: BASE }).handlers;
+    expect(handler?.test(url)).toBe(matches);
+  });
+
+  it.each([
+    ['an IPv6 host', { baseUrl: 'http://[::1]:8000' }, {}],
+    ['a + in the base', { baseUrl: 'http://h.test/a+b' }, {}],
+    ['( ) in the path', { baseUrl: BASE, path: '/ws/(v2)/{userId}' }, {}],
+  ])(
+    'serves a route with %s, whose URL means something else as an msw pattern',
+    async (_name, options, _) => {
+      const server = mock(options);
+      await client(options).connect();
+      expect(server.clients).toMatchObject([{ userId: '2', state: 'open' }]);
+    },
+  );
+
+  it.each([
+    ['a * in the path', { path: '/ws/*/{userId}' }, { path: '/ws/x/{userId}' }],
+    [
+      'a base of another case',
+      { baseUrl: 'http://tasks.test/svc' },
+      { baseUrl: 'http://tasks.test/SVC' },
+    ],
+  ])('serves no other route for %s', (_name, options, other) => {
+    const [handler] = createMockTaskServer({ baseUrl: BASE, ...options }).handlers;
+    const url = buildTaskStatusUrl({ baseUrl: BASE, userId: 2, token: 't', ...options, ...other });
+    expect(handler?.test(url)).toBe(false);
+  });
+
+  it.each([
+    'api/v1/ws/tasks/a%2Fb?token=t2',
+    'api/v1/ws/tasks/%FF?token=t2',
+    // msw strips a trailing slash when no query follows it.
+    'api/v1/ws/tasks/2/',
+  ])(
+    'closes a socket to /%s, which the real server answers with 404, keeping no record',
+    async (path) => {
+      const server = mock();
+      const socket = new globalThis.WebSocket(`ws://tasks.test/${path}`);
+      const events: string[] = [];
+      socket.onopen = () => events.push('open');
+      const code = await new Promise<number>((resolve) => {
+        socket.onclose = (event) => resolve(event.code);
+      });
+      expect({ events, code, connections: server.connections }).toEqual({
+        events: [],
+        code: 1006,
+        connections: [],
+      });
+    },
+  );
 
   it('mocks the route on every origin when no baseUrl is given', async () => {
     const server = createMockTaskServer();

@@ -168,6 +168,24 @@ describe('startTaskStatusServer over WebSocket', () => {
     expect(server.connections).toEqual([]);
   });
 
+  it.each([
+    ['/api/v1/ws/tasks/2/', 404],
+    ['/api/v1//ws/tasks/2', 404],
+    ['/api/v1/ws/tasks/a%2Fb', 404],
+    ['/api/v1/ws/tasks/John%20Doe', 101],
+  ])('matches the route exactly, as Starlette does: %s gets %i', async (path, status) => {
+    const server = await start({ tokens: () => true });
+    const socket = new NodeWebSocket(`ws://127.0.0.1:${server.port}${path}?token=t`);
+    const answer = await new Promise<number>((resolve) => {
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('upgrade', (response) => resolve(response.statusCode ?? 0));
+      socket.on('error', () => {});
+    });
+    socket.terminate();
+    expect(answer).toBe(status);
+    expect(server.connections).toHaveLength(status === 101 ? 1 : 0);
+  });
+
   it('answers it with HTTP 403, as Starlette does, with unmatchedUpgradeStatus: 403', async () => {
     const server = await start({ unmatchedUpgradeStatus: 403 });
     const c = client(server, {

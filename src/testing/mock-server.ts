@@ -10,7 +10,7 @@ import {
 } from 'msw';
 import { buildTaskStatusUrl } from 'task-status-client';
 import { TaskServerBrain } from './brain.js';
-import type { TaskServerControls, TaskServerOptions } from './types.js';
+import { decodeUserSegment, type TaskServerControls, type TaskServerOptions } from './types.js';
 
 /** Options of {@link createMockTaskServer}: the shared server options plus where to listen. */
 export interface MockTaskServerOptions extends TaskServerOptions {
@@ -28,7 +28,10 @@ export interface MockTaskServerOptions extends TaskServerOptions {
 export interface MockTaskServer extends TaskServerControls {
   /** The msw handlers to pass to `setupServer(...)` / `setupWorker(...)` or `server.use(...)`. */
   readonly handlers: readonly WebSocketHandler[];
-  /** The URL pattern the handlers match, e.g. `ws://localhost:8000/api/v1/ws/tasks/:userId`. */
+  /**
+   * The URL the handlers match, e.g. `ws://localhost:8000/api/v1/ws/tasks/:userId`, where
+   * `:userId` is one path segment and `*` any origin; they match it exactly, case included.
+   */
   readonly url: string;
 }
 
@@ -54,6 +57,11 @@ const USER_SLOT = 'userIdSlot0a7f';
  */
 const links = new Map<string, WebSocketLink>();
 
+/** One path segment. */
+const SEGMENT = '[^/]+';
+/** Any `ws:` or `wss:` origin, for a mock with no `baseUrl`. */
+const ANY_ORIGIN = 'wss?://[^/]+';
+
 /**
  * Sockets a mock server has taken. msw runs the connection listener of every matching handler,
  * so two mocks of one URL (a file's backend and a test's `server.use()` override) would both
@@ -61,11 +69,11 @@ const links = new Map<string, WebSocketLink>();
  */
 const taken = new WeakSet<MockClient>();
 
-function linkFor(pattern: string): WebSocketLink {
-  let link = links.get(pattern);
+function linkFor(pattern: RegExp): WebSocketLink {
+  let link = links.get(pattern.source);
   if (link === undefined) {
     link = ws.link(pattern);
-    links.set(pattern, link);
+    links.set(pattern.source, link);
   }
   return link;
 }
@@ -74,23 +82,34 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
   readonly handlers: readonly WebSocketHandler[];
   readonly url: string;
 
+  /** The socket route's path, the user segment captured. */
+  readonly #path: RegExp;
+
   constructor(options: MockTaskServerOptions) {
     super(options, ['baseUrl']);
-    this.url = linkPattern(options.baseUrl, this.options.path);
-    const link = linkFor(this.url);
-    this.handlers = [
-      link.addEventListener('connection', ({ client, params }) => this.#connect(client, params)),
-    ];
+    const route = canonicalRoute(options.baseUrl, this.options.path);
+    this.url = `${route.origin ?? '*'}${route.before}/:userId${route.after}`;
+    this.#path = new RegExp(`^${literal(route.before)}/(${SEGMENT})${literal(route.after)}$`);
+    const link = linkFor(linkRegExp(route));
+    this.handlers = [link.addEventListener('connection', ({ client }) => this.#connect(client))];
   }
 
-  #connect(client: MockClient, params: Record<string, unknown>): void {
+  #connect(client: MockClient): void {
     if (taken.has(client)) return;
     taken.add(client);
     // A socket the app closed in the tick it opened it (React StrictMode, connect() then
     // close()) still reaches msw's connection listener, already closing, and its close event
     // went out before this listener could hear it. A real server never sees such a socket.
     if (closedAlready(client)) return;
-    const { userId } = params;
+    const segment = this.#path.exec(client.url.pathname)?.[1];
+    const userId = segment === undefined ? undefined : decodeUserSegment(segment);
+    if (userId === undefined) {
+      // A path the real server answers with 404 that msw lets through (a user segment of
+      // `%FF` or `a%2Fb`; a trailing slash, which msw strips when no query follows): closed
+      // before it opens, as a browser reports a refused handshake.
+      client.close(1006, '');
+      return;
+    }
     const url = `${client.url.pathname}${client.url.search}`;
     const connection = this.accept(
       {
@@ -101,7 +120,7 @@ class MockServer extends TaskServerBrain implements MockTaskServer {
           realSetTimeout(() => client.close(code, reason), 0);
         },
       },
-      { url, userId: typeof userId === 'string' ? userId : String(userId) },
+      { url, userId },
     );
     client.addEventListener('message', (event) => {
       if (typeof event.data === 'string') connection.receive(event.data);
@@ -136,16 +155,39 @@ function closedAlready(client: MockClient): boolean {
   return socket?.readyState === CLOSING || socket?.readyState === CLOSED;
 }
 
-/** The `ws.link()` pattern: the client's own URL builder, with the user segment as `:userId`. */
-function linkPattern(baseUrl: string | undefined, path: string): string {
-  if (baseUrl === undefined) {
-    const route = path
-      .split('/')
-      .filter((part) => part !== '')
-      .map((part) => (/^\{(userId|user_id)\}$/.test(part) ? ':userId' : part));
-    return `*/${route.join('/')}`;
-  }
-  const url = new URL(buildTaskStatusUrl({ baseUrl, userId: USER_SLOT, token: 't', path }));
-  url.search = '';
-  return url.href.replace(`/${USER_SLOT}`, '/:userId');
+/** The canonical socket URL of a mock: its origin (none for any) and the path around the user. */
+interface CanonicalRoute {
+  readonly origin: string | undefined;
+  readonly before: string;
+  readonly after: string;
+}
+
+/** The client's own URL builder's answer, with the user segment cut out. */
+function canonicalRoute(baseUrl: string | undefined, path: string): CanonicalRoute {
+  const built = buildTaskStatusUrl({
+    baseUrl: baseUrl ?? 'http://any-origin.invalid',
+    userId: USER_SLOT,
+    token: 't',
+    path,
+  });
+  const url = new URL(built);
+  const [before = '', after = ''] = url.pathname.split(`/${USER_SLOT}`);
+  return { origin: baseUrl === undefined ? undefined : url.origin, before, after };
+}
+
+/**
+ * The RegExp msw matches a socket's origin and path against: exactly the canonical URL, case
+ * and trailing slash included, as the backend's router matches. A string would be a path
+ * pattern to msw, where `(`, `*`, `+` or an IPv6 host mean something else, and which msw
+ * matches ignoring case and a trailing slash. No group: msw would percent-decode it, and throw
+ * for a malformed one.
+ */
+function linkRegExp(route: CanonicalRoute): RegExp {
+  const origin = route.origin === undefined ? ANY_ORIGIN : literal(route.origin);
+  return new RegExp(`^${origin}${literal(route.before)}/${SEGMENT}${literal(route.after)}$`);
+}
+
+/** `text` as a RegExp source that matches it and nothing else. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }

@@ -362,30 +362,38 @@ export function checkCloseCode(code: unknown, name: string): asserts code is num
 }
 
 /**
- * The user id in `pathname` if it is exactly the route (`{userId}` one percent-decoded segment),
- * else `undefined`.
+ * The user id in `pathname` if it is exactly the route, as Starlette matches it: case-sensitive,
+ * no empty segment, no trailing slash, and `{userId}` one segment that percent-decodes to a
+ * non-empty id with no `/` in it. Else `undefined`.
  */
 export function matchRoute(
   route: readonly (string | null)[],
   pathname: string,
 ): string | undefined {
-  const parts = pathname.split('/').filter((part) => part !== '');
-  if (parts.length !== route.length) return undefined;
+  const parts = pathname.split('/');
+  if (parts.length !== route.length + 1 || parts[0] !== '') return undefined;
   let userId: string | undefined;
   for (let index = 0; index < route.length; index++) {
     const expected = route[index];
-    const part = parts[index] as string;
-    if (expected === null) {
-      try {
-        userId = decodeURIComponent(part);
-      } catch {
-        return undefined;
-      }
-    } else if (expected !== part) {
-      return undefined;
-    }
+    const part = parts[index + 1] as string;
+    if (expected === null) userId = decodeUserSegment(part);
+    else if (expected !== part) return undefined;
   }
   return userId;
+}
+
+/**
+ * The user id a path segment names: percent-decoded, or `undefined` when it is empty, cannot be
+ * decoded, or holds a `/` (Starlette decodes the path before matching, so `a%2Fb` is two segments).
+ */
+export function decodeUserSegment(segment: string): string | undefined {
+  let userId: string;
+  try {
+    userId = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  return userId === '' || userId.includes('/') ? undefined : userId;
 }
 
 function parseRoute(path: unknown): (string | null)[] {
