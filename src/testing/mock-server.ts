@@ -53,7 +53,8 @@ const USER_SLOT = 'userIdSlot0a7f';
 
 /**
  * One `ws.link()` per URL pattern: msw gives every link a listener on a shared BroadcastChannel
- * that is never removed, so a link per mock server (one per test) would pile them up.
+ * that is never removed, so a link per mock server (one per test) would pile them up. (msw also
+ * adds one per open connection, which no link sharing avoids.)
  */
 const links = new Map<string, WebSocketLink>();
 
