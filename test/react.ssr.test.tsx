@@ -1,8 +1,8 @@
 import { renderToString } from 'react-dom/server';
-import { afterEach, expect, it, vi } from 'vitest';
-import { TaskStatusClient, type WebSocketConstructor } from '../src/index.js';
+import { afterEach, expect, it } from 'vitest';
+import type { WebSocketConstructor } from '../src/index.js';
 import { TaskStatusProvider, useTask, useTaskStatus } from '../src/react/index.js';
-import { startTaskStatusServer } from '../src/testing/index.js';
+import { startedClient } from './helpers/started-client.js';
 import { afterZeroDelayTimers } from './helpers/timers.js';
 
 /** A WebSocket that records its construction: the SSR render must never make one. */
@@ -44,22 +44,16 @@ it('renders on the server without creating a client or a socket', async () => {
 });
 
 it('renders the idle snapshot for a client the app passes, whatever that client has done', async () => {
-  // A client started before the render, as one shared with code outside React may be: a server
-  // render and the hydration of its markup must still agree.
-  const server = await startTaskStatusServer({ tokens: { t2: 2 } });
-  const client = new TaskStatusClient({ baseUrl: server.url, userId: 2, token: 't2' });
+  // A server render and the hydration of its markup must agree, even for a client started first.
+  const started = await startedClient();
   try {
-    await client.connect();
-    server.pushUpdate(2, { taskId: 42, status: 'running' });
-    await vi.waitFor(() => expect(client.getTask(42)).toBeDefined());
     const html = renderToString(
-      <TaskStatusProvider client={client}>
+      <TaskStatusProvider client={started.client}>
         <Page />
       </TaskStatusProvider>,
     );
     expect(html).toBe('<p>idle 0 no-error client no-task</p>');
   } finally {
-    await client.close();
-    await server.close();
+    await started.close();
   }
 });

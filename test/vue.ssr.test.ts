@@ -1,14 +1,14 @@
-import { afterEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createSSRApp, defineComponent, effectScope, h } from 'vue';
 import { renderToString } from 'vue/server-renderer';
-import { TaskStatusClient, type WebSocketConstructor } from '../src/index.js';
-import { startTaskStatusServer } from '../src/testing/index.js';
+import type { WebSocketConstructor } from '../src/index.js';
 import {
   createTaskStatusPlugin,
   provideTaskStatus,
   useTask,
   useTaskStatus,
 } from '../src/vue/index.js';
+import { startedClient } from './helpers/started-client.js';
 import { afterZeroDelayTimers } from './helpers/timers.js';
 
 /** A WebSocket that records its construction: the server render must never make one. */
@@ -74,13 +74,10 @@ it('creates no client for a composable in an effect scope on the server, as a st
 it.each(['plugin', 'provideTaskStatus'])(
   'renders the idle state for a client the app passes (%s), whatever that client has done',
   async (how) => {
-    // A client started before the render: a server render and hydration must still agree.
-    const server = await startTaskStatusServer({ tokens: { t2: 2 } });
-    const client = new TaskStatusClient({ baseUrl: server.url, userId: 2, token: 't2' });
+    // A server render and hydration must agree, even for a client started first.
+    const started = await startedClient();
+    const { client } = started;
     try {
-      await client.connect();
-      server.pushUpdate(2, { taskId: 42, status: 'running' });
-      await vi.waitFor(() => expect(client.getTask(42)).toBeDefined());
       const Root = defineComponent({
         setup() {
           if (how === 'provideTaskStatus') provideTaskStatus({ client });
@@ -91,8 +88,7 @@ it.each(['plugin', 'provideTaskStatus'])(
       if (how === 'plugin') app.use(createTaskStatusPlugin({ client }));
       expect(await renderToString(app)).toBe('<p>idle 0 no-error client no-task</p>');
     } finally {
-      await client.close();
-      await server.close();
+      await started.close();
     }
   },
 );
