@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { printable } from '../terminal-text.js';
 import type { CheckResult, DoctorReport, Verdict } from './types.js';
 
 const MARKS: Readonly<Record<Verdict, string>> = {
@@ -11,21 +12,27 @@ const TITLE_WIDTH = 14;
 
 /** The first line of the human report. */
 export function formatHeader(url: string | null, userId: string): string {
-  return `${pc.bold('task-status doctor')} · user ${userId} · ${url ?? '(no usable URL)'}\n\n`;
+  const where = printable(url ?? '(no usable URL)');
+  return `${pc.bold('task-status doctor')} · user ${printable(userId)} · ${where}\n\n`;
 }
 
-/** One check: a verdict line, then its notes and its fix, indented. */
+/**
+ * One check: a verdict line, then its notes and its fix, indented. Summaries, notes and fixes
+ * quote what the server sent (a `/health` body, an error frame's code and message), so each is
+ * made printable: a server cannot write escape sequences or line breaks to the terminal.
+ */
 export function formatCheck(check: CheckResult): string {
   const title = check.title.padEnd(TITLE_WIDTH);
   const time = check.verdict === 'skip' ? '' : pc.dim(` (${check.durationMs} ms)`);
-  const summary = check.verdict === 'skip' ? pc.dim(check.summary) : check.summary;
+  const text = printable(check.summary);
+  const summary = check.verdict === 'skip' ? pc.dim(text) : text;
   const lines = [`${MARKS[check.verdict]} ${title} ${summary}${time}`];
   for (const note of check.notes)
-    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${pc.dim(`note: ${note}`)}`);
+    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${pc.dim(`note: ${printable(note)}`)}`);
   if (check.fix !== null) {
     const color = check.verdict === 'fail' ? pc.red : pc.yellow;
     const cause = check.cause === null ? '' : ` [${check.cause}]`;
-    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${color(`fix${cause}:`)} ${check.fix}`);
+    lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${color(`fix${cause}:`)} ${printable(check.fix)}`);
   }
   return `${lines.join('\n')}\n`;
 }

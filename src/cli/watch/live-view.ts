@@ -1,6 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
 import type { ConnectionState, ReconnectingInfo, TaskUpdate } from '../../index.js';
+import { printable } from '../terminal-text.js';
 import type { WatchEnd, WatchReporter } from './reporter.js';
 import type { BoardTask, TaskBoard } from './task-board.js';
 
@@ -90,8 +91,9 @@ export function createLiveView(
 
 /**
  * The whole view as text, for a terminal `columns` wide. Pure: the time is passed in. `scrub`
- * masks the token in every text that comes from outside (title, URL, messages, errors) before
- * any line is cut to the width.
+ * masks the token in every text that comes from outside (title, URL, ids, statuses, messages,
+ * errors) before any line is cut to the width; each such text is then made printable, so the
+ * server's strings can hold no escape sequence or line break.
  */
 export function renderLiveView(
   model: LiveModel,
@@ -99,14 +101,15 @@ export function renderLiveView(
   columns: number,
   scrub: (text: string) => string,
 ): string {
+  const safe = (text: string) => printable(scrub(text));
   const lines = [
-    pc.dim(clip(scrub(`${model.title} · ${model.url}`), columns)),
-    connectionLine(model, now, columns, scrub),
+    pc.dim(clip(safe(`${model.title} · ${model.url}`), columns)),
+    connectionLine(model, now, columns, safe),
   ];
   const tasks = model.board.tasks;
   if (tasks.length === 0) lines.push(pc.dim('  waiting for task updates…'));
-  const idWidth = Math.max(...tasks.map((task) => String(task.taskId).length), 1);
-  for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns, scrub));
+  const idWidth = Math.max(...tasks.map((task) => safe(String(task.taskId)).length), 1);
+  for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns, safe));
   lines.push(footer(model));
   return lines.join('\n');
 }
@@ -115,7 +118,7 @@ function connectionLine(
   model: LiveModel,
   now: number,
   columns: number,
-  scrub: (text: string) => string,
+  safe: (text: string) => string,
 ): string {
   switch (model.state) {
     case 'idle':
@@ -129,12 +132,12 @@ function connectionLine(
       const left = info.at + info.delayMs - now;
       const when = left > 0 ? ` in ${(left / 1000).toFixed(1)}s` : '';
       const text = `↻ reconnecting${when}… (attempt ${info.attempt}: ${info.reason.message})`;
-      return pc.yellow(clip(scrub(text), columns));
+      return pc.yellow(clip(safe(text), columns));
     }
     case 'closed': {
       const error = model.end?.error;
       if (error === undefined) return pc.dim('■ closed');
-      return pc.red(clip(scrub(`✖ closed: ${error.message}`), columns));
+      return pc.red(clip(safe(`✖ closed: ${error.message}`), columns));
     }
   }
 }
@@ -159,10 +162,10 @@ function taskLine(
   idWidth: number,
   now: number,
   columns: number,
-  scrub: (text: string) => string,
+  safe: (text: string) => string,
 ): string {
   const update = task.update;
-  const label = `  ${String(task.taskId).padStart(idWidth)}`;
+  const label = `  ${safe(String(task.taskId)).padStart(idWidth)}`;
   if (update === undefined) return `${label}  ${pc.dim(`${'·'.repeat(BAR_WIDTH)}     –  waiting`)}`;
   const color = STATUS_COLORS[update.status] ?? ((text: string) => text);
   const progress = update.progress ?? (update.status === 'completed' ? 100 : 0);
@@ -170,11 +173,11 @@ function taskLine(
   const bar = color('█'.repeat(filled)) + pc.dim('░'.repeat(BAR_WIDTH - filled));
   const percent = update.progress === null ? '   –' : `${Math.round(update.progress)}%`.padStart(4);
   const elapsed = formatElapsed((task.endedAt ?? now) - (task.firstSeenAt ?? now)).padStart(6);
-  const status = update.status.padEnd(9);
+  const status = safe(update.status).padEnd(9);
   const head = `${label}  ${bar}  ${percent}  ${color(status)}  ${elapsed}`;
   const headWidth = label.length + 2 + BAR_WIDTH + 2 + percent.length + 2 + status.length + 2;
   const room = columns - (headWidth + elapsed.length) - 3;
-  const message = scrub(detail(update));
+  const message = safe(detail(update));
   if (message === '' || room < 8) return head;
   return `${head}  ${pc.dim(message.length > room ? `${message.slice(0, room - 1)}…` : message)}`;
 }
@@ -188,8 +191,8 @@ function footer(model: LiveModel): string {
     when.length === 0
       ? 'every task seen is done'
       : when.length === 1
-        ? `task ${when[0]} is done`
-        : `tasks ${when.join(', ')} are done`;
+        ? `task ${printable(when[0] ?? '')} is done`
+        : `tasks ${printable(when.join(', '))} are done`;
   return pc.dim(`exits when ${what} · Ctrl-C to stop`);
 }
 
@@ -199,7 +202,7 @@ function endLine(end: WatchEnd): string {
     const status = task.status ?? 'unseen';
     counts.set(status, (counts.get(status) ?? 0) + 1);
   }
-  const summary = [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
+  const summary = [...counts].map(([status, count]) => `${count} ${printable(status)}`).join(', ');
   const tail = `${summary === '' ? 'no tasks' : summary} (exit ${end.exitCode})`;
   switch (end.reason) {
     case 'tasks-done':
