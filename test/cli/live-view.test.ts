@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { createScrubber } from '../../src/cli/secrets.js';
 import {
@@ -96,6 +97,26 @@ describe('the live view of watch', () => {
     const line = render(model(board), 0, 80).split('\n')[2] ?? '';
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith('…')).toBe(true);
+  });
+
+  it('cuts every whole line to the terminal width by display width: long ids, CJK, emoji', () => {
+    const board = new TaskBoard([]);
+    const ids = ['6f1c2b0e-8a4d-4c1e-9b7a-2d3e4f5a6b7c', '任务-七', '🚀-launch'];
+    ids.forEach((taskId, index) => {
+      const message = index === 0 ? 'x'.repeat(300) : '表情😀'.repeat(40);
+      board.apply({ ...update(0, 'running', 30, message), taskId }, 0);
+    });
+    board.apply({ ...update(0, 'ねこ-status', 30, null), taskId: 'n' }, 0);
+    for (let columns = 12; columns <= 160; columns++) {
+      const lines = render(model(board), 0, columns).split('\n');
+      expect(lines).toHaveLength(7);
+      for (const line of lines)
+        expect(stringWidth(line), `${columns}: ${line}`).toBeLessThan(columns);
+    }
+    const wide = render(model(board), 0, 120).split('\n');
+    expect(wide[2]).toMatch(/^ {2}6f1c2b0e-8a4d-4c1e-9b7a-2d3e4f5a6b7c {2}█/);
+    expect(wide[3]).toMatch(/^ {31}任务-七 {2}█+░+ {3}30% {2}running {6}0\.0s {2}表情😀表情.*…$/);
+    expect(stringWidth(wide[3] ?? '')).toBeGreaterThanOrEqual(118);
   });
 
   it('masks a token in a task message before the line is cut, at every width', () => {

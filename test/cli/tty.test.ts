@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+import stringWidth from 'string-width';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
 import { hasScript, killLeftovers, startCliInTerminal } from './helpers.js';
@@ -14,6 +16,19 @@ afterEach(async () => {
 function plain(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
   return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
+/** The SGR styles a line leaves open at its end: `dim`, `red`, … by their opening codes. */
+function openStyles(line: string): string[] {
+  let open: string[] = [];
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
+  for (const [, code] of line.matchAll(/\u001b\[(\d+)m/g)) {
+    if (code === '0') open = [];
+    else if (code === '22') open = open.filter((style) => style !== '1' && style !== '2');
+    else if (code === '39') open = open.filter((style) => !/^3\d$/.test(style));
+    else if (code !== undefined) open.push(code);
+  }
+  return open;
 }
 
 describe.runIf(hasScript)('task-status on a terminal', () => {
@@ -50,6 +65,35 @@ describe.runIf(hasScript)('task-status on a terminal', () => {
         closeReason: 'client closed',
       }),
     );
+  });
+
+  it('cuts each line to the width of the terminal, through its colours, which it closes', async () => {
+    const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 } });
+    servers.push(server);
+    const cli = startCliInTerminal(
+      ['watch', '--base-url', server.url, '--user', '2', '--token-env', 'TS_TOKEN'],
+      { TS_TOKEN: TOKEN, NO_COLOR: undefined, FORCE_COLOR: '1' },
+      'cols 60 rows 30',
+    );
+    await vi.waitFor(
+      () => expect(server.clients.some((client) => client.state === 'open')).toBe(true),
+      { timeout: 10_000 },
+    );
+    const uuid = '6f1c2b0e-8a4d-4c1e-9b7a-2d3e4f5a6b7c';
+    server.pushUpdate(2, { taskId: uuid, status: 'running', progress: 45, message: 'Crunching' });
+    server.pushUpdate(2, { taskId: 7, status: 'failed', error: { message: '表情😀'.repeat(30) } });
+    await vi.waitFor(() => expect(plain(cli.stdout())).toMatch(/ 7 {2}[█░]/));
+    cli.child.stdin.write('\u0003');
+    const result = await cli.exited;
+    // Each line as drawn: between line ends and log-update's erase and cursor-up sequences.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escape sequences
+    const lines = result.stdout.split(/\r?\n|\u001b\[(?:2K|1A|G|\?25[lh])/);
+    expect(lines.some((line) => line.includes(`${uuid.slice(0, 20)}`))).toBe(true);
+    for (const line of lines) {
+      expect(stringWidth(stripVTControlCharacters(line)), line).toBeLessThan(60);
+      expect(openStyles(line), line).toEqual([]);
+    }
+    expect(result.code).toBe(130);
   });
 
   it('draws on a terminal that reports no size (0 × 0) as on one of 100 × 24', async () => {

@@ -1,5 +1,7 @@
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
+import sliceAnsi from 'slice-ansi';
+import stringWidth from 'string-width';
 import type { ConnectionState, ReconnectingInfo, TaskUpdate } from '../../index.js';
 import { printable } from '../terminal-text.js';
 import type { WatchEnd, WatchReporter } from './reporter.js';
@@ -93,7 +95,9 @@ export function createLiveView(
  * The whole view as text, for a terminal `columns` wide. Pure: the time is passed in. `scrub`
  * masks the token in every text that comes from outside (title, URL, ids, statuses, messages,
  * errors) before any line is cut to the width; each such text is then made printable, so the
- * server's strings can hold no escape sequence or line break.
+ * server's strings can hold no escape sequence or line break. Every line is cut to the width by
+ * what it takes on screen: a line that wrapped would make the frame taller than log-update
+ * thinks, and each redraw would leave part of the last one behind.
  */
 export function renderLiveView(
   model: LiveModel,
@@ -102,24 +106,20 @@ export function renderLiveView(
   scrub: (text: string) => string,
 ): string {
   const safe = (text: string) => printable(scrub(text));
-  const lines = [
-    pc.dim(clip(safe(`${model.title} · ${model.url}`), columns)),
-    connectionLine(model, now, columns, safe),
-  ];
+  const lines = [pc.dim(safe(`${model.title} · ${model.url}`)), connectionLine(model, now, safe)];
   const tasks = model.board.tasks;
   if (tasks.length === 0) lines.push(pc.dim('  waiting for task updates…'));
-  const idWidth = Math.max(...tasks.map((task) => safe(String(task.taskId)).length), 1);
+  const idWidth = Math.max(...tasks.map((task) => stringWidth(safe(String(task.taskId)))), 1);
   for (const task of tasks) lines.push(taskLine(task, idWidth, now, columns, safe));
   lines.push(footer(model));
-  return lines.join('\n');
+  return lines
+    .join('\n')
+    .split('\n')
+    .map((line) => fitLine(line, columns))
+    .join('\n');
 }
 
-function connectionLine(
-  model: LiveModel,
-  now: number,
-  columns: number,
-  safe: (text: string) => string,
-): string {
+function connectionLine(model: LiveModel, now: number, safe: (text: string) => string): string {
   switch (model.state) {
     case 'idle':
     case 'connecting':
@@ -132,20 +132,35 @@ function connectionLine(
       const left = info.at + info.delayMs - now;
       const when = left > 0 ? ` in ${(left / 1000).toFixed(1)}s` : '';
       const text = `↻ reconnecting${when}… (attempt ${info.attempt}: ${info.reason.message})`;
-      return pc.yellow(clip(safe(text), columns));
+      return pc.yellow(safe(text));
     }
     case 'closed': {
       const error = model.end?.error;
       if (error === undefined) return pc.dim('■ closed');
-      return pc.red(clip(safe(`✖ closed: ${error.message}`), columns));
+      return pc.red(safe(`✖ closed: ${error.message}`));
     }
   }
 }
 
-/** `text` cut to fit a terminal `columns` wide (log-update would wrap it onto a second line). */
-function clip(text: string, columns: number): string {
-  const room = Math.max(columns - 1, 10);
-  return text.length > room ? `${text.slice(0, room - 1)}…` : text;
+/**
+ * A line, colours and all, cut with an ellipsis to fit a terminal `columns` wide, by display
+ * width (a CJK character or an emoji takes two columns). The last column stays free, as some
+ * terminals wrap a line that fills it. slice-ansi closes the colours it cuts through; it counts
+ * by code point, so the result is measured again until it fits.
+ */
+function fitLine(line: string, columns: number): string {
+  const room = Math.max(columns - 1, 2);
+  if (stringWidth(line) <= room) return line;
+  let end = room - 1;
+  let cut = sliceAnsi(line, 0, end);
+  while (end > 0 && stringWidth(cut) > room - 1) cut = sliceAnsi(line, 0, --end);
+  return `${cut}…`;
+}
+
+/** `text` padded with spaces to `width` columns, on the left or on the right. */
+function pad(text: string, width: number, side: 'start' | 'end'): string {
+  const spaces = ' '.repeat(Math.max(0, width - stringWidth(text)));
+  return side === 'start' ? spaces + text : text + spaces;
 }
 
 /** What to print after the status: the message, else for a failed task its error. */
@@ -165,7 +180,7 @@ function taskLine(
   safe: (text: string) => string,
 ): string {
   const update = task.update;
-  const label = `  ${safe(String(task.taskId)).padStart(idWidth)}`;
+  const label = `  ${pad(safe(String(task.taskId)), idWidth, 'start')}`;
   if (update === undefined) return `${label}  ${pc.dim(`${'·'.repeat(BAR_WIDTH)}     –  waiting`)}`;
   const color = STATUS_COLORS[update.status] ?? ((text: string) => text);
   const progress = update.progress ?? (update.status === 'completed' ? 100 : 0);
@@ -173,13 +188,12 @@ function taskLine(
   const bar = color('█'.repeat(filled)) + pc.dim('░'.repeat(BAR_WIDTH - filled));
   const percent = update.progress === null ? '   –' : `${Math.round(update.progress)}%`.padStart(4);
   const elapsed = formatElapsed((task.endedAt ?? now) - (task.firstSeenAt ?? now)).padStart(6);
-  const status = safe(update.status).padEnd(9);
+  const status = pad(safe(update.status), 9, 'end');
   const head = `${label}  ${bar}  ${percent}  ${color(status)}  ${elapsed}`;
-  const headWidth = label.length + 2 + BAR_WIDTH + 2 + percent.length + 2 + status.length + 2;
-  const room = columns - (headWidth + elapsed.length) - 3;
   const message = safe(detail(update));
-  if (message === '' || room < 8) return head;
-  return `${head}  ${pc.dim(message.length > room ? `${message.slice(0, room - 1)}…` : message)}`;
+  // A message with room for only a few characters is left out rather than shown as `ab…`.
+  if (message === '' || columns - 1 - stringWidth(head) - 2 < 8) return head;
+  return `${head}  ${pc.dim(message)}`;
 }
 
 function footer(model: LiveModel): string {
