@@ -6,7 +6,7 @@ import { runDoctor } from './doctor/doctor.js';
 import { formatCheck, formatHeader, formatSummary } from './doctor/report.js';
 import { ExitCode, stopExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
-import { createScrubber, resolveToken, UsageError } from './secrets.js';
+import { createScrubber, maskingReplacer, resolveToken, UsageError } from './secrets.js';
 import { runWatch } from './watch/watch.js';
 
 interface ConnectionFlags {
@@ -221,7 +221,10 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     interrupted,
   ]);
   if (report === undefined) return stopExitCode(signal.reason);
-  write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatSummary(report));
+  if (flags.json === true) {
+    // Masked string by string: masking the whole document could break its JSON.
+    io.stdout.write(`${JSON.stringify(report, maskingReplacer(scrub), 2)}\n`);
+  } else write(formatSummary(report));
   // A --base-url (or --path) the SDK refuses is a bad argument, as for `watch`: the report says
   // why, and the exit code says it is the command line that needs fixing.
   if (report.checks.some((check) => check.cause === 'invalid-url')) return ExitCode.Usage;

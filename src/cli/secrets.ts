@@ -53,3 +53,29 @@ export function createScrubber(token: string): (text: string) => string {
   const forms = tokenForms(token);
   return (text) => maskToken(text, forms);
 }
+
+/**
+ * A `JSON.stringify` replacer that masks the token in every string value, and nowhere else.
+ * Masking the serialised text instead would also hit the JSON around the strings: a token such
+ * as `1008` would turn `"closeCode":1008` into `"closeCode":***`, which is not JSON. Each string
+ * is masked before it is encoded, whose escaping would hide the token's JSON-escaped forms (a
+ * message holding `\u00fc` is written `\\u00fc`). The command's own keys cannot hold the token;
+ * the keys of the server's objects are masked with {@link maskKeys}.
+ */
+export function maskingReplacer(
+  scrub: (text: string) => string,
+): (key: string, value: unknown) => unknown {
+  return (_key, value) => (typeof value === 'string' ? scrub(value) : value);
+}
+
+/**
+ * `value`, a JSON value from the server (a task's `result` or `error`), with the token masked in
+ * its keys at every depth; its strings are left to {@link maskingReplacer}.
+ */
+export function maskKeys(value: unknown, scrub: (text: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => maskKeys(item, scrub));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [scrub(key), maskKeys(item, scrub)]),
+  );
+}

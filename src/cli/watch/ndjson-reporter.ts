@@ -1,24 +1,25 @@
 import type { TaskUpdate } from '../../index.js';
+import { maskingReplacer, maskKeys } from '../secrets.js';
 import { describeError, type WatchReporter } from './reporter.js';
 
 /**
  * One JSON object per line for every event, for machines and pipes (`jq`, log shippers). Each
  * line has `event` and `time` (ISO 8601) first; the rest is the event's payload. The last line is
- * `{"event":"exit",…}`. Every string, and every line, goes through `scrub`, so no token is
- * ever written.
+ * `{"event":"exit",…}`. Every string of the payload, and every key of a task's `result` and
+ * `error` (the server's own objects), is masked with `scrub`, so no token is ever written and
+ * every line stays valid JSON. `event` and `time` are the command's own and left as they are,
+ * so a consumer can always tell the events apart.
  */
 export function createNdjsonReporter(
   write: (line: string) => void,
   scrub: (text: string) => string,
 ): WatchReporter {
-  // Each string is masked before encoding, whose escaping would hide the token's JSON-escaped
-  // forms (a message holding `\u00fc` is written `\\u00fc`). The line is masked once more, for
-  // keys, which the replacer does not see (a task's `result` is the server's own object).
-  const mask = (_key: string, value: unknown) => (typeof value === 'string' ? scrub(value) : value);
-  const emit = (event: string, payload: object = {}) =>
-    write(
-      `${scrub(JSON.stringify({ event, time: new Date().toISOString(), ...payload }, mask))}\n`,
-    );
+  const mask = maskingReplacer(scrub);
+  const emit = (event: string, payload: object = {}) => {
+    const head = JSON.stringify({ event, time: new Date().toISOString() });
+    const body = JSON.stringify(payload, mask);
+    write(`${body === '{}' ? head : `${head.slice(0, -1)},${body.slice(1)}`}\n`);
+  };
   return {
     start: () => {},
     state: (state, previous) => emit('state', { state, previous }),
@@ -36,7 +37,14 @@ export function createNdjsonReporter(
       }),
     error: (error) => emit('error', describeError(error)),
     heartbeat: (info) => emit('heartbeat', info),
-    task: (update) => emit('task', taskPayload(update)),
+    task: (update) => {
+      const fields = taskPayload(update);
+      emit('task', {
+        ...fields,
+        result: maskKeys(fields.result, scrub),
+        error: maskKeys(fields.error, scrub),
+      });
+    },
     end: ({ exitCode, reason, tasks, error }) =>
       emit('exit', {
         exitCode,
