@@ -251,10 +251,14 @@ function safeUrl(options: {
   }
 }
 
-/** `'42'` → `42` (ids travel as numbers in FastAPI backends); other strings stay strings. */
+/**
+ * `'42'` → `42` (ids travel as numbers in FastAPI backends); any other string stays as typed,
+ * `'007'` included: as a number it would be `7`, which neither matches a task `"007"` nor routes
+ * to `/ws/tasks/007`.
+ */
 function parseId(value: string): TaskId {
   const number = Number(value);
-  return /^\d+$/.test(value) && Number.isSafeInteger(number) ? number : value;
+  return /^(?:0|[1-9]\d*)$/.test(value) && Number.isSafeInteger(number) ? number : value;
 }
 
 function nonEmpty(value: string): string {

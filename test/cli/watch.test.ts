@@ -93,6 +93,34 @@ describe('task-status watch --json', () => {
     });
   });
 
+  it('keeps a --task id with leading zeros as typed, so task "007" is followed', async () => {
+    const server = await start();
+    const cli = watch(server, '--json', '--exit-on-done', '--task', '007');
+    await accepted(server);
+    server.pushUpdate(2, { taskId: 7, status: 'failed' });
+    server.pushUpdate(2, { taskId: '007', status: 'running', progress: 50 });
+    server.completeTask(2, '007');
+    const result = await cli.exited;
+    expect(result.code).toBe(0);
+    expect(ndjson(result.stdout).at(-1)).toMatchObject({
+      event: 'exit',
+      tasks: [{ taskId: '007', status: 'completed' }],
+    });
+  });
+
+  it('connects to the route of --user 007 as typed, not of user 7', async () => {
+    const server = await start({ tokens: { [TOKEN]: '007' } });
+    const cli = startCli(
+      ['watch', '--base-url', server.url, '--user', '007', '--token-env', 'TS_TOKEN', '--json'],
+      { TS_TOKEN: TOKEN },
+    );
+    await vi.waitFor(() => expect(server.connections[0]).toBeDefined(), { timeout: 10_000 });
+    expect(server.connections[0]?.url).toMatch(/^\/api\/v1\/ws\/tasks\/007\?/);
+    await vi.waitFor(() => expect(server.connections[0]?.state).toBe('open'));
+    cli.child.kill('SIGINT');
+    expect((await cli.exited).code).toBe(130);
+  });
+
   it('without --task, exits once every task seen so far is terminal', async () => {
     const server = await start({
       simulate: { userId: 2, tasks: 3, failures: 0, minStepMs: 10, maxStepMs: 30 },
