@@ -39,6 +39,12 @@ interface DemoFlags {
   fault: DemoFault;
 }
 
+/**
+ * The longest `doctor --timeout`: Node's timers wait at most 2^31 − 1 ms (a longer delay fires
+ * at once, with a warning), and the reconnect step waits twice the timeout.
+ */
+export const MAX_DOCTOR_TIMEOUT_MS = Math.floor((2 ** 31 - 1) / 2);
+
 const EXIT_CODES_HELP = `
 Exit codes: 0 ok · 1 a task failed / a check failed · 2 bad arguments · 3 connection failed ·
 130 Ctrl-C · 143 SIGTERM. Documentation: docs/cli.md in the task-status-client package.`;
@@ -136,7 +142,12 @@ function addDoctorCommand(program: Command, { io, signal, setExit }: CommandCont
       'Check DNS, TCP, /health, the URL, the upgrade, auth, heartbeat and reconnect, in order.',
     )
     .option('--json', 'print the report as one JSON document')
-    .option('--timeout <ms>', 'time allowed to each network step', integer(1), 5_000)
+    .option(
+      '--timeout <ms>',
+      `time allowed to each network step (at most ${MAX_DOCTOR_TIMEOUT_MS})`,
+      doctorTimeout,
+      5_000,
+    )
     .action(async (flags: DoctorFlags) => {
       setExit(await doctor(flags, io, signal));
     });
@@ -264,6 +275,16 @@ function parseId(value: string): TaskId {
 function nonEmpty(value: string): string {
   if (value === '') throw new InvalidArgumentError('expected a non-empty frame');
   return value;
+}
+
+function doctorTimeout(value: string): number {
+  const ms = integer(1)(value);
+  if (ms > MAX_DOCTOR_TIMEOUT_MS) {
+    throw new InvalidArgumentError(
+      `expected at most ${MAX_DOCTOR_TIMEOUT_MS} ms (about 12 days): Node's timers wait at most 2^31-1 ms, and the reconnect step waits twice --timeout`,
+    );
+  }
+  return ms;
 }
 
 function integer(min: number): (value: string) => number {

@@ -583,6 +583,35 @@ describe('task-status doctor arguments', () => {
     expect(result.code).toBe(2);
   });
 
+  it('exits 2 on a --timeout longer than its timers can wait, naming the limit', async () => {
+    const server = await start();
+    for (const timeout of ['1073741824', '2147483648']) {
+      const result = await runCli([
+        'doctor',
+        '--base-url',
+        server.url,
+        '--user',
+        '2',
+        '--token',
+        TOKEN,
+        '--timeout',
+        timeout,
+      ]);
+      expect(result.stderr).toContain('--timeout');
+      expect(result.stderr).toContain('at most 1073741823 ms');
+      expect(result.stderr).not.toContain('TimeoutOverflowWarning');
+      expect(result.stdout).toBe('');
+      expect(result.code).toBe(2);
+    }
+  });
+
+  it('accepts the longest --timeout and passes against a healthy server', async () => {
+    const server = await start();
+    const { code, report } = await doctor(server.url, TOKEN, '--timeout', '1073741823');
+    expect(report.ok).toBe(true);
+    expect(code).toBe(0);
+  });
+
   /** `doctor` against a closed port with `--token-env <name>`, `name` unset in its environment. */
   function doctorWithTokenEnv(name: string) {
     const args = ['doctor', '--base-url', 'http://127.0.0.1:9', '--user', '2', '--token-env', name];
