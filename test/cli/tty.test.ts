@@ -104,6 +104,25 @@ describe.runIf(hasScript)('task-status on a terminal', () => {
     expect(result.code).toBe(0);
   });
 
+  it('leaves the whole last frame on screen, even one taller than the terminal', async () => {
+    const result = await startCliInTerminal(
+      ['demo', '--tasks', '12', '--failures', '2'],
+      {},
+      'cols 80 rows 8',
+    ).exited;
+    expect(result.code).toBe(0);
+    // What follows the last erase of log-update: the frame that stays.
+    const last = plain(result.stdout.slice(result.stdout.lastIndexOf('\u001b[G') + 3));
+    const lines = last.split(/\r?\n/).filter((line) => line !== '');
+    expect(lines[0]).toMatch(/^task-status demo · user 2 · ws:/);
+    expect(lines[1]).toBe('■ closed');
+    expect(lines.slice(2, 14).map((line) => Number(line.trim().split(' ')[0]))).toEqual(
+      Array.from({ length: 12 }, (_, index) => index + 1),
+    );
+    expect(lines[14]).toBe('done: 10 completed, 2 failed (exit 0)');
+    expect(lines).toHaveLength(15);
+  });
+
   it('runs the demo to the end with progress bars and exits 0', async () => {
     const result = await startCliInTerminal(['demo']).exited;
     const screen = plain(result.stdout);

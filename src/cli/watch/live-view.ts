@@ -37,7 +37,7 @@ const STATUS_COLORS: Readonly<Record<string, (text: string) => string>> = {
 /**
  * The terminal view of `watch`: a line per task (progress bar, percent, status, elapsed time,
  * message) under a line for the connection (`reconnecting in 2.4s…`), redrawn in place by
- * log-update and left on screen when the command ends.
+ * log-update and left on screen, in full, when the command ends.
  */
 export function createLiveView(
   stream: NodeJS.WritableStream & { columns?: number; rows?: number },
@@ -59,7 +59,8 @@ export function createLiveView(
   let timer: ReturnType<typeof setInterval> | undefined;
   // Masked twice: each text before its line is cut (a token cut short no longer matches the
   // mask), and the whole frame after, as every line the command prints is.
-  const draw = () => log(scrub(renderLiveView(model, Date.now(), screen.columns, scrub)));
+  const frame = () => scrub(renderLiveView(model, Date.now(), screen.columns, scrub));
+  const draw = () => log(frame());
   return {
     start: () => {
       draw();
@@ -85,7 +86,10 @@ export function createLiveView(
     end: (end) => {
       clearInterval(timer);
       model.end = end;
-      draw();
+      // log-update keeps only the last `rows` lines of a frame (it could not erase more), so the
+      // last frame would lose its header and first tasks: it is written in full instead.
+      log.clear();
+      screen.write(`${frame()}\n`);
       log.done();
     },
   };
