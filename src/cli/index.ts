@@ -4,6 +4,7 @@
  */
 import { type StopReason, stopExitCode } from './exit-codes.js';
 import { main } from './program.js';
+import { stopOnWriteErrors } from './write-errors.js';
 
 const controller = new AbortController();
 /**
@@ -17,17 +18,7 @@ const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-/**
- * A reader that goes away (`watch --json | head -1`) makes the next write fail with EPIPE, as an
- * `error` event that would otherwise crash the process. The command stops as on Ctrl-C, closing
- * its client, and exits 0; the writes still to come fail the same way and are ignored.
- */
-const onWriteError = (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  if (!controller.signal.aborted) controller.abort('EPIPE' satisfies StopReason);
-};
-process.stdout.on('error', onWriteError);
-process.stderr.on('error', onWriteError);
+stopOnWriteErrors(process, controller);
 
 const code = await main(
   process.argv.slice(2),

@@ -46,8 +46,9 @@ interface DemoFlags {
 export const MAX_DOCTOR_TIMEOUT_MS = Math.floor((2 ** 31 - 1) / 2);
 
 const EXIT_CODES_HELP = `
-Exit codes: 0 ok · 1 a task failed / a check failed · 2 bad arguments · 3 connection failed ·
-130 Ctrl-C · 143 SIGTERM. Documentation: docs/cli.md in the task-status-client package.`;
+Exit codes: 0 ok · 1 a task failed / a check failed / output not writable · 2 bad arguments ·
+3 connection failed · 130 Ctrl-C · 143 SIGTERM. Documentation: docs/cli.md in the
+task-status-client package.`;
 
 /**
  * Runs the `task-status` command with `argv` (the arguments after the program name) and

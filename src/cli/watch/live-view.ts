@@ -228,6 +228,7 @@ function endLine(end: WatchEnd): string {
     case 'interrupted':
     case 'terminated':
     case 'output-closed':
+    case 'output-failed':
       return pc.yellow(`stopped: ${tail}`);
     case 'connection-failed':
       return `${pc.red(`connection failed: ${tail}`)}\n${pc.dim(DOCTOR_HINT)}`;

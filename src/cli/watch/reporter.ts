@@ -10,12 +10,16 @@ import type {
 } from '../../index.js';
 import type { TaskBoard, TaskOutcome } from './task-board.js';
 
-/** Why `watch` stopped; `output-closed`: the reader of its output went away (EPIPE). */
+/**
+ * Why `watch` stopped; `output-closed`: the reader of its output went away (EPIPE);
+ * `output-failed`: its output could not be written for another reason (ENOSPC).
+ */
 export type WatchEndReason =
   | 'tasks-done'
   | 'interrupted'
   | 'terminated'
   | 'output-closed'
+  | 'output-failed'
   | 'connection-failed';
 
 /** How `watch` ended: the exit code, why, each task's status, and the fatal error if any. */

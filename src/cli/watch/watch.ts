@@ -49,7 +49,8 @@ export interface WatchOptions {
 /**
  * Runs `watch` until the tasks are done (with `exitOnDone`), the connection fails for good, or
  * `signal` aborts (its `reason` is a `StopReason`: `'SIGTERM'` for a terminate, `'EPIPE'` when
- * the reader of the output is gone, anything else for Ctrl-C).
+ * the reader of the output is gone, `'write-failed'` when the output cannot be written, anything
+ * else for Ctrl-C).
  * Resolves with the exit code; the client is closed by then.
  */
 export async function runWatch(
@@ -80,7 +81,9 @@ export async function runWatch(
           ? 'terminated'
           : signal.reason === 'EPIPE'
             ? 'output-closed'
-            : 'interrupted';
+            : signal.reason === 'write-failed'
+              ? 'output-failed'
+              : 'interrupted';
       void finish(stopExitCode(signal.reason), reason);
     };
 
