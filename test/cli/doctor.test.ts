@@ -187,6 +187,27 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it.each([
+    ['warns about an ack naming another numeric user', '2', 'warn'],
+    ['passes an ack of a username route with the user number, as the client does', 'alice', 'pass'],
+    ['passes an ack of a numeric route with leading zeros, as the client does', '042', 'pass'],
+  ])('%s', async (_name, user, verdict) => {
+    const server = await startWsServer((ws) => {
+      ws.send('{"type":"connected","user_id":42}');
+      ws.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'ping') ws.send('{"type":"pong"}');
+      });
+    });
+    scripted.push(server);
+    const args = ['--base-url', server.baseUrl, '--user', user, '--token', TOKEN, '--json'];
+    const result = await runCli(['doctor', ...args, '--timeout', '800']);
+    const report = JSON.parse(result.stdout) as DoctorReport;
+    const auth = report.checks.find((item) => item.id === 'auth');
+    expect(auth).toMatchObject({ verdict, data: { verdict: 'ack', ackUserId: 42 } });
+    expect(auth?.cause).toBe(verdict === 'warn' ? 'ack-user-mismatch' : null);
+    expect(result.code).toBe(0);
+  });
+
   it('a token issued to another user', async () => {
     const server = await start({ tokens: { 'token-of-user-3': 3 } });
     const { check } = await doctor(server.url, 'token-of-user-3');

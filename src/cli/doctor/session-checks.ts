@@ -122,7 +122,7 @@ export class DoctorSession {
     if (first?.kind === 'connected') {
       const ackUser = first.frame.user_id ?? null;
       const data = { verdict: 'ack', ms, ackUserId: ackUser };
-      if (ackUser !== null && String(ackUser) !== String(this.#options.userId)) {
+      if (acksOtherUser(ackUser, this.#options.userId)) {
         return warn(
           'ack-user-mismatch',
           `accepted, but the connected frame names user ${ackUser}, not ${this.#options.userId}`,
@@ -294,4 +294,18 @@ function recordFirstFrame(
     }
   }
   return RecordingWebSocket as unknown as WebSocketConstructor;
+}
+
+/**
+ * Whether an ack's `user_id` names another user than the route, by the client's rule
+ * (protocol.md, `connected`): only numeric ids are compared, as numbers, since a server may ack
+ * a username route with the user's number.
+ */
+function acksOtherUser(acked: unknown, asked: number | string): boolean {
+  const route = String(asked).trim();
+  return isDigits(route) && isDigits(acked) && Number(acked) !== Number(route);
+}
+
+function isDigits(value: unknown): boolean {
+  return (typeof value === 'number' || typeof value === 'string') && /^\d+$/.test(String(value));
 }
