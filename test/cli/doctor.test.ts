@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
 import type { TaskStatusServer } from '../../src/testing/index.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { runCli, setupServers } from './helpers.js';
+import { runCli, setupServers, userArgs } from './helpers.js';
 
 const TOKEN = 'good-token-of-user-2';
 const start = setupServers(TOKEN);
@@ -607,17 +607,7 @@ describe('task-status doctor arguments', () => {
   it('exits 2 on a --timeout longer than its timers can wait, naming the limit', async () => {
     const server = await start();
     for (const timeout of ['1073741824', '2147483648']) {
-      const result = await runCli([
-        'doctor',
-        '--base-url',
-        server.url,
-        '--user',
-        '2',
-        '--token',
-        TOKEN,
-        '--timeout',
-        timeout,
-      ]);
+      const result = await runCli(userArgs('doctor', server.url, TOKEN, '--timeout', timeout));
       expect(result.stderr).toContain('--timeout');
       expect(result.stderr).toContain('at most 1073741823 ms');
       expect(result.stderr).not.toContain('TimeoutOverflowWarning');

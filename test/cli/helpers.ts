@@ -173,3 +173,13 @@ export function watchOptions(baseUrl: string, extra: Partial<WatchOptions> = {})
     ...extra,
   };
 }
+
+/** A command's arguments for user 2 at `baseUrl` with `token`, then `extra`. */
+export function userArgs(
+  command: 'watch' | 'doctor',
+  baseUrl: string,
+  token: string,
+  ...extra: string[]
+): string[] {
+  return [command, '--base-url', baseUrl, '--user', '2', '--token', token, ...extra];
+}

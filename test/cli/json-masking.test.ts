@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor/types.js';
-import { ndjson, runCli, setupServers, startCli } from './helpers.js';
+import { ndjson, runCli, setupServers, startCli, userArgs } from './helpers.js';
 
 const start = setupServers('a-token-nobody-uses');
 
@@ -15,16 +15,7 @@ function texts(value: unknown): string[] {
 describe('the token masked in JSON output', () => {
   it('leaves every NDJSON line valid when the token is also a number in them (1008)', async () => {
     const server = await start();
-    const result = await runCli([
-      'watch',
-      '--base-url',
-      server.url,
-      '--user',
-      '2',
-      '--token',
-      '1008',
-      '--json',
-    ]);
+    const result = await runCli(userArgs('watch', server.url, '1008', '--json'));
     expect(result.code).toBe(3);
     const lines = ndjson(result.stdout);
     expect(lines.find((line) => line.event === 'authError')).toMatchObject({ closeCode: 1008 });
@@ -34,16 +25,7 @@ describe('the token masked in JSON output', () => {
 
   it('masks it in strings and in the keys of a result, not in event or field names (token "task")', async () => {
     const server = await start({ tokens: { task: 2 } });
-    const cli = startCli([
-      'watch',
-      '--base-url',
-      server.url,
-      '--user',
-      '2',
-      '--token',
-      'task',
-      '--json',
-    ]);
+    const cli = startCli(userArgs('watch', server.url, 'task', '--json'));
     await vi.waitFor(
       () => expect(server.clients.some((client) => client.state === 'open')).toBe(true),
       { timeout: 10_000 },
@@ -69,18 +51,9 @@ describe('the token masked in JSON output', () => {
 
   it('leaves the doctor --json document valid when the token is also a number in it', async () => {
     const server = await start();
-    const result = await runCli([
-      'doctor',
-      '--base-url',
-      server.url,
-      '--user',
-      '2',
-      '--token',
-      '1008',
-      '--json',
-      '--timeout',
-      '800',
-    ]);
+    const result = await runCli(
+      userArgs('doctor', server.url, '1008', '--json', '--timeout', '800'),
+    );
     const report = JSON.parse(result.stdout) as DoctorReport;
     const auth = report.checks.find((check) => check.id === 'auth');
     expect(auth).toMatchObject({ verdict: 'fail', data: { closeCode: 1008 } });

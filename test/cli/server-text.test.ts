@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { hasScript, runCli, setupServers, startCliInTerminal } from './helpers.js';
+import { hasScript, runCli, setupServers, startCliInTerminal, userArgs } from './helpers.js';
 
 const TOKEN = 'server-text-token-of-user-2';
 const start = setupServers(TOKEN);
@@ -67,17 +67,7 @@ describe("server text in doctor's report", () => {
     });
     scripted.push(server);
     server.onRequest = (_request, response) => response.writeHead(200).end(`up ${HOSTILE}`);
-    const result = await runCli([
-      'doctor',
-      '--base-url',
-      server.baseUrl,
-      '--user',
-      '2',
-      '--token',
-      TOKEN,
-      '--timeout',
-      '800',
-    ]);
+    const result = await runCli(userArgs('doctor', server.baseUrl, TOKEN, '--timeout', '800'));
     expect(foreign(result.stdout)).toEqual([]);
     expect(result.stdout).not.toContain(ESC);
     expect(result.stdout).toContain('up \\x1b]0;PWNED\\x07');
