@@ -114,6 +114,19 @@ describe('resync after reconnect', () => {
     expect(client.state).toBe('open');
   });
 
+  it('reports a resync that throws a value with no string form as RESYNC_FAILED', async () => {
+    client = withResync(() => {
+      throw Object.create(null);
+    });
+    await client.connect();
+    const failure = new Promise<TaskStatusError>((resolve) =>
+      client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
+    );
+    server.sockets[0]?.close(1012);
+    expect((await failure).message).toBe('resync failed: unknown error');
+    expect(client.state).toBe('open');
+  });
+
   it.each([
     [[{ taskId: '', status: 'running' }], 'index 0 (taskId: expected a non-negative integer'],
     [[{ taskId: 1, status: 'running', progress: 999 }], 'index 0 (progress: expected a number'],

@@ -530,7 +530,11 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const failure = await this.#feed.resync();
     if (failure === undefined) return;
     const { cause } = failure;
-    const message = cause instanceof Error ? this.#scrub(cause.message) : String(cause);
+    let message = 'unknown error';
+    try {
+      // A thrown string may name the token too; a value with no string form must not reject here.
+      message = this.#scrub(String(cause instanceof Error ? cause.message : cause));
+    } catch {}
     // No `cause`: the user's error may carry a token; the masked message is what remains.
     this.emit('error', new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`));
   }

@@ -253,12 +253,15 @@ describe('secrets on every failure path', () => {
     expectNoLeak({ client: c, events, thrown });
   });
 
-  it('keeps the token out of a failed resync whose error names it', async () => {
+  it.each([
+    ['an error', (text: string) => new Error(text)],
+    ['a string', (text: string) => text],
+  ])('keeps the token out of a failed resync that throws %s naming it', async (_what, thrown) => {
     server.onSocket = (ws) => ws.send('{"type":"connected"}');
     const { client: c, events } = client({
       reconnect: { initialDelayMs: 0, maxDelayMs: 0 },
       resync: () => {
-        throw new Error(`GET /tasks?token=${TOKEN} failed: 401 for ${TOKEN}`);
+        throw thrown(`GET /tasks?token=${TOKEN} failed: 401 for ${TOKEN}`);
       },
     });
     await c.connect();
