@@ -103,6 +103,26 @@ describe('resync after reconnect', () => {
     expect(client.getTask(3)?.status).toBe('completed');
   });
 
+  it('counts a task whose time the HTTP API writes in another form as unchanged', async () => {
+    // A live frame from `datetime.isoformat()`, the list endpoint's row as pydantic 2 writes it.
+    client = withResync(() => [
+      { taskId: 8, status: 'running', progress: 40, updatedAt: '2026-01-01T12:00:00.123456Z' },
+    ]);
+    const statuses: string[] = [];
+    client.on('task', (u) => statuses.push(`${u.taskId}:${u.status}`));
+    server.onSocket = (ws) =>
+      ws.send(
+        taskFrame(8, 'running', { progress: 40, updated_at: '2026-01-01T12:00:00.123456+00:00' }),
+      );
+    await client.connect();
+    await expect.poll(() => statuses.length).toBe(1);
+    server.onSocket = () => {};
+    const resynced = nextEvent<[ResyncedInfo]>(client, 'resynced');
+    server.sockets[0]?.close(1012);
+    expect((await resynced)[0]).toEqual({ applied: 0, stale: 1 });
+    expect(statuses).toEqual(['8:running']);
+  });
+
   it('reports a failing resync as RESYNC_FAILED and keeps the connection', async () => {
     client = withResync(() => Promise.reject(new Error('list endpoint down')));
     await client.connect();

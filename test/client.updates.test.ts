@@ -342,6 +342,30 @@ describe('task table', () => {
     expect(c.stats).toEqual({ applied: 3, stale: 3, forgotten: 0 });
   });
 
+  it('counts one instant written in another form as a duplicate', async () => {
+    const c = client();
+    const emitted: string[] = [];
+    c.on('task', (u) => emitted.push(`${u.taskId} ${u.updatedAt}`));
+    await c.connect();
+    await send(
+      c,
+      taskFrame(1, 'running', { updated_at: '2026-01-01T12:00:00.250000+00:00' }),
+      taskFrame(1, 'running', { updated_at: '2026-01-01T12:00:00.25Z' }),
+      taskFrame(1, 'running', { updated_at: '2026-01-01T14:00:00.250+02:00' }),
+      taskFrame(1, 'running', { updated_at: '2026-01-01 12:00:00.250000' }),
+      taskFrame(2, 'running', { updated_at: '2026-01-01T12:00:00+00:00' }),
+      taskFrame(2, 'running', { updated_at: '2026-01-01T12:00:00.000001+00:00' }),
+      taskFrame(2, 'running', { updated_at: '2026-01-01T12:00:00.000001Z', progress: 5 }),
+    );
+    expect(emitted).toEqual([
+      '1 2026-01-01T12:00:00.250000+00:00',
+      '2 2026-01-01T12:00:00+00:00',
+      '2 2026-01-01T12:00:00.000001+00:00',
+      '2 2026-01-01T12:00:00.000001Z',
+    ]);
+    expect(c.stats).toEqual({ applied: 4, stale: 3, forgotten: 0 });
+  });
+
   it('holds a task sent as 7 and as "7" once, and checks their order', async () => {
     const c = client();
     const emitted: string[] = [];

@@ -112,23 +112,27 @@ function toNumber(id: string): number | undefined {
   return Number.isSafeInteger(value) && String(value) === id ? value : undefined;
 }
 
-/** Older than the held update (when both carry `updatedAt`), or an exact copy of it. */
+/**
+ * Older than the held update (when both carry `updatedAt`), or an exact copy of it. One instant
+ * written two ways (`+00:00` and `Z`, as a live frame and an HTTP resync may write it) is one
+ * `updatedAt`.
+ */
 function isStale(held: TaskUpdate, next: TaskUpdate): boolean {
   if (held.updatedAt !== null && next.updatedAt !== null) {
     const order = compareDateTimes(next.updatedAt, held.updatedAt);
-    if (order < 0) return true;
-    if (order > 0) return false;
+    if (order !== 0) return order < 0;
+  } else if (held.updatedAt !== next.updatedAt) {
+    return false;
   }
   return sameUpdate(held, next);
 }
 
-/** Exact-duplicate test: cheap fields first, payloads only when all else matches. */
+/** Exact-duplicate test of two updates of one time: cheap fields first, payloads last. */
 function sameUpdate(a: TaskUpdate, b: TaskUpdate): boolean {
   return (
     a.status === b.status &&
     a.progress === b.progress &&
     a.message === b.message &&
-    a.updatedAt === b.updatedAt &&
     samePayload(a.result, b.result) &&
     samePayload(a.error, b.error)
   );
