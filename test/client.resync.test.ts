@@ -159,6 +159,11 @@ describe('resync after reconnect', () => {
       'index 1 (updatedAt: expected an ISO-8601',
     ],
     [null, 'resync must return an array, got null'],
+    // A sparse array: the hole at index 1 is a bad item, and task 1 before it is not applied.
+    [
+      Object.assign([], { 0: { taskId: 1, status: 'completed' }, 2: { taskId: 2, status: 'x' } }),
+      'index 1 (taskId: expected',
+    ],
   ])('refuses the result %j as a whole with RESYNC_FAILED', async (items, message) => {
     client = withResync(() => items as never);
     const events: string[] = [];

@@ -147,8 +147,11 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
         const got = items === null ? 'null' : typeof items;
         throw new TaskStatusError('RESYNC_FAILED', `resync must return an array, got ${got}`);
       }
-      // All checked before any is applied: a bad result changes nothing.
-      const updates = items.map((item, index) => normaliseResyncUpdate(item, index, this.table));
+      // All checked before any is applied: a bad result changes nothing. `Array.from` visits the
+      // holes of a sparse array too, which `map` would skip and leave for the loop to trip on.
+      const updates = Array.from(items, (item, index) =>
+        normaliseResyncUpdate(item, index, this.table),
+      );
       let applied = 0;
       for (const update of updates) {
         // A `task` listener that closes the client ends the resync too.
