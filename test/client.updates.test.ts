@@ -283,7 +283,8 @@ describe('arguments of updates(), watchTask() and waitForTask()', () => {
   });
 
   it.each([
-    [null, {}, '"waitForTask(taskId)": must be a number or a string, got object'],
+    [null, {}, '"waitForTask(taskId)": must be a finite number or a string, got object'],
+    [Number.NaN, {}, '"waitForTask(taskId)": must be a finite number or a string, got NaN'],
     [1, { timeoutMs: -5 }, '"waitForTask.timeoutMs"'],
     [1, { timeoutMs: Number.POSITIVE_INFINITY }, '"waitForTask.timeoutMs"'],
     [1, { timeoutMs: 'soon' }, '"waitForTask.timeoutMs"'],

@@ -381,7 +381,8 @@ const CALL_RULES: Readonly<
  */
 export function checkCall(call: keyof typeof CALL_RULES, options: unknown, taskId?: unknown): void {
   if (call !== 'updates' && !isTaskId(taskId)) {
-    throw invalid(`${call}(taskId)`, `must be a number or a string, got ${typeof taskId}`);
+    const got = typeof taskId === 'number' ? taskId : typeof taskId;
+    throw invalid(`${call}(taskId)`, `must be a finite number or a string, got ${got}`);
   }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid(`${call}(options)`, 'must be an object');
