@@ -147,6 +147,22 @@ describe('a WebSocket constructor that throws', () => {
     expect(reconnecting).toEqual([]);
     expect(c.state).toBe('closed');
   });
+
+  it('reports a thrown value with no message as CONNECTION_ERROR, not as a crash', async () => {
+    class Throwing {
+      constructor() {
+        throw Object.create(null);
+      }
+    }
+    const c = client({ WebSocket: Throwing as unknown as WebSocketConstructor });
+    const error = await c.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isTaskStatusError(error, 'CONNECTION_ERROR')).toBe(true);
+    expect((error as Error).message).toBe('Could not create the WebSocket: unknown error');
+    expect(c.state).toBe('closed');
+  });
 });
 
 describe('the connected ack', () => {

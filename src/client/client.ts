@@ -436,7 +436,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #tokenFailed(cause: unknown, generation: number): void {
     if (generation !== this.#generation) return;
     this.#tokenSettled();
-    const message = cause instanceof Error ? this.#scrub(cause.message) : 'unknown error';
+    const message = this.#describe(cause);
     this.#noToken(new TaskStatusError('TOKEN_ERROR', `The token function failed: ${message}`));
   }
 
@@ -493,7 +493,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       // The constructor refuses what no retry changes: a bad URL, an insecure `ws:` from an
       // `https:` page. So this is final, not retried. (A port the browser blocks is not
       // refused here: Chromium fails that socket with close 1006, which is retried.)
-      const message = this.#scrub(cause instanceof Error ? cause.message : String(cause));
+      const message = this.#describe(cause);
       this.#fail(
         new TaskStatusError('CONNECTION_ERROR', `Could not create the WebSocket: ${message}`),
       );
@@ -529,13 +529,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   async #resync(): Promise<void> {
     const failure = await this.#feed.resync();
     if (failure === undefined) return;
-    const { cause } = failure;
-    let message = 'unknown error';
-    try {
-      // A thrown string may name the token too; a value with no string form must not reject here.
-      message = this.#scrub(String(cause instanceof Error ? cause.message : cause));
-    } catch {}
     // No `cause`: the user's error may carry a token; the masked message is what remains.
+    const message = this.#describe(failure.cause);
     this.emit('error', new TaskStatusError('RESYNC_FAILED', `resync failed: ${message}`));
   }
 
@@ -829,6 +824,15 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     if (this.#onAbort === undefined) return;
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
     this.#onAbort = undefined;
+  }
+
+  /**
+   * What a value thrown by the app's code says, token masked. Only an error's message or a string
+   * is read: `String()` of other values may throw, or call the app's code again.
+   */
+  #describe(cause: unknown): string {
+    const text = cause instanceof Error ? cause.message : cause;
+    return typeof text === 'string' ? this.#scrub(text) : 'unknown error';
   }
 
   #scrub(text: string): string {

@@ -214,6 +214,25 @@ describe('secrets on every failure path', () => {
     expectNoLeak({ client: c, events, thrown });
   });
 
+  it('keeps the token out of a token function that throws a string naming it', async () => {
+    server.onSocket = (ws) => ws.close(4401);
+    let calls = 0;
+    const { client: c, events } = client({
+      token: () => {
+        if (calls++ === 0) return TOKEN;
+        throw `refresh of ${TOKEN} refused`;
+      },
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxAttempts: 0 },
+    });
+    const thrown = await rejection(c.connect());
+    expect(thrown.code).toBe('AUTH_FAILED');
+    // The string is what the app said: shown, with the token masked.
+    expect((thrown.cause as TaskStatusError).message).toMatch(
+      /^The token function failed: refresh of .+ refused$/,
+    );
+    expectNoLeak({ client: c, events, thrown });
+  });
+
   it('keeps the token out of a token function whose promise rejects with it', async () => {
     server.onSocket = (ws) => ws.close(4401);
     let calls = 0;
