@@ -33,6 +33,15 @@ describe('handshake timeout', () => {
     await expect(c.connect()).rejects.toMatchObject({ code: 'HANDSHAKE_TIMEOUT' });
   });
 
+  it('accepts a server that sends no ack on the first attempt when connectTimeoutMs is short', async () => {
+    // The default authGraceMs (1000) would outlast this deadline: the default is then half of it.
+    const c = harness.client({ connectTimeoutMs: 400, reconnect: false });
+    const started = Date.now();
+    await c.connect();
+    expect(c.state).toBe('open');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(195);
+  });
+
   it('waits out connectTimeoutMs, not authGraceMs, after an error frame the server never follows with a close', async () => {
     harness.server.onSocket = (ws) =>
       ws.send('{"type":"error","code":"auth_failed","message":"bad token"}');

@@ -158,7 +158,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    * For servers that send no `connected` frame: quiet time after the socket opens that counts as
    * "token accepted" (`0`: the open itself). Until a valid frame arrives, that verdict is only
    * presumed: an error or text frame and a close still make it a refusal.
-   * @default 1000
+   * @default 1000, or half of `connectTimeoutMs` when that is below 2000, so the verdict fits
    */
   authGraceMs?: number | undefined;
   /**
@@ -411,6 +411,7 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
       `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,
     );
   }
+  const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_DEFAULTS.connectTimeoutMs;
   // Every field written out, in one literal: the object keeps one shape with its fields inline,
   // which matters when a process holds thousands of clients.
   const resolved: ResolvedOptions<TUpdate> = {
@@ -419,8 +420,11 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
     token: options.token,
     path: options.path ?? DEFAULT_TASK_STATUS_PATH,
     WebSocket: options.WebSocket,
-    connectTimeoutMs: options.connectTimeoutMs ?? CONNECT_DEFAULTS.connectTimeoutMs,
-    authGraceMs: options.authGraceMs ?? CONNECT_DEFAULTS.authGraceMs,
+    connectTimeoutMs,
+    // A grace period as long as the deadline would time out every first attempt against a
+    // server that sends no ack: a short deadline leaves half of itself to the handshake.
+    authGraceMs:
+      options.authGraceMs ?? Math.min(CONNECT_DEFAULTS.authGraceMs, connectTimeoutMs / 2),
     heartbeat:
       options.heartbeat === false
         ? false

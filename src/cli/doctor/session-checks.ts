@@ -54,8 +54,10 @@ export class DoctorSession {
         this.#firstAt = at;
       }),
       reconnect: false,
-      // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it.
+      // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it,
+      // and keep the grace of a default client, which a deadline below 2 s would shorten.
       connectTimeoutMs: options.timeoutMs + CONNECT_DEFAULTS.authGraceMs,
+      authGraceMs: CONNECT_DEFAULTS.authGraceMs,
       heartbeat: {
         intervalMs: PING_AFTER_MS,
         timeoutMs: options.timeoutMs,
