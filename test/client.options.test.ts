@@ -32,6 +32,15 @@ describe('options', () => {
     expect(resolved.reconnect === false ? undefined : resolved.reconnect.jitter).toBe('full');
   });
 
+  it('lowers the default initialDelayMs to a maxDelayMs set below it', () => {
+    const resolved = resolveOptions({ ...base, reconnect: { maxDelayMs: 500 } });
+    expect(resolved.reconnect).toEqual({
+      ...RECONNECT_DEFAULTS,
+      initialDelayMs: 500,
+      maxDelayMs: 500,
+    });
+  });
+
   it('reads an explicit undefined as an option left out', () => {
     const resolved = resolveOptions({
       ...base,

@@ -65,7 +65,7 @@ export interface HeartbeatOptions {
 export interface ReconnectOptions {
   /**
    * Base delay before the first reconnect (the first retry waits a random time below it).
-   * @default 1000
+   * @default 1000, or `maxDelayMs` when that is set lower
    */
   initialDelayMs?: number | undefined;
   /**
@@ -402,14 +402,17 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
   for (const key of ['baseUrl', 'userId', 'token'] as const) {
     if (options[key] === undefined) throw invalid(key, 'is required');
   }
-  const reconnect =
-    options.reconnect &&
-    merge(RECONNECT_DEFAULTS, options.reconnect, RECONNECT_RULES, 'reconnect.');
+  const group = options.reconnect;
+  let reconnect = group && merge(RECONNECT_DEFAULTS, group, RECONNECT_RULES, 'reconnect.');
   if (reconnect && reconnect.maxDelayMs < reconnect.initialDelayMs) {
-    throw invalid(
-      'reconnect.maxDelayMs',
-      `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,
-    );
+    // A cap set alone lowers the default first delay to it; a first delay set above it is a mistake.
+    if ((group as ReconnectOptions).initialDelayMs !== undefined) {
+      throw invalid(
+        'reconnect.maxDelayMs',
+        `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,
+      );
+    }
+    reconnect = Object.freeze({ ...reconnect, initialDelayMs: reconnect.maxDelayMs });
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_DEFAULTS.connectTimeoutMs;
   // Every field written out, in one literal: the object keeps one shape with its fields inline,
