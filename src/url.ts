@@ -72,17 +72,21 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
 }
 
 /**
- * Masks the token in a URL (or any text holding one) so it can be logged.
+ * Masks the token in a URL (or any text holding one) so it can be logged, and the credentials
+ * of a URL that carries them (`https://user:password@host`).
  *
  * @example
  * ```ts
  * redactUrl('wss://h/api/v1/ws/tasks/2?token=eyJ…'); // 'wss://h/api/v1/ws/tasks/2?token=***'
+ * redactUrl('wss://me:pw@h/ws'); // 'wss://***@h/ws'
  * ```
  */
 export function redactUrl(url: string): string {
   // Stops at quotes and angle brackets too, which no valid URL holds unencoded, so a URL
   // quoted in JSON or HTML keeps its closing quote.
-  return url.replace(/([?&](?:access_)?token=)[^&#\s"'<>]*/gi, '$1***');
+  return url
+    .replace(/([?&](?:access_)?token=)[^&#\s"'<>]*/gi, '$1***')
+    .replace(/\/\/[^/?#@\s"'<>]+@/g, '//***@');
 }
 
 function validateToken(token: unknown): void {

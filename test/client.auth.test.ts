@@ -531,6 +531,26 @@ describe('auth verdict after accept', () => {
     expect(dump).toContain('***');
   });
 
+  it('keeps the credentials of a base URL out of errors, events and string forms', async () => {
+    let authorization: string | undefined;
+    harness.server.onUpgrade = (request, socket) => {
+      authorization = request.headers.authorization;
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    };
+    const baseUrl = harness.server.baseUrl.replace('//', '//deploy:pa55word@');
+    const c = client({ baseUrl, WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const seen: unknown[] = [];
+    for (const event of ['authError', 'error', 'close', 'state']) {
+      c.on(event as 'error', (value: unknown) => seen.push(value));
+    }
+    const error = await rejection(c.connect());
+    const dump = JSON.stringify([seen, error, String(error), error.stack, `${c}`, c.toJSON()]);
+    expect(error.message).toContain('no WebSocket route for ws://***@127.0.0.1:');
+    expect(dump).not.toContain('pa55word');
+    // The credentials still reach the server: only what the client reports is masked.
+    expect(authorization).toBe(`Basic ${btoa('deploy:pa55word')}`);
+  });
+
   it("masks the token as the URL carries it, with !'()* encoded, when the server echoes it", async () => {
     const token = "it's(my)tok!*";
     harness.server.onSocket = (ws, request) => {

@@ -489,6 +489,9 @@ describe('redactUrl', () => {
     ['connecting to wss://h/x?token=abc failed', 'connecting to wss://h/x?token=*** failed'],
     ['wss://h/api/v1/ws/tasks/2', 'wss://h/api/v1/ws/tasks/2'],
     ['wss://h/x?mytoken=abc&tokens=1', 'wss://h/x?mytoken=abc&tokens=1'],
+    ['wss://me:pa55word@h:8000/x?token=abc', 'wss://***@h:8000/x?token=***'],
+    ['failed: "wss://sk_live_key@h/x"', 'failed: "wss://***@h/x"'],
+    ['wss://h/users/me@example.com?next=//h/a', 'wss://h/users/me@example.com?next=//h/a'],
   ])('redacts %s', (input, expected) => {
     expect(redactUrl(input)).toBe(expected);
   });
