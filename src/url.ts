@@ -17,7 +17,8 @@ export interface TaskStatusUrlOptions {
   /** The JWT sent as the `token` query parameter. */
   token: string;
   /**
-   * Route template for servers that differ; `{userId}` (or `{user_id}`) marks the user id.
+   * Route template for servers that differ; `{userId}` (or `{user_id}`) marks the user id. A path
+   * alone: the host and any query parameters go on `baseUrl`.
    * @default '/api/v1/ws/tasks/{userId}'
    */
   path?: string | undefined;
@@ -49,8 +50,13 @@ export function buildTaskStatusUrl(options: TaskStatusUrlOptions): string {
   const { baseUrl, userId, token, path = DEFAULT_TASK_STATUS_PATH } = options;
   validateToken(token);
   const userSegment = encode('userId', validateUserId(userId));
-  if (typeof path !== 'string' || path.trim() === '') {
-    throw invalid('path', 'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}"');
+  // A host, query or fragment written into the path would be percent-encoded into a route no
+  // server has.
+  if (typeof path !== 'string' || path.trim() === '' || /[?#]|:\/\//.test(path)) {
+    throw invalid(
+      'path',
+      'must be a non-empty route template such as "/api/v1/ws/tasks/{userId}" (host and query go on baseUrl)',
+    );
   }
   const url = resolveBase(baseUrl);
   const template = segments(path);

@@ -252,6 +252,17 @@ describe('buildTaskStatusUrl with a path override', () => {
   ])('builds %s on %s', (path, baseUrl, expected) => {
     expect(build(baseUrl, { path })).toBe(expected);
   });
+
+  it.each(['/ws/{userId}?version=2', '/ws/{userId}#live', 'https://other.example.com/ws/{userId}'])(
+    'refuses %j, which is more than a route',
+    (path) => {
+      const error = thrown(() => build('https://h', { path }));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.message).toBe(
+        'Invalid option "path": must be a non-empty route template such as "/api/v1/ws/tasks/{userId}" (host and query go on baseUrl)',
+      );
+    },
+  );
 });
 
 describe('buildTaskStatusUrl encodings', () => {

@@ -136,7 +136,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   token: TokenSource;
   /**
-   * Route template; `{userId}` marks the user id.
+   * Route template; `{userId}` marks the user id. A path alone: query parameters go on `baseUrl`.
    * @default '/api/v1/ws/tasks/{userId}'
    */
   path?: string | undefined;
