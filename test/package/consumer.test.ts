@@ -375,4 +375,24 @@ describe('a browser bundle', () => {
     expect(kept).toEqual(expect.arrayContaining(['url.js', 'errors.js']));
     expect(kept.filter((file) => /client\/|eventemitter3|transport\//.test(file))).toEqual([]);
   });
+
+  it('leaves zod out of an app that takes only withResult from /schemas, for another schema library', async () => {
+    const result = await build({
+      absWorkingDir: consumer,
+      stdin: { contents: `export { withResult } from '${PACKAGE}/schemas';`, resolveDir: consumer },
+      bundle: true,
+      minify: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const [output] = Object.values(result.metafile.outputs);
+    const kept = Object.entries(output?.inputs ?? {})
+      .filter(([, input]) => input.bytesInOutput > 0)
+      .map(([file]) => file);
+    expect(kept).toEqual([`node_modules/${PACKAGE}/dist/schemas.js`]);
+    expect(output?.bytes).toBeLessThan(2048);
+  });
 });
