@@ -145,8 +145,38 @@ describe('withResult', () => {
     await client.connect();
     const error = nextEvent<[TaskStatusError]>(client as never, 'error');
     await send(client, taskFrame(1, 'completed', { result: { url: '/f/1.png' } }));
-    expect((await error)[0].message).toBe('taskSchema must validate synchronously; update dropped');
+    expect((await error)[0].message).toBe(
+      'taskSchema must validate synchronously (an async check, or a zod transform that threw); update dropped',
+    );
     expect(client.tasks.size).toBe(0);
+  });
+
+  it('reports a schema that throws as PROTOCOL_ERROR with its message, and keeps the next update', async () => {
+    const TOKEN = 'tok-schema-7f3a';
+    const throwing: StandardSchemaV1<TaskUpdate, TaskUpdate> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value) => {
+          const update = value as TaskUpdate;
+          if (update.taskId === 1) throw new TypeError(`cannot read result of ${TOKEN}`);
+          return { value: update };
+        },
+      },
+    };
+    const client = harness.client({ taskSchema: throwing, token: TOKEN });
+    await client.connect();
+    const error = nextEvent<[TaskStatusError]>(client as never, 'error');
+    await send(client, taskFrame(1, 'running'));
+    const [reported] = await error;
+    expect(reported.code).toBe('PROTOCOL_ERROR');
+    expect(reported.message).toMatch(
+      /^Task 1: taskSchema threw \(cannot read result of .+\); update dropped$/,
+    );
+    expect(reported.message).not.toContain(TOKEN);
+    await send(client, taskFrame(2, 'running'));
+    expect([...client.tasks.keys()]).toEqual([2]);
+    expect(client.state).toBe('open');
   });
 
   it('leaves no unhandled rejection behind when an asynchronous schema rejects', async () => {

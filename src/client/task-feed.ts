@@ -14,6 +14,7 @@ import {
 import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
 
 type Emitter<T extends TaskUpdate> = EventEmitter<TaskStatusEvents<T>>;
+type Describe<T extends TaskUpdate> = (owner: Emitter<T>, cause: unknown) => string;
 type FeedOptions<T extends TaskUpdate> = Pick<
   ResolvedOptions<T>,
   'taskSchema' | 'terminalStatuses' | 'maxTasks' | 'resync'
@@ -29,14 +30,17 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   readonly table: TaskTable<T>;
   readonly #emitter: Emitter<T>;
   readonly #options: FeedOptions<T>;
+  readonly #describe: Describe<T>;
   #streams: Set<UpdateStream<T>> | undefined;
   #resyncAbort: AbortController | undefined;
   /** Why the client last ended, for waits that outlive it. */
   lastError: TaskStatusError | undefined;
 
-  constructor(emitter: Emitter<T>, options: FeedOptions<T>) {
+  /** `describe` says what a thrown value says, token masked: one function for every client. */
+  constructor(emitter: Emitter<T>, options: FeedOptions<T>, describe: Describe<T>) {
     this.#emitter = emitter;
     this.#options = options;
+    this.#describe = describe;
     this.table = new TaskTable(options);
   }
 
@@ -62,11 +66,24 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
       if (this.table.apply(update as T)) this.#emitter.emit('task', update as T);
       return;
     }
-    const result = schema['~standard'].validate(update);
+    let result: ReturnType<(typeof schema)['~standard']['validate']>;
+    try {
+      result = schema['~standard'].validate(update);
+    } catch (cause) {
+      // The schema's own code failed on what the server sent: reported as that frame's problem.
+      const what = this.#describe(this.#emitter, cause);
+      this.#problem(
+        `Task ${truncate(String(update.taskId), 50)}: taskSchema threw (${truncate(what, 500)}); update dropped`,
+      );
+      return;
+    }
     if (result instanceof Promise) {
       // Dropped either way; a rejection left unhandled would end a Node process.
       result.catch(() => {});
-      this.#problem('taskSchema must validate synchronously; update dropped');
+      // zod answers with a promise when a transform throws: it runs the schema again, async.
+      this.#problem(
+        'taskSchema must validate synchronously (an async check, or a zod transform that threw); update dropped',
+      );
     } else if (this.lastError !== undefined) {
       // The schema's own code closed the client: `connect()` cleared `lastError`, `end` set it.
     } else if (result.issues === undefined) {
