@@ -566,6 +566,24 @@ describe('task-status doctor names the fault', () => {
     expect(check('health').fix).not.toContain('no /health endpoint');
   });
 
+  it("a /health answered with a web page, as a frontend's dev server and not as a healthy backend", async () => {
+    // A dev server (Vite, webpack) answers every path it does not proxy with its index.html.
+    const server = await startWsServer((ws) => ws.close(1008));
+    scripted.push(server);
+    server.onRequest = (_request, response) =>
+      response
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end('<!doctype html>\n<html lang="en"><head><title>App</title></head></html>');
+    const { check } = await doctor(server.baseUrl);
+    expect(check('health')).toMatchObject({
+      verdict: 'warn',
+      cause: 'health-web-page',
+      data: { httpStatus: 200, contentType: 'text/html; charset=utf-8' },
+    });
+    expect(check('health').summary).toContain('a web page');
+    expect(check('health').fix).toContain('ws: true');
+  });
+
   it('a server that is down', async () => {
     const server = await start();
     await server.close();

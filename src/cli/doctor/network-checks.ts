@@ -92,6 +92,15 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
   }
   const body = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
   const data = { httpStatus: response.status, body };
+  const contentType = response.headers.get('content-type');
+  if (response.ok && isWebPage(contentType, body)) {
+    return warn(
+      'health-web-page',
+      `${where} → ${response.status}: a web page (${contentType?.split(';')[0]?.trim() || 'HTML'}), not the backend's health check`,
+      WEB_PAGE_FIX,
+      { data: { ...data, contentType } },
+    );
+  }
   if (response.ok) return pass(`${where} → ${response.status} ${body}`.trim(), { data });
   if (response.status >= 500) {
     return fail(
@@ -129,6 +138,16 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
 }
 
 const NETWORK_FIX = 'check the host, port and scheme in --base-url, and any proxy in between';
+
+// A frontend's dev server (Vite, webpack) or a static host answers every path it does not
+// proxy with its index.html, so a 200 there says nothing about the backend behind it.
+const WEB_PAGE_FIX =
+  '--base-url points at a web server that answers unknown paths with its page, such as a frontend dev server: the backend is only behind its proxy, if at all. The socket works through it only if the proxy forwards the route with WebSocket upgrades (Vite: server.proxy with ws: true) to a backend that is running (else Vite prints "ws proxy error:" in its terminal); point --base-url at the backend itself (e.g. http://127.0.0.1:8000) to check it directly';
+
+function isWebPage(contentType: string | null, body: string): boolean {
+  if (contentType !== null) return /^\s*text\/html\b/i.test(contentType);
+  return /^(?:<!doctype html|<html)\b/i.test(body);
+}
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -34,6 +34,7 @@ export type DoctorCause =
   | 'tcp-error'
   // health
   | 'health-status'
+  | 'health-web-page'
   | 'health-unreachable'
   // url
   | 'doubled-prefix'
