@@ -584,6 +584,22 @@ describe('task-status doctor names the fault', () => {
     expect(check('health').fix).toContain('ws: true');
   });
 
+  it('a connection dropped during the upgrade, naming what a dev proxy prints when its backend is down', async () => {
+    // Vite's proxy, with ws: true, hangs up on the upgrade when its target refuses the connection.
+    const server = await startWsServer();
+    scripted.push(server);
+    server.onUpgrade = (_request, socket) => socket.destroy();
+    const { check } = await doctor(server.baseUrl);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-error',
+      data: { code: 'ECONNRESET' },
+    });
+    expect(check('upgrade').fix).toContain('connect ECONNREFUSED');
+    // A proxy without ws: true leaves the upgrade unanswered (handshake-timeout); it does not reset.
+    expect(check('upgrade').fix).not.toContain('ws: true');
+  });
+
   it('a server that is down', async () => {
     const server = await start();
     await server.close();

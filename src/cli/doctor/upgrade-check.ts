@@ -99,7 +99,7 @@ export async function checkUpgrade(target: Target, options: DoctorOptions): Prom
         'upgrade-error',
         `the upgrade failed after ${probe.ms} ms: ${probe.message}`,
         probe.code === 'ECONNRESET'
-          ? 'the connection was reset during the upgrade ("read ECONNRESET" in a dev proxy): the server or a proxy dropped it; check the server log at that moment, and that the proxy forwards WebSocket upgrades (Vite: server.proxy with ws: true)'
+          ? 'the server, or a proxy in between, dropped the connection during the upgrade: check the server log at that moment. Through a dev proxy, its terminal says which: "ws proxy error: connect ECONNREFUSED" means its target backend is not running, or listens elsewhere (write 127.0.0.1, not localhost); "read ECONNRESET" or "socket hang up" means the backend dropped the connection'
           : 'check the scheme (ws/wss, http/https) and any TLS certificate or proxy in between',
         { data: { ms: probe.ms, code: probe.code ?? null } },
       );
