@@ -1,7 +1,7 @@
 /**
  * Stands in for your app's auth: where the signed-in user and the current access token live.
  * Here they come from localStorage, so you can try a bad token from the devtools console:
- * `localStorage.setItem('access_token', 'expired'); location.reload()`.
+ * `localStorage.setItem('access_token', 'not-a-valid-token'); location.reload()`.
  */
 export const auth = {
   get userId(): number {
