@@ -125,6 +125,7 @@ export interface Line {
   readonly status?: string;
   readonly progress?: number | null;
   readonly reconnected?: boolean;
+  readonly delayMs?: number;
   readonly tasks?: readonly unknown[];
   readonly [field: string]: unknown;
 }

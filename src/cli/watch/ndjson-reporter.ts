@@ -26,7 +26,11 @@ export function createNdjsonReporter(
     open: (info) => emit('open', info),
     close: (info) => emit('close', info),
     reconnecting: ({ attempt, delayMs, reason }) =>
-      emit('reconnecting', { attempt, delayMs, reason: describeError(reason) }),
+      emit('reconnecting', {
+        attempt,
+        delayMs: Math.round(delayMs),
+        reason: describeError(reason),
+      }),
     // Always both fields: `closeCode` is null for a refused upgrade (no socket, so no close),
     // `httpStatus` for a refusal after the accept.
     authError: (info) =>
