@@ -203,6 +203,9 @@ describe('the connected ack', () => {
   });
 });
 
+/** Stands in for undici's argument checks, which Node's own class calls. */
+const webidl = { brandCheck(_value: unknown) {} };
+
 describe("on Node with a global WebSocket of Node's own (22+)", () => {
   // Node 20 has none: a class of the same make stands in for it (undici's, in JavaScript).
   const own = (globalThis as { WebSocket?: unknown }).WebSocket;
@@ -211,6 +214,7 @@ describe("on Node with a global WebSocket of Node's own (22+)", () => {
     globalThis.WebSocket = class WebSocket extends EventTarget {
       constructor() {
         super();
+        webidl.brandCheck(this);
         throw new Error("Node's own WebSocket was used");
       }
     } as unknown as typeof globalThis.WebSocket;
@@ -242,6 +246,31 @@ describe("on Node with a global WebSocket of Node's own (22+)", () => {
       void c.connect().catch(() => {});
       expect(seen).toHaveLength(1);
       void c.close();
+    } finally {
+      globalThis.WebSocket = original;
+    }
+  });
+
+  it("uses a test double of the app's own set as the global, though it extends EventTarget", async () => {
+    const urls: string[] = [];
+    const original = globalThis.WebSocket;
+    globalThis.WebSocket = class WebSocket extends EventTarget {
+      readyState = 0;
+      binaryType = 'blob';
+      constructor(url: string) {
+        super();
+        urls.push(url);
+      }
+      send() {}
+      close() {}
+    } as unknown as typeof globalThis.WebSocket;
+    try {
+      const c = client({ reconnect: false });
+      void c.connect().catch(() => {});
+      expect(urls).toEqual([
+        `ws://127.0.0.1:${harness.server.port}/api/v1/ws/tasks/2?token=tok-abc`,
+      ]);
+      await c.close();
     } finally {
       globalThis.WebSocket = original;
     }

@@ -69,11 +69,14 @@ export function pickWebSocket(override: WebSocketConstructor | undefined): WebSo
 }
 
 /**
- * Node's own WebSocket class (undici's, written in JavaScript). A browser's reads as native code,
- * and so does a Proxy around Node's (msw's).
+ * Node's own WebSocket class (undici's, written in JavaScript, checking its arguments with
+ * `webidl`). A browser's reads as native code, and so does a Proxy around Node's (msw's). A test
+ * double of the app's own (`class WebSocket extends EventTarget`) has no `webidl`, and is used.
  */
 function isNodeOwn(global: object): boolean {
-  return /^class _?WebSocket extends EventTarget\b/.test(Function.prototype.toString.call(global));
+  return /^class _?WebSocket extends EventTarget\b.*?\bwebidl\./s.test(
+    Function.prototype.toString.call(global),
+  );
 }
 
 /** A socket with a Node-style emitter beside its `on*` handlers, and `terminate()`: `ws`. */
