@@ -9,6 +9,7 @@ import {
   readJsonObject,
 } from '../protocol/parse.js';
 import {
+  CLOSED,
   type CloseEventLike,
   dropSocket,
   type ErrorEventLike,
@@ -81,8 +82,8 @@ type OddFrame = Extract<ParsedFrame, { kind: 'error' | 'text' | 'unknown' | 'inv
 
 /**
  * What the one timer of a connection is waiting for: the connect deadline, the end of the auth
- * grace period, the next ping, an answer to the last one, or the close that would make an error
- * frame after the verdict a refusal.
+ * grace period, the next ping, an answer to the last one, the close that would make an error
+ * frame after the verdict a refusal, or the close event a closed socket's error should bring.
  */
 type Due =
   | typeof NOTHING
@@ -90,13 +91,15 @@ type Due =
   | typeof GRACE
   | typeof PING
   | typeof ANSWER
-  | typeof CLOSE_AFTER_ERROR;
+  | typeof CLOSE_AFTER_ERROR
+  | typeof MISSING_CLOSE;
 const NOTHING = 0;
 const DEADLINE = 1;
 const GRACE = 2;
 const PING = 3;
 const ANSWER = 4;
 const CLOSE_AFTER_ERROR = 5;
+const MISSING_CLOSE = 6;
 
 /**
  * How long a close may lag the error frame it belongs to after the verdict. A refusing server
@@ -270,6 +273,7 @@ export class Connection<O> {
     } else if (due === PING) this.#ping();
     else if (due === ANSWER) this.#checkAnswer();
     else if (due === CLOSE_AFTER_ERROR) this.#release(REFUSAL_CLOSE_MS);
+    else if (due === MISSING_CLOSE) this.#onClose(CloseCode.Abnormal);
   };
 
   #onOpen(): void {
@@ -593,6 +597,9 @@ export class Connection<O> {
     this.#drain();
     const message = typeof event?.message === 'string' ? event.message : undefined;
     if (message !== undefined) this.#failure = this.#scrub(message);
+    // Chromium fires no close after the error of a socket that the page's Content-Security-Policy
+    // blocked, though the socket is closed: once this task is over, end it as that close would.
+    if (this.#socket.readyState === CLOSED && this.#phase !== 'ended') this.#wait(MISSING_CLOSE, 0);
   }
 
   /** `event` is a `CloseEvent`, or from `ws`'s emitter the close code and the reason bytes. */

@@ -54,6 +54,9 @@ export type WebSocketConstructor = new (
 /** `readyState` of an open socket. */
 export const OPEN = 1;
 
+/** `readyState` of a closed socket. */
+export const CLOSED = 3;
+
 /**
  * Picks the implementation at connect time (not at import, so msw and test doubles installed
  * later are seen): the option, else the platform's global, else `ws` through isomorphic-ws. On
