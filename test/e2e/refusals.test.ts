@@ -9,6 +9,8 @@
  *   frame as the verdict and stops with `AUTH_FAILED`, with no retry for a plain-string token.
  * - Plain text that no close follows is no refusal but a greeting: the client opens.
  * - A `ws:` URL from an `https:` page makes the constructor throw: final at once, no retry.
+ * - A socket the page's Content-Security-Policy blocks fails each attempt at once (Chromium sends
+ *   no close event for it), and the client gives up after `maxInitialAttempts`.
  */
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -120,6 +122,42 @@ describe('an insecure ws: URL from an https: page, in Chromium', () => {
     expect(outcome.rejected.message).toContain('HTTPS');
     expect(outcome.rejected.message).not.toContain('secret-token');
     expect(outcome.reconnecting).toBe(0);
+    expect(outcome.state).toBe('closed');
+  });
+});
+
+describe('a WebSocket blocked by the page CSP, in Chromium', () => {
+  // Chromium fires `error` for it and reads it as closed, but fires no `close` event: each
+  // attempt must end at once as a close 1006 would, not at its connect deadline.
+  it('fails each attempt at once with CONNECTION_ERROR, then gives up after maxInitialAttempts', async () => {
+    server = await startWsServer();
+    page = await chromium.browser.newPage();
+    await page.route('http://app.test/**', (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        headers: { 'content-security-policy': "connect-src 'self'" },
+        body: '<!doctype html><title>app</title>',
+      }),
+    );
+    await page.goto('http://app.test/');
+    const outcome = await connectInPage(page, chromium.sdk, {
+      baseUrl: server.baseUrl,
+      token: 'secret-token',
+      // Without a close event, each attempt would last until this deadline (3 s, then 6 s).
+      options: {
+        connectTimeoutMs: 3_000,
+        reconnect: { initialDelayMs: 10, maxDelayMs: 20, maxInitialAttempts: 1 },
+      },
+    });
+
+    expect(server.requests).toEqual([]);
+    expect(outcome.errors.map(({ code }) => code)).toEqual([
+      'CONNECTION_ERROR',
+      'CONNECTION_ERROR',
+      'RECONNECT_EXHAUSTED',
+    ]);
+    expectOpaqueRefusals(outcome, 2, 'secret-token');
+    expect(outcome.rejected.code).toBe('RECONNECT_EXHAUSTED');
     expect(outcome.state).toBe('closed');
   });
 });
