@@ -123,29 +123,28 @@ describe('resync after reconnect', () => {
     expect(statuses).toEqual(['8:running']);
   });
 
-  it('reports a failing resync as RESYNC_FAILED and keeps the connection', async () => {
-    client = withResync(() => Promise.reject(new Error('list endpoint down')));
-    await client.connect();
-    const failure = new Promise<TaskStatusError>((resolve) =>
-      client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
-    );
-    server.sockets[0]?.close(1012);
-    expect((await failure).message).toContain('list endpoint down');
-    expect(client.state).toBe('open');
-  });
-
-  it('reports a resync that throws a value with no string form as RESYNC_FAILED', async () => {
-    client = withResync(() => {
-      throw Object.create(null);
-    });
-    await client.connect();
-    const failure = new Promise<TaskStatusError>((resolve) =>
-      client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
-    );
-    server.sockets[0]?.close(1012);
-    expect((await failure).message).toBe('resync failed: unknown error');
-    expect(client.state).toBe('open');
-  });
+  it.each([
+    ['that rejects', () => Promise.reject(new Error('list endpoint down')), 'list endpoint down'],
+    [
+      'that throws a value with no string form',
+      () => {
+        throw Object.create(null);
+      },
+      'unknown error',
+    ],
+  ])(
+    'reports a resync %s as RESYNC_FAILED and keeps the connection',
+    async (_name, resync, said) => {
+      client = withResync(resync as ResyncFunction);
+      await client.connect();
+      const failure = new Promise<TaskStatusError>((resolve) =>
+        client?.on('error', (e) => e.code === 'RESYNC_FAILED' && resolve(e)),
+      );
+      server.sockets[0]?.close(1012);
+      expect((await failure).message).toBe(`resync failed: ${said}`);
+      expect(client.state).toBe('open');
+    },
+  );
 
   it.each([
     [[{ taskId: '', status: 'running' }], 'index 0 (taskId: expected a non-negative integer'],

@@ -29,7 +29,7 @@ type AnyClient = TaskStatusClient<TaskUpdate>;
 
 /** Set once by the class's static block, which alone may reach the clients' private members. */
 let CONNECTION_LISTENER: ConnectionListener<AnyClient>;
-let DESCRIBE: (client: AnyClient, cause: unknown) => string;
+let DESCRIBE: (client: object, cause: unknown) => string;
 
 /** A listener as eventemitter3 keeps it: the function, its `this`, and whether it is `once`. */
 interface StoredListener {
@@ -130,15 +130,14 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       ended: (client, connection, end) => client.#ended(connection, end),
       scrub: (client, text) => client.#scrub(text),
     };
-    DESCRIBE = (client, cause) => client.#describe(cause);
+    DESCRIBE = (client, cause) => (client as AnyClient).#describe(cause);
   }
 
   /** @throws {TaskStatusError} `INVALID_OPTIONS` for unknown or invalid options. */
   constructor(options: TaskStatusClientOptions<TUpdate>) {
     super();
     this.#options = resolveOptions(options);
-    // Typed for the base client, as the connection listener is.
-    this.#feed = new TaskFeed(this, this.#options, DESCRIBE as never);
+    this.#feed = new TaskFeed(this, this.#options, DESCRIBE);
     // Fail fast on a base URL, user id, path or static token that can never work.
     const { token } = this.#options;
     buildTaskStatusUrl({ ...this.#urlParts(), token: typeof token === 'string' ? token : 'token' });

@@ -404,9 +404,9 @@ export function resolveOptions<TUpdate extends TaskUpdate>(
   }
   const group = options.reconnect;
   let reconnect = group && merge(RECONNECT_DEFAULTS, group, RECONNECT_RULES, 'reconnect.');
-  if (reconnect && reconnect.maxDelayMs < reconnect.initialDelayMs) {
+  if (group && reconnect && reconnect.maxDelayMs < reconnect.initialDelayMs) {
     // A cap set alone lowers the default first delay to it; a first delay set above it is a mistake.
-    if ((group as ReconnectOptions).initialDelayMs !== undefined) {
+    if (group.initialDelayMs !== undefined) {
       throw invalid(
         'reconnect.maxDelayMs',
         `must be at least reconnect.initialDelayMs (${reconnect.initialDelayMs})`,

@@ -14,7 +14,6 @@ import {
 import { type WaitForTaskOptions, waitForTask } from './wait-for-task.js';
 
 type Emitter<T extends TaskUpdate> = EventEmitter<TaskStatusEvents<T>>;
-type Describe<T extends TaskUpdate> = (owner: Emitter<T>, cause: unknown) => string;
 type FeedOptions<T extends TaskUpdate> = Pick<
   ResolvedOptions<T>,
   'taskSchema' | 'terminalStatuses' | 'maxTasks' | 'resync'
@@ -30,14 +29,18 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   readonly table: TaskTable<T>;
   readonly #emitter: Emitter<T>;
   readonly #options: FeedOptions<T>;
-  readonly #describe: Describe<T>;
+  readonly #describe: (owner: object, cause: unknown) => string;
   #streams: Set<UpdateStream<T>> | undefined;
   #resyncAbort: AbortController | undefined;
   /** Why the client last ended, for waits that outlive it. */
   lastError: TaskStatusError | undefined;
 
   /** `describe` says what a thrown value says, token masked: one function for every client. */
-  constructor(emitter: Emitter<T>, options: FeedOptions<T>, describe: Describe<T>) {
+  constructor(
+    emitter: Emitter<T>,
+    options: FeedOptions<T>,
+    describe: (owner: object, cause: unknown) => string,
+  ) {
     this.#emitter = emitter;
     this.#options = options;
     this.#describe = describe;
