@@ -76,7 +76,7 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
       // The schema's own code failed on what the server sent: reported as that frame's problem.
       const what = this.#describe(this.#emitter, cause);
       this.#problem(
-        `Task ${truncate(String(update.taskId), 50)}: taskSchema threw (${truncate(what, 500)}); update dropped`,
+        `Task ${this.#id(update)}: taskSchema threw (${truncate(what, 500)}); update dropped`,
       );
       return;
     }
@@ -92,14 +92,16 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     } else if (result.issues === undefined) {
       if (this.table.apply(result.value)) this.#emitter.emit('task', result.value);
     } else {
+      // Issues may quote what the server sent (valibot writes the value received, a record's
+      // keys are in the path), and so echo a token: masked, as a thrown message is.
+      const scrub = (text: unknown) => this.#describe(this.#emitter, String(text));
       const issues = result.issues.map((issue) => ({
-        path: (issue.path ?? []).map((key) => String(typeof key === 'object' ? key.key : key)),
-        message: issue.message,
+        path: (issue.path ?? []).map((key) => scrub(typeof key === 'object' ? key.key : key)),
+        message: scrub(issue.message),
       }));
       const where = issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       this.#problem(
-        `Task ${truncate(String(update.taskId), 50)} failed taskSchema (${truncate(where, 500)}); ` +
-          'update dropped',
+        `Task ${this.#id(update)} failed taskSchema (${truncate(where, 500)}); update dropped`,
         issues,
       );
     }
@@ -189,6 +191,11 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     } finally {
       if (this.#resyncAbort === controller) this.#resyncAbort = undefined;
     }
+  }
+
+  /** A task id for a message: masked, as the server may send anything as one, and cut. */
+  #id(update: TaskUpdate): string {
+    return truncate(this.#describe(this.#emitter, String(update.taskId)), 50);
   }
 
   #problem(message: string, issues?: TaskStatusError['issues']): void {

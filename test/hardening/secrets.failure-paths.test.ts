@@ -193,6 +193,44 @@ describe('secrets on every failure path', () => {
     expectNoLeak({ client: c, events });
   });
 
+  it('keeps the token out of taskSchema errors about updates that echo it', async () => {
+    // As valibot writes its issues: the value received, quoted. A record's keys are in the path.
+    const echoing: NonNullable<TaskStatusClientOptions['taskSchema']> = {
+      '~standard': {
+        version: 1,
+        vendor: 'echo',
+        validate: (value) => {
+          const { result } = value as { result: unknown };
+          if (typeof result === 'object' && result !== null) {
+            const [key = ''] = Object.keys(result);
+            return { issues: [{ message: 'Invalid entry', path: ['result', key] }] };
+          }
+          if (result === 'throw') throw new Error(`cannot read ${TOKEN}`);
+          return { issues: [{ message: `Expected Object but received "${String(result)}"` }] };
+        },
+      },
+    };
+    server.onSocket = (ws) => {
+      ws.send('{"type":"connected"}');
+      ws.send(JSON.stringify({ type: 'task_update', task_id: 1, status: 'x', result: TOKEN }));
+      ws.send(
+        JSON.stringify({ type: 'task_update', task_id: 2, status: 'x', result: { [TOKEN]: 1 } }),
+      );
+      ws.send(JSON.stringify({ type: 'task_update', task_id: TOKEN, status: 'x', result: 1 }));
+      ws.send(
+        JSON.stringify({ type: 'task_update', task_id: TOKEN, status: 'x', result: 'throw' }),
+      );
+    };
+    const { client: c } = client({ taskSchema: echoing });
+    const errors: TaskStatusError[] = [];
+    c.on('error', (error) => errors.push(error));
+    await c.connect();
+    await expect.poll(() => errors.length).toBe(4);
+    expect(errors.map((error) => error.code)).toEqual(Array(4).fill('PROTOCOL_ERROR'));
+    expect(c.state).toBe('open');
+    expectNoLeak({ client: c, events: errors.map((error) => ['error', error]) });
+  });
+
   it('keeps the token out of a token function that throws an error naming it', async () => {
     server.onSocket = (ws) => {
       ws.send(JSON.stringify({ type: 'error', code: 'token_expired', message: 'expired' }));
