@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { version } from '../../package.json';
 import { buildTaskStatusUrl, isTaskStatusError, redactUrl, type TaskId } from '../index.js';
+import { colorsFor } from './colors.js';
 import { DEMO_FAULTS, type DemoFault, runDemo } from './demo.js';
 import { runDoctor } from './doctor/doctor.js';
 import { formatCheck, formatHeader, formatSummary } from './doctor/report.js';
@@ -213,6 +214,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
   const token = resolveToken(flags, io.env);
   const scrub = createScrubber(token);
   const write = (text: string) => io.stdout.write(scrub(text));
+  const colors = colorsFor(io.stdout, io.env);
   const options = {
     baseUrl: flags.baseUrl,
     userId: parseId(flags.user),
@@ -221,14 +223,14 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     timeoutMs: flags.timeout,
     heartbeatMessage: flags.heartbeatMessage,
   };
-  if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId)));
+  if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId), colors));
   const interrupted = new Promise<undefined>((resolve) => {
     if (signal.aborted) resolve(undefined);
     else signal.addEventListener('abort', () => resolve(undefined), { once: true });
   });
   const report = await Promise.race([
     runDoctor(options, (check) => {
-      if (flags.json !== true) write(formatCheck(check));
+      if (flags.json !== true) write(formatCheck(check, colors));
     }),
     interrupted,
   ]);
@@ -236,7 +238,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
   if (flags.json === true) {
     // Masked string by string: masking the whole document could break its JSON.
     io.stdout.write(`${JSON.stringify(report, maskingReplacer(scrub), 2)}\n`);
-  } else write(formatSummary(report));
+  } else write(formatSummary(report, colors));
   // A --base-url (or --path) the SDK refuses is a bad argument, as for `watch`: the report says
   // why, and the exit code says it is the command line that needs fixing.
   if (report.checks.some((check) => check.cause === 'invalid-url')) return ExitCode.Usage;

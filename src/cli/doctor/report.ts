@@ -1,17 +1,17 @@
-import pc from 'picocolors';
+import type { Colors } from '../colors.js';
 import { printable } from '../terminal-text.js';
 import type { CheckResult, DoctorReport, Verdict } from './types.js';
 
-const MARKS: Readonly<Record<Verdict, string>> = {
-  pass: pc.green('✔'),
-  warn: pc.yellow('!'),
-  fail: pc.red('✖'),
-  skip: pc.dim('-'),
+const MARKS: Readonly<Record<Verdict, (pc: Colors) => string>> = {
+  pass: (pc) => pc.green('✔'),
+  warn: (pc) => pc.yellow('!'),
+  fail: (pc) => pc.red('✖'),
+  skip: (pc) => pc.dim('-'),
 };
 const TITLE_WIDTH = 14;
 
 /** The first line of the human report. */
-export function formatHeader(url: string | null, userId: string): string {
+export function formatHeader(url: string | null, userId: string, pc: Colors): string {
   const where = printable(url ?? '(no usable URL)');
   return `${pc.bold('task-status doctor')} · user ${printable(userId)} · ${where}\n\n`;
 }
@@ -21,12 +21,12 @@ export function formatHeader(url: string | null, userId: string): string {
  * quote what the server sent (a `/health` body, an error frame's code and message), so each is
  * made printable: a server cannot write escape sequences or line breaks to the terminal.
  */
-export function formatCheck(check: CheckResult): string {
+export function formatCheck(check: CheckResult, pc: Colors): string {
   const title = check.title.padEnd(TITLE_WIDTH);
   const time = check.verdict === 'skip' ? '' : pc.dim(` (${check.durationMs} ms)`);
   const text = printable(check.summary);
   const summary = check.verdict === 'skip' ? pc.dim(text) : text;
-  const lines = [`${MARKS[check.verdict]} ${title} ${summary}${time}`];
+  const lines = [`${MARKS[check.verdict](pc)} ${title} ${summary}${time}`];
   for (const note of check.notes)
     lines.push(`  ${' '.repeat(TITLE_WIDTH)} ${pc.dim(`note: ${printable(note)}`)}`);
   if (check.fix !== null) {
@@ -38,7 +38,7 @@ export function formatCheck(check: CheckResult): string {
 }
 
 /** The closing line: counts, and the first failure to look at. */
-export function formatSummary(report: DoctorReport): string {
+export function formatSummary(report: DoctorReport, pc: Colors): string {
   const count = (verdict: Verdict) => report.checks.filter((check) => check.verdict === verdict);
   const failed = count('fail');
   const parts = [
