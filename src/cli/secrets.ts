@@ -1,6 +1,6 @@
 import { maskToken, tokenForms } from '../url.js';
 
-/** A command-line mistake: printed with the usage hint, exit code 2. */
+/** A command-line mistake: printed as one `error:` line on stderr, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
