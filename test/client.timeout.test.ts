@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { TaskStatusError, TokenContext } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
@@ -246,5 +246,33 @@ describe('a token function that does not settle', () => {
     await cancelled;
     expect(requests).toBe(2);
     expect(requestedTokens(harness.server)).toEqual(['tok-fresh']);
+  });
+});
+
+describe('a grown handshake deadline', () => {
+  it('stays within the longest delay a timer takes', async () => {
+    // A timer set past 2^31 - 1 ms fires at once: a deadline doubled past it would time out
+    // every later attempt at once. Fake timers fire such a timer at once too.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    harness.server.onUpgrade = () => {};
+    const c = harness.client({
+      connectTimeoutMs: 2 ** 30,
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 0, maxDelayMs: 0, maxInitialAttempts: 3 },
+    });
+    const errors: string[] = [];
+    c.on('error', (e) => errors.push(e.message));
+    const connecting = c.connect();
+    connecting.catch(() => {});
+    await vi.advanceTimersByTimeAsync(2 ** 30 + 1000);
+    expect(errors).toEqual([`Timed out after ${2 ** 30} ms waiting for the opening handshake`]);
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(errors.at(-1)).toBe(
+      `Timed out after ${2 ** 31 - 1} ms waiting for the opening handshake`,
+    );
+    expect(c.state).toBe('reconnecting');
   });
 });

@@ -11,6 +11,7 @@ import type { ConnectionState, MessageFrame, TaskStatusEvents } from './events.j
 import { waitsForOnline } from './online.js';
 import {
   checkCall,
+  MAX_DELAY_MS,
   type ResolvedOptions,
   resolveOptions,
   type TaskStatusClientOptions,
@@ -79,8 +80,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   #failures = 0;
   /**
    * Handshake timeouts in a row since a connection was last accepted. Each doubles the next
-   * handshake's deadline, up to 4 × `connectTimeoutMs`: a server too busy to answer in time still
-   * works through every upgrade given up on, so retrying at the same deadline only adds load.
+   * handshake's deadline, up to 4 × `connectTimeoutMs` and 2^31 - 1 ms: a server too busy to
+   * answer in time still works through every upgrade given up on, so retrying at the same
+   * deadline only adds load.
    */
   #timeouts = 0;
   /**
@@ -488,7 +490,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         options,
         CONNECTION_LISTENER,
         this as unknown as AnyClient,
-        options.connectTimeoutMs * 2 ** Math.min(this.#timeouts, 2),
+        Math.min(options.connectTimeoutMs * 2 ** Math.min(this.#timeouts, 2), MAX_DELAY_MS),
       );
     } catch (cause) {
       if (generation !== this.#generation) return; // the constructor closed the client

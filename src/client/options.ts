@@ -149,8 +149,9 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
   /**
    * Time allowed for the opening handshake plus the server's auth verdict, and, apart from that,
    * for a token function's promise to settle. After each handshake timeout in a row, the next
-   * handshake is allowed twice as long, up to 4 × this, so a backend slowed by load can drain
-   * the upgrades it queued; an accepted connection starts again from this.
+   * handshake is allowed twice as long, up to 4 × this (and at most 2^31 - 1 ms, the longest a
+   * timer waits), so a backend slowed by load can drain the upgrades it queued; an accepted
+   * connection starts again from this.
    * @default 10000
    */
   connectTimeoutMs?: number | undefined;
@@ -287,7 +288,7 @@ const atLeast =
   (value: unknown): boolean =>
     typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
-const MAX_DELAY_MS = 2_147_483_647;
+export const MAX_DELAY_MS = 2_147_483_647;
 /** A delay a timer will wait out: `min` to {@link MAX_DELAY_MS} ms. */
 const ms = (min: number): Rule => [
   (value) => typeof value === 'number' && value >= min && value <= MAX_DELAY_MS,
