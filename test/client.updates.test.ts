@@ -17,6 +17,8 @@ const harness = setupWsHarness({
   reconnect: false,
 });
 const client = harness.client;
+/** What a task id argument must be: one the server can send (docs/protocol.md). */
+const ID_RULE = 'must be a task id (an integer from 0 to 2^53 - 1 or a non-empty string)';
 
 function socket(): WebSocket {
   const last = harness.server.sockets.at(-1);
@@ -275,6 +277,11 @@ describe('arguments of updates(), watchTask() and waitForTask()', () => {
   it('watchTask() throws INVALID_OPTIONS for a missing task id or a bad option', () => {
     const c = client();
     expect(() => c.watchTask(undefined as never)).toThrow('"watchTask(taskId)"');
+    expect(() => c.watchTask('')).toThrow(`"watchTask(taskId)": ${ID_RULE}, got an empty string`);
+    expect(() => c.updates({ taskId: [1, -2] })).toThrow(
+      '"updates.taskId": must be a task id (an integer from 0 to 2^53 - 1 or a non-empty ' +
+        'string) or an array of task ids, got object',
+    );
     expect(() => c.watchTask(1, { bufferSize: -1 })).toThrow('"watchTask.bufferSize"');
     // The task is the first argument: a second id in the options would be ignored.
     expect(() => c.watchTask(1, { taskId: 2 } as never)).toThrow(
@@ -283,8 +290,13 @@ describe('arguments of updates(), watchTask() and waitForTask()', () => {
   });
 
   it.each([
-    [null, {}, '"waitForTask(taskId)": must be a finite number or a string, got object'],
-    [Number.NaN, {}, '"waitForTask(taskId)": must be a finite number or a string, got NaN'],
+    [null, {}, `"waitForTask(taskId)": ${ID_RULE}, got object`],
+    [Number.NaN, {}, `"waitForTask(taskId)": ${ID_RULE}, got NaN`],
+    // No update the client accepts has such an id: the wait could only time out.
+    ['', {}, `"waitForTask(taskId)": ${ID_RULE}, got an empty string`],
+    [-1, {}, `"waitForTask(taskId)": ${ID_RULE}, got -1`],
+    [1.5, {}, `"waitForTask(taskId)": ${ID_RULE}, got 1.5`],
+    [2 ** 53, {}, `"waitForTask(taskId)": ${ID_RULE}, got ${2 ** 53}`],
     [1, { timeoutMs: -5 }, '"waitForTask.timeoutMs"'],
     [1, { timeoutMs: Number.POSITIVE_INFINITY }, '"waitForTask.timeoutMs"'],
     [1, { timeoutMs: 'soon' }, '"waitForTask.timeoutMs"'],

@@ -232,7 +232,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    * Like `updates({ taskId })`, but first yields the update already held for the task, and
    * ends by itself after the task's terminal update (see `terminalStatuses`).
    *
-   * @throws {TaskStatusError} `INVALID_OPTIONS` for a missing task id or an invalid option.
+   * @throws {TaskStatusError} `INVALID_OPTIONS` for a missing task id, one no update can have
+   * (`''`, `-1`, `1.5`), or an invalid option.
    */
   watchTask(taskId: TaskId, options: WatchTaskOptions = {}): TaskUpdateIterator<TUpdate> {
     checkCall('watchTask', options, taskId);
@@ -242,7 +243,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /**
    * Resolves with the task's terminal update, whatever its status (at once if it is already
    * held); rejects with `TASK_TIMEOUT`, `ABORTED`, the error that ended the client, or
-   * `INVALID_OPTIONS` for a missing task id or an invalid option.
+   * `INVALID_OPTIONS` for a missing task id, one no update can have, or an invalid option.
    */
   waitForTask(taskId: TaskId, options: WaitForTaskOptions = {}): Promise<TUpdate> {
     try {

@@ -302,8 +302,10 @@ const SIGNAL: Rule = [
     typeof (value as AbortSignal).aborted === 'boolean',
   'an AbortSignal',
 ];
+/** A task id the server can send (see `parse.ts`): any other is never matched. */
 const isTaskId = (value: unknown) =>
-  typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  typeof value === 'string' ? value !== '' : Number.isSafeInteger(value) && (value as number) >= 0;
+const TASK_ID = 'a task id (an integer from 0 to 2^53 - 1 or a non-empty string)';
 const isGroup = (value: unknown) =>
   value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));
 
@@ -369,7 +371,7 @@ const CALL_RULES: Readonly<
     ...WATCH_RULES,
     taskId: [
       (v) => isTaskId(v) || (Array.isArray(v) && v.every(isTaskId)),
-      'a task id or an array of task ids',
+      `${TASK_ID} or an array of task ids`,
     ],
   },
   watchTask: WATCH_RULES,
@@ -382,8 +384,9 @@ const CALL_RULES: Readonly<
  */
 export function checkCall(call: keyof typeof CALL_RULES, options: unknown, taskId?: unknown): void {
   if (call !== 'updates' && !isTaskId(taskId)) {
-    const got = typeof taskId === 'number' ? taskId : typeof taskId;
-    throw invalid(`${call}(taskId)`, `must be a finite number or a string, got ${got}`);
+    const got =
+      typeof taskId === 'number' ? taskId : taskId === '' ? 'an empty string' : typeof taskId;
+    throw invalid(`${call}(taskId)`, `must be ${TASK_ID}, got ${got}`);
   }
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw invalid(`${call}(options)`, 'must be an object');
