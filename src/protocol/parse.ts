@@ -11,22 +11,68 @@ export type HeartbeatFormat = 'json' | 'text';
 
 /** What `parseServerFrame` made of one text frame. Discriminated by `kind`. */
 export type ParsedFrame =
-  | { readonly kind: 'connected'; readonly frame: ConnectedFrame }
-  | { readonly kind: 'task_update'; readonly update: TaskUpdate }
+  /** The server's ack: it accepted the token. */
   | {
+      /** A `{"type":"connected"}` frame. */
+      readonly kind: 'connected';
+      /** The frame as received. */
+      readonly frame: ConnectedFrame;
+    }
+  /** A valid task update. */
+  | {
+      /** A `{"type":"task_update"}` frame. */
+      readonly kind: 'task_update';
+      /** The update, camelCase, absent optional fields as `null`. */
+      readonly update: TaskUpdate;
+    }
+  /** The server reported an error, e.g. a refused token. */
+  | {
+      /** A `{"type":"error"}` frame. */
       readonly kind: 'error';
+      /** The frame's `code` as a string, e.g. `auth_failed`; `null` when absent. */
       readonly code: string | null;
+      /** The frame's `message`, else a string `detail`; `null` when neither. */
       readonly message: string | null;
+      /** The frame as received. */
       readonly frame: ErrorFrame;
     }
-  | { readonly kind: 'ping'; readonly format: HeartbeatFormat }
-  | { readonly kind: 'pong'; readonly format: HeartbeatFormat }
+  /** A heartbeat from the server, to answer with a pong. */
+  | {
+      /** A ping, JSON or plain text. */
+      readonly kind: 'ping';
+      /** How the ping was written; answer in the same form. */
+      readonly format: HeartbeatFormat;
+    }
+  /** The answer to a ping. */
+  | {
+      /** A pong, JSON or plain text. */
+      readonly kind: 'pong';
+      /** How the pong was written. */
+      readonly format: HeartbeatFormat;
+    }
   /** A frame that is not JSON, e.g. a plain-text auth error. */
-  | { readonly kind: 'text'; readonly text: string }
+  | {
+      /** A plain-text frame (or a bare JSON string). */
+      readonly kind: 'text';
+      /** The text, a JSON string decoded. */
+      readonly text: string;
+    }
   /** A JSON object whose `type` this client does not know. */
-  | { readonly kind: 'unknown'; readonly type: string; readonly frame: Record<string, unknown> }
+  | {
+      /** A JSON object with an unknown `type`. */
+      readonly kind: 'unknown';
+      /** The frame's `type`. */
+      readonly type: string;
+      /** The frame as received. */
+      readonly frame: Record<string, unknown>;
+    }
   /** Malformed JSON, or a frame that fails its schema: `error.code` is `PROTOCOL_ERROR`. */
-  | { readonly kind: 'invalid'; readonly error: TaskStatusError };
+  | {
+      /** A frame that could not be read. */
+      readonly kind: 'invalid';
+      /** The `PROTOCOL_ERROR`, naming the field at fault. */
+      readonly error: TaskStatusError;
+    };
 
 // Shared by every heartbeat frame, hence frozen.
 const PING_JSON: ParsedFrame = Object.freeze({ kind: 'ping', format: 'json' });

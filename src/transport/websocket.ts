@@ -6,6 +6,7 @@ import NodeWebSocket from 'isomorphic-ws';
 
 /** The event a WebSocket passes to `onmessage`. */
 export interface MessageEventLike {
+  /** The frame's payload: a string for a text frame, binary data (an `ArrayBuffer`) else. */
   readonly data: unknown;
 }
 
@@ -15,13 +16,18 @@ export interface CloseEventLike {
   readonly code: number;
   /** The close reason. */
   readonly reason: string;
-  /** Whether the closing handshake completed (absent from some test doubles). */
+  /**
+   * Whether the closing handshake completed (absent from some test doubles).
+   * @default `true` unless `code` is 1006
+   */
   readonly wasClean?: boolean;
 }
 
 /** The event a WebSocket passes to `onerror` (`message` and `error` exist in Node only). */
 export interface ErrorEventLike {
+  /** What went wrong, in words (`ws` only): the client keeps it for its error message. */
   readonly message?: string;
+  /** The underlying error (`ws` only). */
   readonly error?: unknown;
 }
 
