@@ -83,6 +83,7 @@ export interface TaskStatusErrorDetails {
  * ```
  */
 export class TaskStatusError extends Error {
+  /** Always `'TaskStatusError'`: what {@link isTaskStatusError} checks across realms. */
   override readonly name = 'TaskStatusError';
   /** Machine-readable reason, see {@link TaskStatusErrorCode}. */
   readonly code: TaskStatusErrorCode;
@@ -101,6 +102,10 @@ export class TaskStatusError extends Error {
   /** A shortened copy of the offending frame. */
   declare readonly frame?: string;
 
+  /**
+   * An error with `code` and `message`; `details.cause` becomes the standard `Error.cause`, and
+   * the other details become fields of the error.
+   */
   constructor(code: TaskStatusErrorCode, message: string, details: TaskStatusErrorDetails = {}) {
     const { cause, ...context } = details;
     super(message, cause === undefined ? undefined : { cause });

@@ -27,11 +27,13 @@ export type TaskStatusSource<TUpdate extends TaskUpdate = TaskUpdate> =
        * Nothing is created during server-side rendering.
        */
       readonly options: TaskStatusClientOptions<TUpdate>;
+      /** Not with `options`. */
       readonly client?: never;
     }
   | {
       /** A client the app owns: the binding connects it when it mounts and never closes it. */
       readonly client: TaskStatusClient<TUpdate>;
+      /** Not with `client`. */
       readonly options?: never;
     };
 

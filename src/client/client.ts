@@ -358,6 +358,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     return { state: this.#state, url: this.#safeUrl() };
   }
 
+  /** A log-safe summary, `TaskStatusClient(state, url)`: never the token. */
   override toString(): string {
     return `TaskStatusClient(${this.#state}, ${this.#safeUrl()})`;
   }

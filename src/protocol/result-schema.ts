@@ -5,7 +5,10 @@ import type { TaskUpdate } from './types.js';
  * A task update whose `result` (the task's payload) has the type `Result`, or is `null` while the
  * task has none.
  */
-export type TaskUpdateWithResult<Result> = Omit<TaskUpdate, 'result'> & { result: Result | null };
+export type TaskUpdateWithResult<Result> = Omit<TaskUpdate, 'result'> & {
+  /** The task's payload, checked by your schema, or `null` while the task has none. */
+  result: Result | null;
+};
 
 /**
  * A `taskSchema` that checks only the task's payload, `result`, with your schema (zod, valibot,

@@ -9,6 +9,7 @@ import { TaskStatusContext } from './context.js';
  */
 export type TaskStatusProviderProps<TUpdate extends TaskUpdate = TaskUpdate> =
   TaskStatusSource<TUpdate> & {
+    /** The part of the app that uses `useTaskStatus` and `useTask`. */
     readonly children?: ReactNode;
   };
 
