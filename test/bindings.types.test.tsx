@@ -1,6 +1,6 @@
 import type { ReactNode } from 'react';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ComputedRef, Plugin, Ref } from 'vue';
+import { type ComputedRef, createApp, type Plugin, type Ref } from 'vue';
 import type {
   ConnectionState,
   TaskId,
@@ -69,7 +69,15 @@ describe('Vue binding types', () => {
   });
 
   it('makes a plugin from options or a client', () => {
-    expectTypeOf(vue.createTaskStatusPlugin).returns.toEqualTypeOf<Plugin>();
+    // `Plugin` alone is `Plugin<any[]>`: `app.use(plugin, anything)` would compile.
+    expectTypeOf(vue.createTaskStatusPlugin).returns.toEqualTypeOf<Plugin<[]>>();
+    expectTypeOf(vue.createTaskStatusPlugin).returns.toExtend<Plugin>();
+    void (() => {
+      const app = createApp({});
+      app.use(vue.createTaskStatusPlugin({ options }));
+      // @ts-expect-error: the plugin takes no install options
+      app.use(vue.createTaskStatusPlugin({ options }), { userId: 2 });
+    });
     expectTypeOf(vue.createTaskStatusPlugin).parameter(0).toEqualTypeOf<vue.TaskStatusSource>();
     expectTypeOf(vue.provideTaskStatus<ReportTask>).returns.toEqualTypeOf<
       vue.TaskStatusRefs<ReportTask>

@@ -8,7 +8,7 @@ import { createTaskStatusContext, TASK_STATUS_KEY, type TaskStatusContext } from
  * connected at install (so it is safe in a server render): the client is created and connected
  * when the first component using `useTaskStatus` or `useTask` mounts, closed a tick after the
  * last one unmounts, and closed when the app unmounts. A `client` you pass is connected the
- * same way but never closed.
+ * same way but never closed. The plugin takes no install options: `app.use(plugin)`.
  *
  * @example
  * ```ts
@@ -19,7 +19,7 @@ import { createTaskStatusContext, TASK_STATUS_KEY, type TaskStatusContext } from
  */
 export function createTaskStatusPlugin<TUpdate extends TaskUpdate = TaskUpdate>(
   source: TaskStatusSource<TUpdate>,
-): Plugin {
+): Plugin<[]> {
   return {
     install(app) {
       const context = createTaskStatusContext(source);
