@@ -42,7 +42,8 @@ async function send(c: TaskStatusClient, ...frames: string[]): Promise<void> {
   await seen;
 }
 
-const ids = (updates: TaskUpdate[]) => updates.map((u) => `${u.taskId}:${u.status}`);
+const ids = (updates: (TaskUpdate | undefined)[]) =>
+  updates.map((u) => `${u?.taskId}:${u?.status}`);
 
 describe('update iterators', () => {
   it('yields updates in order, filtered by one or several task ids', async () => {
@@ -184,9 +185,9 @@ describe('update iterators', () => {
     const it = c.updates({ bufferSize: 3 });
     await c.connect();
     await send(c, ...[1, 2, 3, 4, 5].map((n) => taskFrame(n, 'running')));
-    const got: TaskUpdate[] = [];
+    const got: (TaskUpdate | undefined)[] = [];
     for (let i = 0; i < 3; i++) got.push((await it.next()).value);
-    expect(got.map((u) => u.taskId)).toEqual([3, 4, 5]);
+    expect(got.map((u) => u?.taskId)).toEqual([3, 4, 5]);
     // What it dropped is counted, for a consumer that wants to know it fell behind.
     expect(it.dropped).toBe(2);
   });

@@ -65,6 +65,19 @@ describe('public types', () => {
     expectTypeOf(client.updates().dropped).toBeNumber();
   });
 
+  it('types an iterator that ended as done with undefined, never any, and return() as present', () => {
+    // Compile-time only: the calls are type-checked, not run.
+    void (async () => {
+      const iterator = new TaskStatusClient(options).updates();
+      const result = await iterator.next();
+      expectTypeOf(result.value).toEqualTypeOf<TaskUpdate | undefined>();
+      if (result.done) expectTypeOf(result.value).toEqualTypeOf<undefined>();
+      expectTypeOf(await iterator.return()).toEqualTypeOf<IteratorResult<TaskUpdate, undefined>>();
+      expectTypeOf(iterator.throw).toBeFunction();
+      expectTypeOf(iterator[Symbol.asyncIterator]()).toEqualTypeOf<TaskUpdateIterator>();
+    });
+  });
+
   it('writes TaskUpdate out as a type equal to the output of taskUpdateSchema', () => {
     expectTypeOf<TaskUpdate>().toEqualTypeOf<z.output<typeof taskUpdateSchema>>();
     // An interface of the same fields would not be: it has no index signature.

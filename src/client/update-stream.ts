@@ -40,7 +40,7 @@ export interface StreamSource<T extends TaskUpdate> {
 }
 
 type Waiter<T> = {
-  resolve: (result: IteratorResult<T>) => void;
+  resolve: (result: IteratorResult<T, undefined>) => void;
   reject: (error: unknown) => void;
 };
 
@@ -48,9 +48,21 @@ type Waiter<T> = {
  * A bounded async iterator of task updates. `return()` (a `break`) unsubscribes at once; the
  * client's close ends it; a fatal client error rejects after the buffered updates are read.
  */
-/** What `updates()` and `watchTask()` return: an async iterator of updates, and its losses. */
+/**
+ * What `updates()` and `watchTask()` return: an async iterator of updates, and its losses. It ends
+ * with `{ done: true, value: undefined }` (the lib's `AsyncIterableIterator<T>` would type that
+ * value `any`), and always has `return()` and `throw()`.
+ */
 export interface TaskUpdateIterator<T extends TaskUpdate = TaskUpdate>
-  extends AsyncIterableIterator<T> {
+  extends AsyncIterator<T, undefined, undefined> {
+  /** The iterator itself, so that `for await` takes it. */
+  [Symbol.asyncIterator](): TaskUpdateIterator<T>;
+  /** The next update, or `done` once the iterator has ended; rejects when it ends with an error. */
+  next(): Promise<IteratorResult<T, undefined>>;
+  /** Ends the iterator and removes its listener at once (a `break` calls it); safe to repeat. */
+  return(): Promise<IteratorResult<T, undefined>>;
+  /** Ends the iterator as `return()` does, then rejects with `error`. */
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>>;
   /** Updates this iterator's buffer dropped so far under `overflow: 'drop-oldest'`. */
   readonly dropped: number;
 }
@@ -100,7 +112,7 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     return this;
   }
 
-  next(): Promise<IteratorResult<T>> {
+  next(): Promise<IteratorResult<T, undefined>> {
     if (this.#head < this.#buffer.length) {
       const value = this.#take();
       return Promise.resolve({ value, done: false });
@@ -115,14 +127,14 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     });
   }
 
-  return(): Promise<IteratorResult<T>> {
+  return(): Promise<IteratorResult<T, undefined>> {
     this.#finish(null);
     this.#buffer = [];
     this.#head = 0;
     return done();
   }
 
-  throw(error?: unknown): Promise<IteratorResult<T>> {
+  throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
     this.#finish(null);
     this.#buffer = [];
     this.#head = 0;
@@ -217,7 +229,7 @@ function idFilter<T extends TaskUpdate>(
   return (update) => ids.has(String(update.taskId));
 }
 
-function done<T>(): Promise<IteratorResult<T>> {
+function done<T>(): Promise<IteratorResult<T, undefined>> {
   return Promise.resolve({ value: undefined, done: true });
 }
 
