@@ -20,7 +20,7 @@ interface ConnectionFlags {
 }
 
 interface WatchFlags extends ConnectionFlags {
-  task?: string[];
+  task?: TaskId[];
   json?: boolean;
   exitOnDone?: boolean;
   maxAttempts: number;
@@ -108,7 +108,7 @@ interface CommandContext {
 function addWatchCommand(program: Command, { io, signal, setExit }: CommandContext): void {
   connectionOptions(program.command('watch'))
     .description('Follow task updates: a live line per task on a terminal, NDJSON otherwise.')
-    .option('--task <id...>', 'follow only these tasks (repeat or list several)')
+    .option('--task <id...>', 'follow only these tasks (repeat or list several)', taskIds)
     .option('--json', 'one JSON object per event (NDJSON), even on a terminal')
     .option(
       '--exit-on-done',
@@ -128,7 +128,7 @@ function addWatchCommand(program: Command, { io, signal, setExit }: CommandConte
         userId: parseId(flags.user),
         token: resolveToken(flags, io.env),
         path: flags.path,
-        tasks: (flags.task ?? []).map(parseId),
+        tasks: flags.task ?? [],
         json: flags.json === true,
         exitOnDone: flags.exitOnDone === true,
         maxAttempts: flags.maxAttempts,
@@ -273,6 +273,12 @@ function safeUrl(options: {
 function parseId(value: string): TaskId {
   const number = Number(value);
   return /^(?:0|[1-9]\d*)$/.test(value) && Number.isSafeInteger(number) ? number : value;
+}
+
+/** Collects `--task` ids. An empty one is refused: no update has it, so it would never end. */
+function taskIds(value: string, previous: TaskId[] | undefined): TaskId[] {
+  if (value === '') throw new InvalidArgumentError('expected a non-empty task id');
+  return [...(previous ?? []), parseId(value)];
 }
 
 function nonEmpty(value: string): string {

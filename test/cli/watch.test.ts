@@ -243,6 +243,14 @@ describe('task-status watch --json', () => {
     );
   });
 
+  it('exits 2 on an empty --task id, which no update has', async () => {
+    const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2', '--token', 'x'];
+    const result = await runCli(['watch', ...connection, '--task', '1', '', '--exit-on-done']);
+    expect(result.stderr).toContain("option '--task <id...>' argument '' is invalid");
+    expect(result.stderr).toContain('expected a non-empty task id');
+    expect(result.code).toBe(2);
+  });
+
   it.each(['many', '0'])('exits 2 on --max-attempts %s', async (attempts) => {
     const result = await runCli([
       'watch',
