@@ -45,10 +45,6 @@ type Waiter<T> = {
 };
 
 /**
- * A bounded async iterator of task updates. `return()` (a `break`) unsubscribes at once; the
- * client's close ends it; a fatal client error rejects after the buffered updates are read.
- */
-/**
  * What `updates()` and `watchTask()` return: an async iterator of updates, and its losses. It ends
  * with `{ done: true, value: undefined }` (the lib's `AsyncIterableIterator<T>` would type that
  * value `any`), and always has `return()` and `throw()`.
@@ -70,6 +66,10 @@ export interface TaskUpdateIterator<T extends TaskUpdate = TaskUpdate>
 /** The options of `watchTask()`: those of `updates()`, without `taskId` (its first argument). */
 export type WatchTaskOptions = Omit<UpdatesOptions, 'taskId'>;
 
+/**
+ * A bounded async iterator of task updates. `return()` (a `break`) unsubscribes at once; the
+ * client's close ends it; a fatal client error rejects after the buffered updates are read.
+ */
 export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T> {
   readonly #source: StreamSource<T>;
   readonly #filter: ((update: T) => boolean) | undefined;
