@@ -717,6 +717,50 @@ describe('plain text before the verdict', () => {
   });
 });
 
+describe('a server going away right after a greeting', () => {
+  it.each([
+    { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1012 },
+    { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1013 },
+    { what: 'an odd frame', greeting: '{"type":"welcome"}', code: 1001 },
+  ])('reads $what then close $code as a drop, and reconnects', async ({ greeting, code }) => {
+    // uvicorn closes every socket with 1012 when it restarts (`--reload` does on every save):
+    // a server going away, restarting or overloaded says nothing of the token.
+    let sockets = 0;
+    harness.server.onSocket = (ws) => {
+      sockets += 1;
+      if (sockets === 1) {
+        ws.send(greeting);
+        ws.close(code);
+      } else ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+    };
+    const c = client({ connectTimeoutMs: 3_000 });
+    const { authErrors, errors } = collect(c);
+    const texts: string[] = [];
+    c.on('message', (frame) => frame.kind === 'text' && texts.push(frame.text));
+    await c.connect();
+    expect(c.state).toBe('open');
+    expect(authErrors).toEqual([]);
+    expect(errors.at(-1)).toMatchObject({ code: 'CONNECTION_LOST', closeCode: code });
+    // The greeting is reported as it would have been on a connection that stayed open.
+    if (greeting.startsWith('{')) expect(errors[0]?.code).toBe('UNKNOWN_FRAME');
+    else expect(texts).toEqual([greeting]);
+    expect(sockets).toBe(2);
+  });
+
+  it('still reads an error frame then close 1012 as a refusal', async () => {
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify({ type: 'error', message: 'Invalid token' }));
+        ws.close(1012);
+      },
+    );
+    const c = client();
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1012 });
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+});
+
 describe('a verdict that comes after authGraceMs', () => {
   it.each([
     ['a plain-text refusal', 'Authentication failed'],
