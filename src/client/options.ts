@@ -1,5 +1,5 @@
 import { TaskStatusError } from '../errors.js';
-import { PING_FRAME } from '../protocol/parse.js';
+import { isTaskId, PING_FRAME } from '../protocol/parse.js';
 import type { TaskUpdate } from '../protocol/types.js';
 import type { WebSocketConstructor } from '../transport/websocket.js';
 import { DEFAULT_TASK_STATUS_PATH } from '../url.js';
@@ -302,9 +302,6 @@ const SIGNAL: Rule = [
     typeof (value as AbortSignal).aborted === 'boolean',
   'an AbortSignal',
 ];
-/** A task id the server can send (see `parse.ts`): any other is never matched. */
-const isTaskId = (value: unknown) =>
-  typeof value === 'string' ? value !== '' : Number.isSafeInteger(value) && (value as number) >= 0;
 const TASK_ID = 'a task id (an integer from 0 to 2^53 - 1 or a non-empty string)';
 const isGroup = (value: unknown) =>
   value === false || (typeof value === 'object' && value !== null && !Array.isArray(value));

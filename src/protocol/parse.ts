@@ -110,13 +110,12 @@ type Field = readonly [
 const isString = (value: unknown) => typeof value === 'string';
 const isNumberOrString = (value: unknown) => isString(value) || Number.isFinite(value);
 
+/** A `task_id` this client accepts: an integer from 0 to 2^53 − 1, or a non-empty string. */
+export const isTaskId = (value: unknown): boolean =>
+  isString(value) ? value !== '' : Number.isSafeInteger(value) && (value as number) >= 0;
+
 const TASK_FIELDS: readonly Field[] = [
-  [
-    'task_id',
-    (v) => (isString(v) ? v !== '' : Number.isSafeInteger(v) && (v as number) >= 0),
-    'a non-negative integer or a non-empty string',
-    false,
-  ],
+  ['task_id', isTaskId, 'a non-negative integer or a non-empty string', false],
   ['status', (v) => isString(v) && v !== '', 'a non-empty string', false],
   ['progress', (v) => typeof v === 'number' && v >= 0 && v <= 100, 'a number from 0 to 100', true],
   ['message', isString, 'a string', true],
