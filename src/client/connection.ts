@@ -108,11 +108,13 @@ const MISSING_CLOSE = 6;
 const REFUSAL_CLOSE_MS = 1_000;
 
 /**
- * Close codes of a server going away, restarting or overloaded. After plain text or an odd frame
- * they are no refusal of the token; after a real error frame they still are.
+ * Closes of a server going away, restarting or overloaded, and a drop with no close frame (a
+ * refusing server sends one). After plain text or an odd frame they are no refusal of the
+ * token; after a real error frame they still are.
  */
 const GOING_AWAY: ReadonlySet<number> = new Set([
   CloseCode.GoingAway,
+  CloseCode.Abnormal,
   CloseCode.ServiceRestart,
   CloseCode.TryAgainLater,
 ]);
@@ -628,8 +630,9 @@ export class Connection<O> {
     const text = fromEmitter ? String(reasonBytes ?? '') : event?.reason;
     const reason = this.#scrub(typeof text === 'string' ? text : '');
     const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
-    // A server going away, restarting or overloaded (uvicorn closes with 1012 as it reloads) says
-    // nothing of the token: the text or odd frame before it was no refusal, and is reported.
+    // A server going away, restarting or overloaded (uvicorn closes with 1012 as it reloads, or
+    // drops the socket in older releases) says nothing of the token: the text or odd frame
+    // before it was no refusal, and is reported.
     if (this.#authErrorGuessed && this.#authError !== undefined && GOING_AWAY.has(code)) {
       this.#release();
       // Ends as any other close, unless a listener of what was released ended it already.

@@ -325,4 +325,35 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
       expect(client.state).toBe('open');
     },
   );
+
+  it('reconnects to a server that greets in text and shuts down before the verdict', async () => {
+    let backend = await start({ greet: true, quiet: true });
+    const { client, errors, authErrors } = clientOf(backend, {
+      token: backend.tokens.good,
+      authGraceMs: 2_000,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    const texts: string[] = [];
+    client.on('message', (frame) => frame.kind === 'text' && texts.push(frame.text));
+    const connecting = client.connect();
+    const greeted = async () => {
+      const health = await fetch(`${backend.baseUrl}/health`);
+      return ((await health.json()) as { greeted: number }).greeted;
+    };
+    // The greeting is out and no verdict yet: within authGraceMs, uvicorn shuts down.
+    await expect.poll(greeted, { interval: 20 }).toBe(1);
+    const dropped = nextEvent<[{ code: number; willReconnect: boolean }]>(client, 'close');
+    await backend.stop();
+    const [close] = await dropped;
+    backend = await start({ greet: true, quiet: true, port: backend.port });
+    await connecting;
+
+    // Closed with 1012, or dropped (Debian 12's uvicorn under `websockets`): no refusal.
+    expect(ws === 'wsproto' ? [1012] : [1006, 1012]).toContain(close.code);
+    expect(close.willReconnect).toBe(true);
+    expect(authErrors).toEqual([]);
+    expect(errors.map((error) => error.code)).not.toContain('AUTH_FAILED');
+    expect(texts[0]).toBe('Welcome to the task stream');
+    expect(client.state).toBe('open');
+  });
 });

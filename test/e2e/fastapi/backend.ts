@@ -33,6 +33,8 @@ export interface BackendOptions {
   readonly quiet?: boolean;
   /** Which pings the server answers: `text`, only a plain `ping`. @default 'json-and-text' */
   readonly pings?: 'json-and-text' | 'text';
+  /** Greet in plain text instead of a `connected` ack; `/health` counts greetings. @default false */
+  readonly greet?: boolean;
 }
 
 /** JWTs the backend signed for user 2 (and one for user 3). */
@@ -75,6 +77,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       `--pings=${options.pings ?? 'json-and-text'}`,
       ...(options.expireSessions ? ['--expire-sessions'] : []),
       ...(options.quiet ? ['--quiet'] : []),
+      ...(options.greet ? ['--greet'] : []),
     ],
     // stdin stays open while this process lives: the backend exits when it closes.
     { stdio: ['pipe', 'pipe', 'pipe'] },

@@ -3,7 +3,7 @@ registered through nested routers as `/api/v1/ws/tasks/{user_id}`, the token a J
 
 It accepts first and then checks the token; a refusal is an error frame and Starlette's default
 close (1000), or one of the other ways FastAPI apps refuse (`--refuse`). Accepted, it sends a
-`connected` ack and then task updates (none with `--quiet`), and answers pings (`--pings text`:
+`connected` ack (a line of text with `--greet`, counted in `/health`) and then task updates (none with `--quiet`), and answers pings (`--pings text`:
 only a plain-text `ping`, as many hand-written handlers do). With `--expire-sessions` it ends a
 session when its token expires, with a `token_expired` error frame and the default close, and
 `GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
@@ -44,6 +44,9 @@ parser.add_argument("--ws", choices=["websockets", "wsproto"], default="websocke
 parser.add_argument("--expire-sessions", action="store_true")
 parser.add_argument("--quiet", action="store_true", help="send no task updates")
 parser.add_argument("--pings", choices=["json-and-text", "text"], default="json-and-text")
+parser.add_argument(
+    "--greet", action="store_true", help="greet in plain text instead of a connected ack"
+)
 args = parser.parse_args()
 
 
@@ -96,6 +99,7 @@ async def push_updates(websocket: WebSocket) -> None:
 
 
 router = APIRouter(prefix="/ws")
+greeted = {"count": 0}
 
 
 @router.websocket("/tasks/{user_id}")
@@ -111,7 +115,11 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
     if user_of(token) != str(user_id):
         await refuse(websocket)
         return
-    await websocket.send_json({"type": "connected", "user_id": user_id})
+    if args.greet:
+        await websocket.send_text("Welcome to the task stream")
+        greeted["count"] += 1
+    else:
+        await websocket.send_json({"type": "connected", "user_id": user_id})
     expires = claims_of(token)["exp"] if args.expire_sessions else None
     pusher = None if args.quiet else asyncio.create_task(push_updates(websocket))
     try:
@@ -143,7 +151,7 @@ app.include_router(api)
 
 @app.get("/health")
 def health():
-    return {"status": "healthy"}
+    return {"status": "healthy", "greeted": greeted["count"]}
 
 
 def token(user: str, expires_in: float) -> str:
