@@ -80,6 +80,9 @@ export async function main(
   return exitCode;
 }
 
+/** The value in commander's "unknown option '--name=value'" (up to the line's last quote). */
+const UNKNOWN_OPTION_VALUE = /(unknown option '[^'=]*=).*(?=')/g;
+
 function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) => void): Command {
   const program = new Command('task-status')
     .description('Watch task-status WebSocket updates live, or diagnose a broken connection.')
@@ -87,6 +90,9 @@ function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) =
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
+      // An option it does not know is named without its value: `--tokn=…` is a typo of `--token`,
+      // and its value the token.
+      outputError: (text, write) => write(text.replace(UNKNOWN_OPTION_VALUE, '$1***')),
     })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

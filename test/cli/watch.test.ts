@@ -243,6 +243,16 @@ describe('task-status watch --json', () => {
     );
   });
 
+  it('exits 2 on a mistyped option without repeating the value given to it', async () => {
+    // `--tokn=<token>`: the value of an option it does not know may well be the token.
+    const secret = 'eyJhbGciOiJIUzI1NiJ9.mistyped-token';
+    const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2'];
+    const result = await runCli(['watch', ...connection, `--tokn=${secret}`]);
+    expect(result.stderr).toContain("error: unknown option '--tokn=***'");
+    expect(result.stderr + result.stdout).not.toContain('mistyped-token');
+    expect(result.code).toBe(2);
+  });
+
   it('exits 2 on an empty --task id, which no update has', async () => {
     const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2', '--token', 'x'];
     const result = await runCli(['watch', ...connection, '--task', '1', '', '--exit-on-done']);
