@@ -33,5 +33,9 @@ describe('colorsFor', () => {
     expect(red(true, { NO_COLOR: '1' })).toBe('x');
     expect(red(false, { FORCE_COLOR: '1' })).toContain(ESC);
     expect(red(false, { FORCE_COLOR: '1', NO_COLOR: '1' })).toBe('x');
+    // As Node reads it: 0 or false asks for no colour, even on a terminal.
+    expect(red(true, { FORCE_COLOR: '0' })).toBe('x');
+    expect(red(true, { FORCE_COLOR: 'false' })).toBe('x');
+    expect(red(false, { FORCE_COLOR: '' })).toContain(ESC);
   });
 });
