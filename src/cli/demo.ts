@@ -35,7 +35,7 @@ export interface DemoOptions {
   readonly failures: number;
   /** Keep the server running (until Ctrl-C) instead of watching it. */
   readonly serve: boolean;
-  /** Port for `--serve`; 0 picks a free one. */
+  /** Port of the embedded server, with or without `--serve`; 0 picks a free one. */
   readonly port: number;
   readonly fault: DemoFault;
 }
@@ -82,7 +82,7 @@ function startDemoServer(options: DemoOptions): Promise<TaskStatusServer> {
   let server: TaskStatusServer | undefined;
   const fault = options.fault;
   const config: TaskStatusServerOptions = {
-    port: options.serve ? options.port : 0,
+    port: options.port,
     handshakeDelayMs: fault === 'handshake-delay' ? 60_000 : 0,
     tokens: (token) => {
       // Silenced while authenticating: no ack, no pong, no updates, socket left open.

@@ -170,7 +170,7 @@ function addDemoCommand(program: Command, { io, signal, setExit }: CommandContex
     .option('--tasks <n>', 'how many tasks to simulate', integer(1), 5)
     .option('--failures <n>', 'how many of them fail halfway', integer(0), 1)
     .option('--serve', 'only run the server (until Ctrl-C), to point watch or doctor at it')
-    .option('--port <n>', 'port for --serve (0: a free one)', integer(0), 0)
+    .option('--port <n>', 'port of the embedded server (0: a free one)', integer(0), 0)
     .addOption(
       new Option('--fault <name>', 'with --serve: a fault for doctor to find')
         .choices(DEMO_FAULTS)

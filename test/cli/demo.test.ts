@@ -1,8 +1,20 @@
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor/types.js';
 import { killLeftovers, leaveAfterFirstOutput, ndjson, runCli, startCli } from './helpers.js';
 
 afterEach(() => killLeftovers());
+
+/** A port free a moment ago. */
+function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 describe('task-status demo', () => {
   it('watches the simulated tasks to the end and exits 0 by itself', async () => {
@@ -21,6 +33,21 @@ describe('task-status demo', () => {
     });
     // A failed task is part of the show: the demo still exits 0.
     expect(lines.at(-1)).toMatchObject({ event: 'exit', exitCode: 0, reason: 'tasks-done' });
+  });
+
+  it('runs its embedded server on --port, with or without --serve', async () => {
+    const port = await freePort();
+    const result = await runCli([
+      'demo',
+      '--tasks',
+      '1',
+      '--failures',
+      '0',
+      '--port',
+      String(port),
+    ]);
+    expect(result.stderr).toMatch(new RegExp(`^demo server on http://127\\.0\\.0\\.1:${port}: `));
+    expect(result.code).toBe(0);
   });
 
   it('stops quietly with exit 0 when the reader of its NDJSON goes away (EPIPE)', async () => {
