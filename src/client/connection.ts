@@ -112,7 +112,7 @@ const REFUSAL_CLOSE_MS = 1_000;
  * refusing server sends one). After plain text or an odd frame they are no refusal of the
  * token; after a real error frame they still are.
  */
-const GOING_AWAY: ReadonlySet<number> = new Set([
+const SERVER_GONE: ReadonlySet<number> = new Set([
   CloseCode.GoingAway,
   CloseCode.Abnormal,
   CloseCode.ServiceRestart,
@@ -341,17 +341,25 @@ export class Connection<O> {
    * were no refusal. Reports them now.
    */
   #release(sinceMs = 0): void {
+    this.#presumed = false;
+    this.#beat(sinceMs);
+    this.#reportHeld();
+  }
+
+  /**
+   * Reports the frames held as a possible refusal, which they were not. True if a listener
+   * ended the connection meanwhile: the rest then goes, as a detached handler's would.
+   */
+  #reportHeld(): boolean {
     const held = this.#held ?? [];
     this.#held = undefined;
     this.#authError = undefined;
-    this.#presumed = false;
-    this.#beat(sinceMs);
-    // A listener may end the connection: the rest then goes, as a detached handler's would.
     for (const parsed of held) {
-      if (this.#phase === 'ended') break;
+      if (this.#phase === 'ended') return true;
       if (parsed instanceof TaskStatusError) this.#listener.problem(this.#owner, parsed);
       else this.#report(parsed);
     }
+    return this.#phase === 'ended';
   }
 
   /**
@@ -632,13 +640,9 @@ export class Connection<O> {
     const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
     // A server going away, restarting or overloaded (uvicorn closes with 1012 as it reloads, or
     // drops the socket in older releases) says nothing of the token: the text or odd frame
-    // before it was no refusal, and is reported.
-    if (this.#authErrorGuessed && this.#authError !== undefined && GOING_AWAY.has(code)) {
-      this.#release();
-      // Ends as any other close, unless a listener of what was released ended it already.
-      this.#onClose(event, reasonBytes);
-      return;
-    }
+    // before it was no refusal, and is reported before the close, unless a listener ends it.
+    const guessed = this.#authErrorGuessed && this.#authError !== undefined;
+    if (guessed && SERVER_GONE.has(code) && this.#reportHeld()) return;
     this.#finish();
     const statusMatch = this.#failure === undefined ? null : HTTP_STATUS.exec(this.#failure);
     const httpStatus = statusMatch?.[1] === undefined ? undefined : Number(statusMatch[1]);
