@@ -331,7 +331,13 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     const { client, errors, authErrors } = clientOf(backend, {
       token: backend.tokens.good,
       authGraceMs: 2_000,
-      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      // Never connected yet: without this, the default of 6 initial attempts may run out while
+      // uvicorn starts again.
+      reconnect: {
+        initialDelayMs: 50,
+        maxDelayMs: 200,
+        maxInitialAttempts: Number.POSITIVE_INFINITY,
+      },
     });
     const texts: string[] = [];
     client.on('message', (frame) => frame.kind === 'text' && texts.push(frame.text));
