@@ -82,6 +82,8 @@ export async function main(
 
 /** The value in commander's "unknown option '--name=value'" (up to the line's last quote). */
 const UNKNOWN_OPTION_VALUE = /(unknown option '[^'=]*=).*(?=')/g;
+/** A JWT (`eyJ…` is how `{"` encodes) in commander's "argument '…' is invalid". */
+const INVALID_TOKEN_ARGUMENT = /(argument ')eyJ[\w-]*\.[^']*(?=' is invalid)/g;
 
 function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) => void): Command {
   const program = new Command('task-status')
@@ -91,8 +93,9 @@ function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) =
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
       // An option it does not know is named without its value: `--tokn=…` is a typo of `--token`,
-      // and its value the token.
-      outputError: (text, write) => write(text.replace(UNKNOWN_OPTION_VALUE, '$1***')),
+      // and its value the token. So is a JWT given to the wrong option (`--user <jwt>`).
+      outputError: (text, write) =>
+        write(text.replace(UNKNOWN_OPTION_VALUE, '$1***').replace(INVALID_TOKEN_ARGUMENT, '$1***')),
     })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

@@ -253,6 +253,17 @@ describe('task-status watch --json', () => {
     expect(result.code).toBe(2);
   });
 
+  it('exits 2 on a JWT given to the wrong option without repeating it', async () => {
+    // `--user <token>` or `--max-attempts=<token>`: arguments in the wrong order or place.
+    const secret = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.misplaced-token';
+    const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2', '--token', 'x'];
+    const result = await runCli(['watch', ...connection, `--max-attempts=${secret}`]);
+    expect(result.stderr).toContain("option '--max-attempts <n>' argument '***' is invalid");
+    expect(result.stderr).toContain('expected an integer >= 1');
+    expect(result.stderr + result.stdout).not.toContain('misplaced-token');
+    expect(result.code).toBe(2);
+  });
+
   it('exits 2 on an empty --task id, which no update has', async () => {
     const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2', '--token', 'x'];
     const result = await runCli(['watch', ...connection, '--task', '1', '', '--exit-on-done']);
