@@ -98,6 +98,23 @@ describe('auth verdict after accept', () => {
     expect(harness.server.sockets).toHaveLength(1);
   });
 
+  it('reads an error frame encoded twice (send_json(json.dumps(…))) as the error it holds', async () => {
+    const frame = JSON.stringify({ type: 'error', code: 'auth_failed', message: 'Invalid token' });
+    authServer(
+      () => false,
+      (ws) => {
+        ws.send(JSON.stringify(frame));
+        ws.close(1000);
+      },
+    );
+    const c = client();
+    const { authErrors } = collect(c);
+    const error = await rejection(c.connect());
+    expect(error).toMatchObject({ code: 'AUTH_FAILED', serverCode: 'auth_failed' });
+    expect(authErrors).toMatchObject([{ code: 'auth_failed', message: 'Invalid token' }]);
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
   it.each([1008, 4001, 4003, 4401, 4403])(
     'treats a bare close %i before the verdict as an auth failure',
     async (code) => {

@@ -47,6 +47,18 @@ describe('heartbeat', () => {
     expect(harness.server.sockets).toHaveLength(1);
   });
 
+  it('takes a pong written as a JSON string (send_json("pong")) as a pong', async () => {
+    answerPings('ping', '"pong"');
+    const c = client({ heartbeat: { intervalMs: 30, timeoutMs: 200, message: 'ping' } });
+    const kinds: string[] = [];
+    c.on('message', (message) => kinds.push(message.kind));
+    await c.connect();
+    const [info] = await nextEvent<[{ rttMs: number }]>(c, 'heartbeat');
+
+    expect(info.rttMs).toBeLessThan(200);
+    expect(kinds).toEqual(['pong']);
+  });
+
   it('answers JSON and plain-text server pings in kind', async () => {
     const answers: string[] = [];
     harness.server.onSocket = (ws) => {

@@ -45,6 +45,18 @@ async function send(c: TaskStatusClient, ...frames: string[]): Promise<void> {
 const ids = (updates: (TaskUpdate | undefined)[]) =>
   updates.map((u) => `${u?.taskId}:${u?.status}`);
 
+describe('updates encoded twice', () => {
+  it('hands out an update sent as a JSON string (send_json(json.dumps(update)))', async () => {
+    const c = client();
+    const all = c.updates();
+    await c.connect();
+    await send(c, JSON.stringify(taskFrame(1, 'running')), taskFrame(1, 'completed'));
+    const got = [await all.next(), await all.next()].map((result) => result.value);
+    expect(ids(got)).toEqual(['1:running', '1:completed']);
+    expect(c.getTask(1)?.status).toBe('completed');
+  });
+});
+
 describe('update iterators', () => {
   it('yields updates in order, filtered by one or several task ids', async () => {
     const c = client();

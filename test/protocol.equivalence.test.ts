@@ -256,11 +256,15 @@ describe('the fast guard and the zod schemas', () => {
         const parsed = parseServerFrame(frameText);
         const data: unknown = JSON.parse(frameText);
         const checked = serverFrameSchema.safeParse(data);
-        // A bare JSON string is read as a text frame (a plain-text message), which no schema
-        // describes.
+        // A bare JSON string is plain text, a heartbeat or a frame encoded twice, which the
+        // schema of one decoded frame does not describe.
+        if (typeof data === 'string') {
+          if (parsed.kind !== 'text') expect(parsed).toEqual(parseServerFrame(data.trim()));
+          return;
+        }
         const accepted =
           parsed.kind !== 'invalid' && parsed.kind !== 'unknown' && parsed.kind !== 'text';
-        expect(parsed.kind === 'text').toBe(typeof data === 'string');
+        expect(parsed.kind).not.toBe('text');
         count(`${parsed.kind}:${checked.success}`);
         if (parsed.kind === 'invalid' && typeOf(data) === 'task_update')
           count('invalid task_update');

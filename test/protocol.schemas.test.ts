@@ -344,6 +344,28 @@ describe('parseServerFrame: unknown and malformed frames', () => {
     expect(serverFrameSchema.safeParse('Invalid token').success).toBe(false);
   });
 
+  it('reads a bare JSON string again as the frame it holds: a heartbeat or a frame encoded twice', () => {
+    expect(parseServerFrame('"pong"')).toEqual(parseServerFrame('pong'));
+    expect(parseServerFrame(' "ping" ')).toEqual(parseServerFrame('ping'));
+    // Any other JSON string is plain text, even one that reads as another JSON value.
+    expect(parseServerFrame('"42"')).toEqual({ kind: 'text', text: '42' });
+    expect(parseServerFrame('"[1]"')).toEqual({ kind: 'text', text: '[1]' });
+    // `send_json(json.dumps(frame))`: the frame, as a JSON string.
+    const update = '{"type":"task_update","task_id":7,"status":"running","progress":40}';
+    const twice = JSON.stringify(update);
+    expect(expectKind(parseServerFrame(twice), 'task_update').update).toEqual(
+      expectKind(parseServerFrame(update), 'task_update').update,
+    );
+    const refusal = JSON.stringify('{"type":"error","message":"Invalid token"}');
+    expect(expectKind(parseServerFrame(refusal), 'error').message).toBe('Invalid token');
+    // An invalid frame encoded twice reports what it holds.
+    const { error } = expectKind(
+      parseServerFrame(JSON.stringify('{"type":"task_update"}')),
+      'invalid',
+    );
+    expect(error.issues?.map((issue) => issue.path[0])).toContain('task_id');
+  });
+
   it.each([
     '{"type":"ping"',
     '{type:"ping"}',
@@ -399,7 +421,10 @@ describe('parseServerFrame robustness', () => {
       fc.property(fc.json(), (text) => {
         const parsed = parseServerFrame(text);
         expect(kinds).toContain(parsed.kind);
-        expect(parsed.kind === 'text').toBe(typeof JSON.parse(text) === 'string');
+        const data: unknown = JSON.parse(text);
+        // A JSON string is text unless it holds a heartbeat or an object (a frame encoded twice).
+        const held = typeof data === 'string' && /^\s*(?:ping|pong|\{)/.test(data);
+        expect(parsed.kind === 'text').toBe(typeof data === 'string' && !held);
         if (parsed.kind === 'invalid') expect(parsed.error.code).toBe('PROTOCOL_ERROR');
       }),
       { numRuns: 1000 },

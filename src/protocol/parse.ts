@@ -153,8 +153,13 @@ export function parseServerFrame(text: string): ParsedFrame {
   if (trimmed === 'pong') return PONG_TEXT;
   try {
     const data: unknown = JSON.parse(trimmed);
-    // A bare JSON string (what `send_json("Invalid token")` writes) is read as text.
-    return typeof data === 'string' ? { kind: 'text', text: data } : parseFrameValue(data, text);
+    if (typeof data !== 'string') return parseFrameValue(data, text);
+    // A bare JSON string is plain text (`send_json("Invalid token")`), unless it holds a heartbeat
+    // (`send_json("pong")`) or an object: a frame encoded twice (`send_json(json.dumps(update))`).
+    const inner = data.trim();
+    return inner === 'ping' || inner === 'pong' || inner.charCodeAt(0) === 123
+      ? parseServerFrame(inner)
+      : { kind: 'text', text: data };
   } catch {
     return { kind: 'text', text };
   }
