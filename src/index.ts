@@ -75,6 +75,7 @@ export type {
 export type {
   CloseEventLike,
   ErrorEventLike,
+  EventHandlerLike,
   MessageEventLike,
   WebSocketConstructor,
   WebSocketLike,

@@ -5,7 +5,6 @@ import {
   isTaskStatusError,
   type TaskStatusClient,
   type TaskStatusError,
-  type WebSocketConstructor,
 } from '../src/index.js';
 import { rejection } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
@@ -470,7 +469,7 @@ describe('auth verdict after accept', () => {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     };
     // Node 22+ has a global WebSocket that, like a browser, hides the status: use ws's.
-    const c = client({ WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const c = client({ WebSocket: WebSocket });
     const { authErrors } = collect(c);
     await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', httpStatus: 401 });
     expect(authErrors[0]).toMatchObject({ httpStatus: 401, willRetry: false });
@@ -486,7 +485,7 @@ describe('auth verdict after accept', () => {
       harness.server.onUpgrade = (_request, socket) => {
         socket.end(`HTTP/1.1 ${status} No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       };
-      const c = client({ WebSocket: WebSocket as unknown as WebSocketConstructor });
+      const c = client({ WebSocket: WebSocket });
       const error = await rejection(c.connect());
       expect(error.message).toBe(
         `The server refused the token: HTTP ${status}${hint.replace('PORT', String(harness.server.port))}`,
@@ -555,7 +554,7 @@ describe('auth verdict after accept', () => {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     };
     const baseUrl = harness.server.baseUrl.replace('//', '//deploy:pa55word@');
-    const c = client({ baseUrl, WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const c = client({ baseUrl, WebSocket: WebSocket });
     const seen: unknown[] = [];
     for (const event of ['authError', 'error', 'close', 'state']) {
       c.on(event as 'error', (value: unknown) => seen.push(value));

@@ -55,7 +55,7 @@ describe('socket listeners', () => {
           baseUrl: server.baseUrl,
           userId,
           token: 'tok',
-          WebSocket: RecordingWebSocket as unknown as WebSocketConstructor,
+          WebSocket: RecordingWebSocket,
         }),
     );
     await Promise.all(clients.map((client) => client.connect()));
@@ -125,7 +125,7 @@ describe('socket listeners', () => {
         userId: 3,
         token: 'tok',
         connectTimeoutMs: 2_000,
-        WebSocket: Implementation as unknown as WebSocketConstructor,
+        WebSocket: Implementation,
       });
       const task = new Promise((resolve) => client.once('task', resolve));
       await client.connect();

@@ -3,7 +3,7 @@ import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { memo } from 'react';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
-import type { TaskId, TaskStatusClientOptions, WebSocketConstructor } from '../src/index.js';
+import type { TaskId, TaskStatusClientOptions } from '../src/index.js';
 import { TaskStatusProvider, useTask, useTaskStatus } from '../src/react/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
 
@@ -23,7 +23,7 @@ function options(token = 't2'): TaskStatusClientOptions {
     baseUrl: server.url,
     userId: 2,
     token,
-    WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    WebSocket: NodeWebSocket,
   };
 }
 

@@ -5,11 +5,7 @@ import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import NodeWebSocket from 'ws';
-import {
-  TaskStatusClient,
-  type TaskStatusClientOptions,
-  type WebSocketConstructor,
-} from '../src/index.js';
+import { TaskStatusClient, type TaskStatusClientOptions } from '../src/index.js';
 import { TaskStatusProvider, useTaskStatus } from '../src/react/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
 import { afterZeroDelayTimers } from './helpers/timers.js';
@@ -42,7 +38,7 @@ function options(userId = 2): TaskStatusClientOptions {
     baseUrl: server.url,
     userId,
     token: `t${userId}`,
-    WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+    WebSocket: CountingWebSocket,
   };
 }
 

@@ -7,7 +7,6 @@ import {
   type TaskStatusClientOptions,
   type TaskStatusError,
   type TaskUpdate,
-  type WebSocketConstructor,
 } from '../src/index.js';
 import {
   startTaskStatusServer,
@@ -161,7 +160,7 @@ describe('startTaskStatusServer over WebSocket', () => {
       path: '/api/v1/api/v1/ws/tasks/{userId}',
       reconnect: false,
       // ws shows the HTTP status of a refused upgrade; Node 22+'s global WebSocket does not.
-      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+      WebSocket: NodeWebSocket,
     });
     const error = (await c.connect().catch((e: unknown) => e)) as TaskStatusError;
     expect(error).toMatchObject({ code: 'HANDSHAKE_REJECTED', httpStatus: 404 });
@@ -191,7 +190,7 @@ describe('startTaskStatusServer over WebSocket', () => {
     const c = client(server, {
       path: '/api/v1/api/v1/ws/tasks/{userId}',
       reconnect: false,
-      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+      WebSocket: NodeWebSocket,
     });
     const error = (await c.connect().catch((e: unknown) => e)) as TaskStatusError;
     expect(error).toMatchObject({ code: 'AUTH_FAILED', httpStatus: 403 });
@@ -208,7 +207,7 @@ describe('startTaskStatusServer over WebSocket', () => {
         reasons.push(reason);
         return 't2';
       },
-      WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+      WebSocket: NodeWebSocket,
     });
     const errors: unknown[] = [];
     c.on('error', (error) => errors.push([error.code, error.httpStatus]));

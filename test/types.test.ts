@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import { describe, expectTypeOf, it } from 'vitest';
+import { WebSocket as WsWebSocket } from 'ws';
 import * as z from 'zod';
 import {
   type ConnectionState,
@@ -12,12 +13,21 @@ import {
   type TaskUpdate,
   type TaskUpdateIterator,
   type UpdatesOptions,
+  type WebSocketConstructor,
 } from '../src/index.js';
 import { taskUpdateSchema } from '../src/schemas.js';
 
 const options = { baseUrl: 'http://127.0.0.1:1', userId: 1, token: 't' };
 
 describe('public types', () => {
+  it("takes the DOM's WebSocket and ws's as the WebSocket option, with no cast", () => {
+    expectTypeOf(globalThis.WebSocket).toExtend<WebSocketConstructor>();
+    expectTypeOf(WsWebSocket).toExtend<WebSocketConstructor>();
+    expectTypeOf<{ WebSocket: typeof WsWebSocket }>().toExtend<
+      Pick<ConstructorParameters<typeof TaskStatusClient>[0], 'WebSocket'>
+    >();
+  });
+
   it('types event listeners from the event map', () => {
     const client = new TaskStatusClient(options);
     client.on('task', (update) => expectTypeOf(update).toEqualTypeOf<TaskUpdate>());

@@ -3,12 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createApp, defineComponent, effectScope, h, nextTick, type PropType, ref } from 'vue';
 import NodeWebSocket from 'ws';
-import {
-  type TaskId,
-  TaskStatusClient,
-  type TaskStatusClientOptions,
-  type WebSocketConstructor,
-} from '../src/index.js';
+import { type TaskId, TaskStatusClient, type TaskStatusClientOptions } from '../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
 import {
   createTaskStatusPlugin,
@@ -42,7 +37,7 @@ function options(token = 't2'): TaskStatusClientOptions {
     baseUrl: server.url,
     userId: 2,
     token,
-    WebSocket: CountingWebSocket as unknown as WebSocketConstructor,
+    WebSocket: CountingWebSocket,
   };
 }
 

@@ -141,7 +141,7 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   path?: string | undefined;
   /**
-   * WebSocket constructor to use.
+   * WebSocket constructor to use: the DOM's `WebSocket` and `ws`'s class fit as they are.
    * @default `globalThis.WebSocket` (in Node, only one a mock such as msw has installed), else
    * `ws` (looked up on each connect)
    */

@@ -25,11 +25,19 @@ export interface CloseEventLike {
 
 /** The event a WebSocket passes to `onerror` (`message` and `error` exist in Node only). */
 export interface ErrorEventLike {
+  /** `'error'` (absent from some test doubles). */
+  readonly type?: string;
   /** What went wrong, in words (`ws` only): the client keeps it for its error message. */
   readonly message?: string;
   /** The underlying error (`ws` only). */
   readonly error?: unknown;
 }
+
+/**
+ * An event handler slot. Written as a method's type, which TypeScript compares both ways, so the
+ * DOM's and `ws`'s sockets fit with their own, richer event types (`Event`, `MessageEvent`).
+ */
+export type EventHandlerLike<E> = { bivariant(event: E): void }['bivariant'] | null;
 
 /** The part of the WHATWG `WebSocket` (and of `ws`) the client uses. */
 export interface WebSocketLike {
@@ -38,13 +46,13 @@ export interface WebSocketLike {
   /** Set to `'arraybuffer'` by the client, so a binary frame never arrives as a `Blob`. */
   binaryType: string;
   /** Called once the upgrade succeeded. */
-  onopen: ((event: unknown) => void) | null;
+  onopen: EventHandlerLike<unknown>;
   /** Called for each frame received. */
-  onmessage: ((event: MessageEventLike) => void) | null;
+  onmessage: EventHandlerLike<MessageEventLike>;
   /** Called once, when the socket has closed or failed to open. */
-  onclose: ((event: CloseEventLike) => void) | null;
+  onclose: EventHandlerLike<CloseEventLike>;
   /** Called when the socket fails; a close follows. */
-  onerror: ((event: ErrorEventLike) => void) | null;
+  onerror: EventHandlerLike<ErrorEventLike>;
   /** Sends a text frame. */
   send(data: string): void;
   /** Starts the closing handshake. */

@@ -63,4 +63,4 @@ export const SLACK_MS = 150;
  * a WHATWG socket (browsers, Node 22+'s global) can only be asked to close, and a black-holed
  * link then lingers until the platform gives up on it (see docs/reliability.md).
  */
-export const NODE_WEBSOCKET = NodeWebSocket as unknown as WebSocketConstructor;
+export const NODE_WEBSOCKET: WebSocketConstructor = NodeWebSocket;
