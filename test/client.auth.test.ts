@@ -195,6 +195,26 @@ describe('auth verdict after accept', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
+  it('reads an error without a code whose message speaks of the token, after an ack, as a refusal', async () => {
+    // A handler that acks first, then checks: `send_json({"type": "error", "message": …})`, then
+    // Starlette's close 1000. Read as a drop, it would reconnect with the same token forever.
+    harness.server.onSocket = (ws) => {
+      ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+      ws.send(JSON.stringify({ type: 'error', message: 'Invalid token' }));
+      ws.close(1000);
+    };
+    const c = client();
+    const { authErrors } = collect(c);
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+    );
+    await c.connect();
+    expect(await failed).toMatchObject({ serverMessage: 'Invalid token', closeCode: 1000 });
+    expect(authErrors).toMatchObject([{ code: null, message: 'Invalid token', willRetry: false }]);
+    expect(c.state).toBe('closed');
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
   it('stops after one refresh when the server acks before it checks the token', async () => {
     // Each connection is acked, then its token refused (an ack that comes before the check).
     // The ack is no proof that the refreshed token works: a second refusal is final.
@@ -737,12 +757,24 @@ describe('a server going away right after a greeting', () => {
   it.each([
     { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1012 },
     { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1013 },
+    { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1011 },
     { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1006 },
     { what: 'an odd frame', greeting: '{"type":"welcome"}', code: 1001 },
+    {
+      what: 'an error frame on another matter',
+      greeting: '{"type":"error","message":"Internal server error"}',
+      code: 1011,
+    },
+    {
+      what: 'an error frame on another matter',
+      greeting: '{"type":"error","code":"server_busy","message":"Token check queue is full"}',
+      code: 1013,
+    },
   ])('reads $what then close $code as a drop, and reconnects', async ({ greeting, code }) => {
     // uvicorn closes every socket as it restarts (`--reload` does on every save): with 1012, or
-    // with no close frame at all (1006) in older releases. A server going away, restarting or
-    // overloaded says nothing of the token.
+    // with no close frame at all (1006) in older releases. A server going away, failing (a
+    // database down while it checks the token), restarting or overloaded says nothing of the
+    // token, unless its error frame speaks of credentials.
     let sockets = 0;
     harness.server.onSocket = (ws) => {
       sockets += 1;
@@ -762,23 +794,31 @@ describe('a server going away right after a greeting', () => {
     expect(authErrors).toEqual([]);
     expect(errors.at(-1)).toMatchObject({ code: 'CONNECTION_LOST', closeCode: code });
     // The greeting is reported as it would have been on a connection that stayed open.
-    if (greeting.startsWith('{')) expect(errors[0]?.code).toBe('UNKNOWN_FRAME');
+    if (greeting.startsWith('{"type":"error"')) expect(errors[0]?.code).toBe('SERVER_ERROR');
+    else if (greeting.startsWith('{')) expect(errors[0]?.code).toBe('UNKNOWN_FRAME');
     else expect(texts).toEqual([greeting]);
     expect(sockets).toBe(2);
   });
 
-  it('still reads an error frame then close 1012 as a refusal', async () => {
-    authServer(
-      () => false,
-      (ws) => {
-        ws.send(JSON.stringify({ type: 'error', message: 'Invalid token' }));
-        ws.close(1012);
-      },
-    );
-    const c = client();
-    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1012 });
-    expect(harness.server.sockets).toHaveLength(1);
-  });
+  it.each([
+    [1012, { type: 'error', message: 'Invalid token' }],
+    [1011, { type: 'error', message: 'Could not validate credentials' }],
+    [1011, { type: 'error', code: 'token_expired', message: 'Session over' }],
+  ])(
+    'still reads an error frame that speaks of credentials, then close %i, as a refusal',
+    async (code, frame) => {
+      authServer(
+        () => false,
+        (ws) => {
+          ws.send(JSON.stringify(frame));
+          ws.close(code);
+        },
+      );
+      const c = client();
+      await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: code });
+      expect(harness.server.sockets).toHaveLength(1);
+    },
+  );
 });
 
 describe('a verdict that comes after authGraceMs', () => {

@@ -35,11 +35,14 @@ const AUTH_ERROR_CODE =
   /auth|token|forbidden|unauthori[sz]ed|credential|permission|^(?:40[13]|4[04]0[13])$/i;
 
 /**
- * True for an error-frame code that speaks of credentials (`auth_failed`, `token_expired`, …),
- * or is an HTTP or close code that does (`401`, `403`, `4001`, `4003`, `4401`, `4403`).
+ * True for an error frame that speaks of credentials: by its code (`auth_failed`,
+ * `token_expired`, or an HTTP or close code that does: `401`, `403`, `4001`, `4003`, `4401`,
+ * `4403`), or, when it has none, by its message (`Invalid token`, `Could not validate
+ * credentials`).
  */
-export function isAuthErrorCode(code: string | null): boolean {
-  return code !== null && AUTH_ERROR_CODE.test(code);
+export function isAuthError(code: string | null, message: string | null): boolean {
+  const said = code ?? message;
+  return said !== null && AUTH_ERROR_CODE.test(said);
 }
 
 /**

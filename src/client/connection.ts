@@ -23,7 +23,7 @@ import {
   type WebSocketConstructor,
   type WebSocketLike,
 } from '../transport/websocket.js';
-import { isAuthErrorCode } from './close-policy.js';
+import { isAuthError } from './close-policy.js';
 import type { MessageFrame } from './events.js';
 import { hasWindowEvents, listenNetwork } from './online.js';
 import type { Complete, HeartbeatOptions } from './options.js';
@@ -108,13 +108,14 @@ const MISSING_CLOSE = 6;
 const REFUSAL_CLOSE_MS = 1_000;
 
 /**
- * Closes of a server going away, restarting or overloaded, and a drop with no close frame (a
- * refusing server sends one). After plain text or an odd frame they are no refusal of the
- * token; after a real error frame they still are.
+ * Closes of a server going away, failing, restarting or overloaded, and a drop with no close
+ * frame (a refusing server sends one). After plain text or an odd frame they are no refusal of
+ * the token, nor after an error frame that does not speak of credentials (`isAuthError`).
  */
 const SERVER_GONE: ReadonlySet<number> = new Set([
   CloseCode.GoingAway,
   CloseCode.Abnormal,
+  CloseCode.InternalError,
   CloseCode.ServiceRestart,
   CloseCode.TryAgainLater,
 ]);
@@ -547,12 +548,14 @@ export class Connection<O> {
       const [code, message] = this.#errorParts(parsed);
       // After the verdict too while it is only presumed (quiet for authGraceMs, nothing since):
       // a slow server may check the token for longer than that and only then refuse it.
-      if (this.#phase !== 'accepted' || this.#presumed || isAuthErrorCode(code)) {
-        // Before the verdict an error means "token refused"; the server closes next.
+      if (this.#phase !== 'accepted' || this.#presumed || isAuthError(code, message)) {
+        // Before the verdict an error means "token refused"; the server closes next. It is held:
+        // a server that goes away instead (see `SERVER_GONE`) has it reported.
         this.#authError = { code, message };
         this.#authErrorGuessed = false;
         if (this.#due === GRACE) this.#waitForDeadline();
-        else if (this.#phase === 'accepted') this.#expectClose(parsed);
+        if (this.#phase === 'accepted') this.#expectClose(parsed);
+        else this.#hold(parsed);
       } else this.#report(parsed);
       return;
     }
@@ -638,11 +641,14 @@ export class Connection<O> {
     const text = fromEmitter ? String(reasonBytes ?? '') : event?.reason;
     const reason = this.#scrub(typeof text === 'string' ? text : '');
     const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
-    // A server going away, restarting or overloaded (uvicorn closes with 1012 as it reloads, or
-    // drops the socket in older releases) says nothing of the token: the text or odd frame
-    // before it was no refusal, and is reported before the close, unless a listener ends it.
-    const guessed = this.#authErrorGuessed && this.#authError !== undefined;
-    if (guessed && SERVER_GONE.has(code) && this.#reportHeld()) return;
+    // A server going away, failing, restarting or overloaded (uvicorn closes with 1012 as it
+    // reloads, or drops the socket in older releases) says nothing of the token: the text, odd
+    // frame or error frame on another matter before it was no refusal, and is reported before
+    // the close, unless a listener ends it.
+    const said = this.#authError;
+    const refused =
+      said !== undefined && !this.#authErrorGuessed && isAuthError(said.code, said.message);
+    if (said !== undefined && !refused && SERVER_GONE.has(code) && this.#reportHeld()) return;
     this.#finish();
     const statusMatch = this.#failure === undefined ? null : HTTP_STATUS.exec(this.#failure);
     const httpStatus = statusMatch?.[1] === undefined ? undefined : Number(statusMatch[1]);
