@@ -1,7 +1,8 @@
 /**
  * The client in Node against a real FastAPI backend on uvicorn (`fastapi/server.py`), with both of
  * uvicorn's WebSocket implementations: the route as nested routers register it, a JWT in the
- * query, accept-then-authenticate, each common way of refusing, a server too busy to accept in
+ * query, accept-then-authenticate (and ack-then-authenticate), each common way of refusing, token
+ * checks that fail as with a database down, a server too busy to accept in
  * time, a token check slower than `authGraceMs`, tokens that expire mid-session, heartbeats, and
  * a server that dies or shuts down and comes back.
  */
@@ -325,6 +326,49 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
       expect(client.state).toBe('open');
     },
   );
+
+  it('stops at the refusal of a server that acks first and checks the token after', async () => {
+    // `{"type":"error","message":"Invalid token"}` with no code, after the ack, then close 1000.
+    const backend = await start({ ackFirst: true });
+    const { client, authErrors } = clientOf(backend, { token: backend.tokens.expired });
+    const closed = nextEvent<[{ code: number; willReconnect: boolean }]>(client, 'close');
+    const refused = new Promise<TaskStatusError>((resolve) =>
+      client.on('error', (error) => error.code === 'AUTH_FAILED' && resolve(error)),
+    );
+
+    await client.connect();
+    const error = await refused;
+
+    expect(error).toMatchObject({ serverMessage: 'Invalid token', closeCode: 1000 });
+    expect(authErrors).toMatchObject([{ code: null, message: 'Invalid token', willRetry: false }]);
+    expect((await closed)[0]).toMatchObject({ code: 1000, willReconnect: false });
+    expect(client.state).toBe('closed');
+  });
+
+  it('reconnects, with the same token, after token checks that fail with 1011', async () => {
+    // A database down while the token is checked: an error frame on that, then close 1011.
+    const backend = await start({ failChecks: 2 });
+    const { client, errors, authErrors } = clientOf(backend, {
+      token: backend.tokens.good,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
+    const first = updates(client, 1);
+
+    await client.connect();
+    await first;
+
+    const health = await fetch(`${backend.baseUrl}/health`);
+    expect(await health.json()).toMatchObject({ failed_checks: 2 });
+    expect(authErrors).toEqual([]);
+    expect(errors.map((error) => error.code)).toEqual([
+      'SERVER_ERROR',
+      'CONNECTION_LOST',
+      'SERVER_ERROR',
+      'CONNECTION_LOST',
+    ]);
+    expect(errors[0]?.message).toBe('Server error: Internal server error');
+    expect(client.state).toBe('open');
+  });
 
   it('reconnects to a server that greets in text and shuts down before the verdict', async () => {
     let backend = await start({ greet: true, quiet: true });

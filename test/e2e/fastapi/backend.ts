@@ -35,6 +35,10 @@ export interface BackendOptions {
   readonly pings?: 'json-and-text' | 'text';
   /** Greet in plain text instead of a `connected` ack; `/health` counts greetings. @default false */
   readonly greet?: boolean;
+  /** Send the `connected` ack before the token check, and refuse after it. @default false */
+  readonly ackFirst?: boolean;
+  /** Token checks that fail first (an error frame, then 1011); `/health` counts them. @default 0 */
+  readonly failChecks?: number;
 }
 
 /** JWTs the backend signed for user 2 (and one for user 3). */
@@ -78,6 +82,8 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       ...(options.expireSessions ? ['--expire-sessions'] : []),
       ...(options.quiet ? ['--quiet'] : []),
       ...(options.greet ? ['--greet'] : []),
+      ...(options.ackFirst ? ['--ack-first'] : []),
+      `--fail-checks=${options.failChecks ?? 0}`,
     ],
     // stdin stays open while this process lives: the backend exits when it closes.
     { stdio: ['pipe', 'pipe', 'pipe'] },

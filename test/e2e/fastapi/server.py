@@ -8,6 +8,10 @@ only a plain-text `ping`, as many hand-written handlers do). With `--expire-sess
 session when its token expires, with a `token_expired` error frame and the default close, and
 `GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
 
+With `--ack-first` it sends the `connected` ack before it checks the token (and refuses after
+it), and with `--fail-checks N` the first N token checks fail as with a database down: an
+`Internal server error` frame, then close 1011 (counted in `/health`).
+
 Started by the e2e tests; prints one JSON line once it listens: the port and test tokens.
 """
 
@@ -47,6 +51,8 @@ parser.add_argument("--pings", choices=["json-and-text", "text"], default="json-
 parser.add_argument(
     "--greet", action="store_true", help="greet in plain text instead of a connected ack"
 )
+parser.add_argument("--ack-first", action="store_true", help="ack before checking the token")
+parser.add_argument("--fail-checks", type=int, default=0, help="token checks that fail (1011)")
 args = parser.parse_args()
 
 
@@ -100,6 +106,7 @@ async def push_updates(websocket: WebSocket) -> None:
 
 router = APIRouter(prefix="/ws")
 greeted = {"count": 0}
+failed_checks = {"count": 0}
 
 
 @router.websocket("/tasks/{user_id}")
@@ -110,15 +117,22 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
     if args.accept_delay:
         await asyncio.sleep(args.accept_delay)
     await websocket.accept()
+    if args.ack_first:
+        await websocket.send_json({"type": "connected", "message": "Connected"})
     if args.auth_delay:
         await asyncio.sleep(args.auth_delay)
+    if failed_checks["count"] < args.fail_checks:
+        failed_checks["count"] += 1
+        await websocket.send_json({"type": "error", "message": "Internal server error"})
+        await websocket.close(code=1011)
+        return
     if user_of(token) != str(user_id):
         await refuse(websocket)
         return
     if args.greet:
         await websocket.send_text("Welcome to the task stream")
         greeted["count"] += 1
-    else:
+    elif not args.ack_first:
         await websocket.send_json({"type": "connected", "user_id": user_id})
     expires = claims_of(token)["exp"] if args.expire_sessions else None
     pusher = None if args.quiet else asyncio.create_task(push_updates(websocket))
@@ -151,7 +165,7 @@ app.include_router(api)
 
 @app.get("/health")
 def health():
-    return {"status": "healthy", "greeted": greeted["count"]}
+    return {"status": "healthy", "greeted": greeted["count"], "failed_checks": failed_checks["count"]}
 
 
 def token(user: str, expires_in: float) -> str:
