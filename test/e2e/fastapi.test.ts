@@ -2,9 +2,9 @@
  * The client in Node against a real FastAPI backend on uvicorn (`fastapi/server.py`), with both of
  * uvicorn's WebSocket implementations: the route as nested routers register it, a JWT in the
  * query, accept-then-authenticate (and ack-then-authenticate), each common way of refusing, token
- * checks that fail as with a database down, a server too busy to accept in
- * time, a token check slower than `authGraceMs`, tokens that expire mid-session, heartbeats, and
- * a server that dies or shuts down and comes back.
+ * checks that fail as with a database down, a server too busy to accept in time, a token check
+ * slower than `authGraceMs`, tokens that expire mid-session, heartbeats, and a server that dies
+ * or shuts down and comes back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
