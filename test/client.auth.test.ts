@@ -801,17 +801,22 @@ describe('a server going away right after a greeting', () => {
   });
 
   it.each([
-    [1012, { type: 'error', message: 'Invalid token' }],
-    [1011, { type: 'error', message: 'Could not validate credentials' }],
-    [1011, { type: 'error', code: 'token_expired', message: 'Session over' }],
+    [1012, JSON.stringify({ type: 'error', message: 'Invalid token' })],
+    [1011, JSON.stringify({ type: 'error', message: 'Could not validate credentials' })],
+    [1011, JSON.stringify({ type: 'error', code: 'token_expired', message: 'Session over' })],
+    [1011, 'Authentication failed'],
+    [1013, 'Unauthorized'],
+    [1001, JSON.stringify({ detail: 'Could not validate credentials' })],
+    [1006, 'Invalid token'],
   ])(
-    'still reads an error frame that speaks of credentials, then close %i, as a refusal',
+    'still reads a frame that speaks of credentials (%#), then close %i, as a refusal',
     async (code, frame) => {
       authServer(
         () => false,
         (ws) => {
-          ws.send(JSON.stringify(frame));
-          ws.close(code);
+          ws.send(frame);
+          if (code === 1006) ws.terminate();
+          else ws.close(code);
         },
       );
       const c = client();

@@ -109,8 +109,8 @@ const REFUSAL_CLOSE_MS = 1_000;
 
 /**
  * Closes of a server going away, failing, restarting or overloaded, and a drop with no close
- * frame (a refusing server sends one). After plain text or an odd frame they are no refusal of
- * the token, nor after an error frame that does not speak of credentials (`isAuthError`).
+ * frame (a refusing server sends one). After a frame that does not speak of credentials
+ * (`isAuthError`: a greeting, an error on another matter) they are no refusal of the token.
  */
 const SERVER_GONE: ReadonlySet<number> = new Set([
   CloseCode.GoingAway,
@@ -642,13 +642,17 @@ export class Connection<O> {
     const reason = this.#scrub(typeof text === 'string' ? text : '');
     const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
     // A server going away, failing, restarting or overloaded (uvicorn closes with 1012 as it
-    // reloads, or drops the socket in older releases) says nothing of the token: the text, odd
-    // frame or error frame on another matter before it was no refusal, and is reported before
-    // the close, unless a listener ends it.
+    // reloads, or drops the socket in older releases) says nothing of the token: the frame before
+    // it, unless it speaks of credentials, was no refusal (a greeting, an error on another
+    // matter), and is reported before the close, unless a listener ends it.
     const said = this.#authError;
-    const refused =
-      said !== undefined && !this.#authErrorGuessed && isAuthError(said.code, said.message);
-    if (said !== undefined && !refused && SERVER_GONE.has(code) && this.#reportHeld()) return;
+    if (
+      said !== undefined &&
+      SERVER_GONE.has(code) &&
+      !isAuthError(said.code, said.message) &&
+      this.#reportHeld()
+    )
+      return;
     this.#finish();
     const statusMatch = this.#failure === undefined ? null : HTTP_STATUS.exec(this.#failure);
     const httpStatus = statusMatch?.[1] === undefined ? undefined : Number(statusMatch[1]);
