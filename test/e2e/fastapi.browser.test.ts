@@ -1,8 +1,8 @@
 /**
  * The client in real Chromium against a real FastAPI backend on uvicorn (`fastapi/server.py`):
  * task updates and heartbeats for a good JWT, refusals after accept read from an error frame or
- * FastAPI's `{"detail": …}`, and a refusal before accept, which the browser shows as a bare close
- * 1006. Last, the React example app reaches the backend through its Vite dev proxy, as a
+ * FastAPI's `{"detail": …}` (and after an ack), a token check that fails with 1011, and a refusal
+ * before accept, which the browser shows as a bare close 1006. Last, the React example app reaches the backend through its Vite dev proxy, as a
  * developer's browser does.
  */
 import type { Page } from 'playwright-core';
@@ -77,6 +77,32 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     expect(outcome.reconnecting).toBe(0);
     expect(outcome.state).toBe('closed');
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+
+  it('stops at the refusal of a backend that acks first and checks the token after', async () => {
+    const { outcome, tokens } = await runInChromium({ refuse: 'json', ackFirst: true }, 'expired');
+
+    expect(outcome.authErrors).toEqual([
+      { message: 'Invalid token', closeCode: 1000, willRetry: false },
+    ]);
+    expect(outcome.errors.map((error) => error.code)).toEqual(['AUTH_FAILED']);
+    expect(outcome.reconnecting).toBe(0);
+    expect(outcome.state).toBe('closed');
+    expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
+  });
+
+  it('reconnects after a token check that fails with 1011, and streams updates', async () => {
+    const { outcome } = await runInChromium({ failChecks: 1 }, 'good');
+
+    expect(outcome.rejected.code).toBe('none');
+    expect(outcome.authErrors).toEqual([]);
+    expect(outcome.errors).toEqual([
+      expect.objectContaining({ code: 'SERVER_ERROR' }),
+      expect.objectContaining({ code: 'CONNECTION_LOST', closeCode: 1011 }),
+    ]);
+    expect(outcome.reconnecting).toBe(1);
+    expect(outcome.updates).toHaveLength(3);
+    expect(outcome.state).toBe('open');
   });
 
   it('reads FastAPI\'s {"detail": …} frame, then close 1008, as AUTH_FAILED, the one error', async () => {
