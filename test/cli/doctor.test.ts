@@ -352,7 +352,11 @@ describe('task-status doctor names the fault', () => {
       cause: 'no-ack',
       data: { verdict: 'quiet' },
     });
-    expect(check('heartbeat')).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
+    const heartbeat = check('heartbeat');
+    expect(heartbeat).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
+    // No frame at all, not even a verdict: a slow token check looks the same.
+    expect(heartbeat.summary).toMatch(/^no frame at all since the socket opened: no verdict/);
+    expect(heartbeat.fix).toContain('run again with a larger --timeout');
     expect(code).toBe(1);
   });
 
@@ -679,13 +683,22 @@ describe('task-status doctor arguments', () => {
 });
 
 describe('task-status doctor --heartbeat-message', () => {
-  /** A server that acks, then answers a plain-text `ping` with `pong` and ignores JSON pings. */
-  async function textPingServer(): Promise<TestServer> {
+  /**
+   * A server that acks, then answers a plain-text `ping` with `pong` (or, with `textPings:
+   * false`, no ping at all) and ignores JSON pings; with `updates`, it sends one every 50 ms.
+   */
+  async function textPingServer({ updates = false, textPings = true } = {}): Promise<TestServer> {
     const server = await startWsServer((ws) => {
       ws.send('{"type":"connected","user_id":2}');
       ws.on('message', (data) => {
-        if (String(data) === 'ping') ws.send('pong');
+        if (textPings && String(data) === 'ping') ws.send('pong');
       });
+      if (!updates) return;
+      const timer = setInterval(
+        () => ws.send('{"type":"task_update","task_id":1,"status":"running"}'),
+        50,
+      );
+      ws.on('close', () => clearInterval(timer));
     });
     scripted.push(server);
     return server;
@@ -694,9 +707,29 @@ describe('task-status doctor --heartbeat-message', () => {
   it('fails the heartbeat step of a server that answers only a plain-text ping, naming the flag', async () => {
     const server = await textPingServer();
     const { code, check } = await doctor(server.baseUrl);
-    expect(check('heartbeat')).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
-    expect(check('heartbeat').fix).toContain('--heartbeat-message ping');
+    const heartbeat = check('heartbeat');
+    expect(heartbeat).toMatchObject({
+      verdict: 'fail',
+      cause: 'text-ping-only',
+      data: { textPing: true },
+    });
+    expect(heartbeat.summary).toContain('a plain-text ping on a second socket got a pong');
+    expect(heartbeat.fix).toContain('--heartbeat-message ping');
     expect(code).toBe(1);
+  });
+
+  it('warns of such a server that sends updates, which keep its idle clients alive until they stop', async () => {
+    const server = await textPingServer({ updates: true });
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('heartbeat')).toMatchObject({ verdict: 'warn', cause: 'text-ping-only' });
+    expect(code).toBe(0);
+  });
+
+  it('warns of a server that sends updates and answers no ping at all', async () => {
+    const server = await textPingServer({ updates: true, textPings: false });
+    const { code, check } = await doctor(server.baseUrl);
+    expect(check('heartbeat')).toMatchObject({ verdict: 'warn', cause: 'no-pong' });
+    expect(code).toBe(0);
   });
 
   it('passes the heartbeat step with --heartbeat-message ping against that server', async () => {

@@ -88,7 +88,7 @@ export async function runDoctor(
     if (upgrade.verdict === 'fail') {
       for (const id of ['auth', 'heartbeat', 'reconnect'] as const) skip(id, 'the upgrade failed');
     } else {
-      await runSession(options, run, skip);
+      await runSession(options, resolved.socketUrl, run, skip);
     }
   }
   return {
@@ -101,10 +101,11 @@ export async function runDoctor(
 
 async function runSession(
   options: DoctorOptions,
+  socketUrl: string,
   run: (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>,
   skip: (id: CheckId, because: string) => CheckResult,
 ): Promise<void> {
-  const session = new DoctorSession(options);
+  const session = new DoctorSession(options, socketUrl);
   try {
     const auth = await run('auth', () => session.auth());
     if (auth.verdict === 'fail') {

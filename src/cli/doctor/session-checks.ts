@@ -15,6 +15,16 @@ import { type CheckOutcome, fail, pass, warn } from './types.js';
 /** The first ping goes out this soon after the token is accepted, not 25 s later. */
 const PING_AFTER_MS = 50;
 
+/** The client's default ping, as the heartbeat step names it. */
+const JSON_PING = '{"type":"ping"}';
+
+/** What to do about a server that answers only a plain-text ping. */
+const TEXT_PING_FIX = `the server answers only a plain-text ping: give clients heartbeat: { message: 'ping' } (watch and doctor: --heartbeat-message ping), or make it answer ${JSON_PING} with {"type":"pong"}. As it is, a client with the default ping takes every idle connection for dead`;
+
+/** What to look for when an accepted socket goes silent. */
+const BLOCKED_FIX =
+  'the socket handler stopped reading: look for a blocking call (sync database or Redis client, CPU work) in the WebSocket handler; a proxy that buffers frames looks the same';
+
 /** Frames that do not count as a verdict (nor as a pong), as the no-ack warning names them. */
 const NOT_AN_ACK: ReadonlyMap<ParsedFrame['kind'], string> = new Map([
   ['text', 'plain text'],
@@ -29,6 +39,8 @@ const NOT_AN_ACK: ReadonlyMap<ParsedFrame['kind'], string> = new Map([
  */
 export class DoctorSession {
   readonly #options: DoctorOptions;
+  /** The socket URL, with the token: only ever given to a socket. */
+  readonly #socketUrl: string;
   readonly #client: TaskStatusClient;
   /** The first frame the client took for a valid one: a verdict, a heartbeat, an update. */
   #firstValid: { readonly frame: ParsedFrame; readonly at: number } | undefined;
@@ -42,8 +54,9 @@ export class DoctorSession {
   #frames = 0;
   #wake: (() => void) | undefined;
 
-  constructor(options: DoctorOptions) {
+  constructor(options: DoctorOptions, socketUrl: string) {
     this.#options = options;
+    this.#socketUrl = socketUrl;
     this.#client = new TaskStatusClient({
       baseUrl: options.baseUrl,
       userId: options.userId,
@@ -186,10 +199,27 @@ export class DoctorSession {
       }
       const error = this.#lastError;
       if (error?.code === 'HEARTBEAT_TIMEOUT') {
+        if (await this.#answersTextPing()) {
+          return fail(
+            'text-ping-only',
+            `no answer to ${JSON_PING} within ${timeoutMs} ms, and no other frame, but a plain-text ping on a second socket got a pong`,
+            TEXT_PING_FIX,
+            { data: { timeoutMs, textPing: true } },
+          );
+        }
+        // Nothing since the socket opened: no verdict on the token yet either.
+        if (this.#frames === 0) {
+          return fail(
+            'heartbeat-timeout',
+            `no frame at all since the socket opened: no verdict on the token, and no pong within ${timeoutMs} ms of a ping`,
+            `a token check slower than --timeout looks the same: run again with a larger --timeout to see its verdict. Otherwise ${BLOCKED_FIX}`,
+            { data: { timeoutMs } },
+          );
+        }
         return fail(
           'heartbeat-timeout',
           `no pong, and no frame at all, within ${timeoutMs} ms of a ping: the server accepted the socket and then went silent`,
-          'the socket handler stopped reading: look for a blocking call (sync database or Redis client, CPU work) in the WebSocket handler; make it answer {"type":"ping"} with {"type":"pong"} (if it answers only a plain-text ping, give clients heartbeat: { message: \'ping\' }, and check it with --heartbeat-message ping); a proxy that buffers frames looks the same',
+          `${BLOCKED_FIX}; make it answer ${JSON_PING} with {"type":"pong"}`,
           { data: { timeoutMs } },
         );
       }
@@ -203,6 +233,14 @@ export class DoctorSession {
       }
       const left = deadline - performance.now();
       if (left <= 0) {
+        if (await this.#answersTextPing()) {
+          return warn(
+            'text-ping-only',
+            `no answer to ${JSON_PING} within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived, but a plain-text ping on a second socket got a pong`,
+            TEXT_PING_FIX,
+            { data: { timeoutMs, textPing: true } },
+          );
+        }
         return warn(
           'no-pong',
           `no pong within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived`,
@@ -211,6 +249,35 @@ export class DoctorSession {
       }
       await this.#sleep(left);
     }
+  }
+
+  /**
+   * Whether the server answers a plain-text `ping` with a pong, on a socket of its own, when the
+   * client's default `{"type":"ping"}` went unanswered (a ping of the user's choice is not tried
+   * again). The ping goes out at once: a server still checking the token reads it after.
+   */
+  #answersTextPing(): Promise<boolean> {
+    if (this.#options.heartbeatMessage !== undefined) return Promise.resolve(false);
+    const socket = new NodeWebSocket(this.#socketUrl);
+    return new Promise((resolve) => {
+      const finish = (answered: boolean) => {
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        socket.on('error', () => {});
+        socket.terminate();
+        resolve(answered);
+      };
+      const timer = setTimeout(
+        () => finish(false),
+        this.#options.timeoutMs + CONNECT_DEFAULTS.authGraceMs,
+      );
+      socket.on('open', () => socket.send('ping'));
+      socket.on('message', (data: NodeWebSocket.RawData, isBinary: boolean) => {
+        if (!isBinary && parseServerFrame(String(data)).kind === 'pong') finish(true);
+      });
+      socket.on('close', () => finish(false));
+      socket.on('error', () => finish(false));
+    });
   }
 
   /** Drops the connection on purpose and connects again with the same token. */

@@ -59,6 +59,7 @@ export type DoctorCause =
   // heartbeat
   | 'heartbeat-timeout'
   | 'no-pong'
+  | 'text-ping-only'
   | 'connection-lost'
   // reconnect
   | 'reconnect-failed'
