@@ -388,6 +388,26 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it.each([
+    ['/api/v1/ws/ws/tasks/{userId}', 'the server applies a router prefix twice (/api/v1/ws/ws/…)'],
+    [
+      '/api/api/v1/ws/tasks/{userId}',
+      'the server applies a router prefix twice (/api/api/v1/ws/…)',
+    ],
+    ['/api/v1/tasks/{userId}', 'the server mounts the socket at /api/v1/tasks/{userId}'],
+  ])('a route at %s, which nested routers make, found and named', async (route, fix) => {
+    const server = await start({ path: route, unmatchedUpgradeStatus: 403 });
+    const { code, check } = await doctor(server.url);
+    expect(check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'route-not-found',
+      data: { httpStatus: 403, foundAt: route },
+    });
+    expect(check('upgrade').fix).toContain(fix);
+    expect(check('upgrade').fix).toContain(`--path '${route}'`);
+    expect(code).toBe(1);
+  });
+
   it('a 403 that no other route explains, as a token check before the accept or a wrong route', async () => {
     const server = await start({ path: '/elsewhere/{userId}', unmatchedUpgradeStatus: 403 });
     const { check } = await doctor(server.url);

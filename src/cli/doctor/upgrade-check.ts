@@ -22,18 +22,37 @@ export type UpgradeProbe =
       readonly message: string;
     };
 
+/** The canonical route's prefix, by segment: what nested routers add before `/tasks/{userId}`. */
+const PREFIX = ['api', 'v1', 'ws'];
+
+/** Routes with a slice of the prefix applied twice, such as `/api/v1/api/v1/ws/tasks/{userId}`. */
+const DOUBLED = new Set<string>();
+
 /**
- * Routes a backend of this kind has been reachable under (see `docs/protocol.md`, "The
- * doubled-prefix history"), tried in this order when the route in use answers 403 or 404. The
- * canonical route comes first, for a `--path` that names an old route.
+ * Routes a backend of this kind has been reachable under, tried when the route in use answers
+ * 403 or 404. First the canonical route (for a `--path` that names an old route) and the
+ * doubled-prefix history (see `docs/protocol.md`), then every other slice of the prefix applied
+ * twice (`/api/v1/ws/ws/…`) or left out (`/api/v1/tasks/…`), as nested routers do.
  */
-export const SUSPECT_ROUTES = [
-  DEFAULT_TASK_STATUS_PATH,
-  '/api/v1/api/v1/ws/tasks/{userId}',
-  '/api/v1/ws/api/v1/ws/tasks/{userId}',
-  '/ws/tasks/{userId}',
-  '/tasks/{userId}',
-] as const;
+export const SUSPECT_ROUTES: readonly string[] = (() => {
+  const route = (segments: string[]) => `${segments.map((s) => `/${s}`).join('')}/tasks/{userId}`;
+  const routes = new Set<string>([
+    DEFAULT_TASK_STATUS_PATH,
+    '/api/v1/api/v1/ws/tasks/{userId}',
+    '/api/v1/ws/api/v1/ws/tasks/{userId}',
+    '/ws/tasks/{userId}',
+    '/tasks/{userId}',
+  ]);
+  for (let i = 0; i < PREFIX.length; i++) {
+    for (let j = i + 1; j <= PREFIX.length; j++) {
+      const twice = route([...PREFIX.slice(0, j), ...PREFIX.slice(i, j), ...PREFIX.slice(j)]);
+      DOUBLED.add(twice);
+      routes.add(twice);
+      routes.add(route([...PREFIX.slice(0, i), ...PREFIX.slice(j)]));
+    }
+  }
+  return [...routes];
+})();
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -193,22 +212,27 @@ function routeFix(foundAt: string): string {
   if (foundAt === DEFAULT_TASK_STATUS_PATH) {
     return `the server serves the canonical route ${DEFAULT_TASK_STATUS_PATH}: leave --path out`;
   }
-  if (foundAt.startsWith('/api/v1/api/v1') || foundAt.startsWith('/api/v1/ws/api/v1')) {
-    return `the server applies its router prefix twice (/api/v1/api/v1/…): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`;
+  if (DOUBLED.has(foundAt)) {
+    return `the server applies a router prefix twice (${foundAt.replace('/tasks/{userId}', '/…')}): register the socket router once, so it lives at ${DEFAULT_TASK_STATUS_PATH}; until then, --path '${foundAt}'`;
   }
   return `the server mounts the socket at ${foundAt}: move it to ${DEFAULT_TASK_STATUS_PATH}, or pass --path '${foundAt}'`;
 }
 
-/** Tries the suspect routes other than the one in use, in order; returns the first that upgrades. */
+/**
+ * Tries the suspect routes other than the one in use, all at once (a dev proxy may leave an
+ * upgrade on a path it does not serve unanswered); returns the first in order that upgrades.
+ */
 async function findRoute(target: Target, options: DoctorOptions): Promise<string | undefined> {
   const timeoutMs = Math.min(options.timeoutMs, PROBE_TIMEOUT_MS);
-  for (const route of SUSPECT_ROUTES) {
-    const url = urlForRoute(target, options, route);
-    if (url === target.socketUrl) continue;
-    const probe = await probeUpgrade(url, timeoutMs, options.token);
-    if (probe.kind === 'switched') return route;
-  }
-  return undefined;
+  const others = SUSPECT_ROUTES.filter(
+    (route) => urlForRoute(target, options, route) !== target.socketUrl,
+  );
+  const probes = await Promise.all(
+    others.map((route) =>
+      probeUpgrade(urlForRoute(target, options, route), timeoutMs, options.token),
+    ),
+  );
+  return others[probes.findIndex((probe) => probe.kind === 'switched')];
 }
 
 /** FastAPI's body for a path with no HTTP route, as `readSome` gives it. */
