@@ -237,6 +237,17 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('an upgrade answered in time but slowly, as a warning of handshake timeouts to come', async () => {
+    const server = await start({ handshakeDelayMs: 1_100 });
+    const { code, check } = await doctor(server.url, TOKEN, '--timeout', '3000');
+    const upgrade = check('upgrade');
+    expect(upgrade).toMatchObject({ verdict: 'warn', cause: 'slow-upgrade' });
+    expect((upgrade.data as { ms: number }).ms).toBeGreaterThanOrEqual(1_000);
+    expect(upgrade.fix).toContain('websocket.accept()');
+    expect(check('auth').verdict).toBe('pass');
+    expect(code).toBe(0);
+  });
+
   it('a token refused later than authGraceMs, as a refusal and not as a lost connection', async () => {
     // The token check takes 1.3 s: the client presumes acceptance after 1 s of quiet.
     const server = await startWsServer((ws) => {

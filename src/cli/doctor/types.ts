@@ -44,6 +44,7 @@ export type DoctorCause =
   | 'upgrade-auth-rejected'
   | 'upgrade-rejected'
   | 'handshake-timeout'
+  | 'slow-upgrade'
   | 'upgrade-error'
   // auth
   | 'no-ack'

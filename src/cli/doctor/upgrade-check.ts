@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import NodeWebSocket from 'ws';
-import { DEFAULT_TASK_STATUS_PATH } from '../../index.js';
+import { CONNECT_DEFAULTS, DEFAULT_TASK_STATUS_PATH } from '../../index.js';
 import { createScrubber } from '../secrets.js';
 import { type DoctorOptions, type Target, urlForRoute } from './target.js';
-import { type CheckOutcome, fail, pass } from './types.js';
+import { type CheckOutcome, fail, pass, warn } from './types.js';
 
 /** What one raw upgrade attempt saw. */
 export type UpgradeProbe =
@@ -56,6 +56,9 @@ export const SUSPECT_ROUTES: readonly string[] = (() => {
 
 const PROBE_TIMEOUT_MS = 2_000;
 
+/** An upgrade slower than this is warned of: a healthy one takes a few milliseconds. */
+const SLOW_UPGRADE_MS = 1_000;
+
 /**
  * Sends the HTTP upgrade with `ws` itself, which (unlike a browser) shows the status line of a
  * refused upgrade, and times the `101`. A socket that switches is closed at once: the auth
@@ -103,6 +106,14 @@ export async function checkUpgrade(target: Target, options: DoctorOptions): Prom
   const path = new URL(target.socketUrl).pathname;
   switch (probe.kind) {
     case 'switched':
+      if (probe.ms >= SLOW_UPGRADE_MS) {
+        return warn(
+          'slow-upgrade',
+          `HTTP 101 Switching Protocols, but only after ${probe.ms} ms`,
+          `the server is slow to accept the socket: under more load the upgrade and the verdict may outlast the clients' connectTimeoutMs (${CONNECT_DEFAULTS.connectTimeoutMs} ms), "timed out during opening handshake". Look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or too few workers`,
+          { data: { httpStatus: 101, ms: probe.ms } },
+        );
+      }
       return pass(`HTTP 101 Switching Protocols after ${probe.ms} ms`, {
         data: { httpStatus: 101, ms: probe.ms },
       });
