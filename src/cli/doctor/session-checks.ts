@@ -298,7 +298,11 @@ export class DoctorSession {
           'the first connection worked but a second one hangs: look for per-user locks or connection limits in the server',
         );
       }
-      return pass(`closed the socket and was accepted again after ${ms} ms`, { data: { ms } });
+      // No valid frame on either socket: the second one, too, is accepted only by silence.
+      const how = this.#firstValid === undefined ? ', by silence alone as before' : '';
+      return pass(`closed the socket and was accepted again after ${ms} ms${how}`, {
+        data: { ms },
+      });
     } catch (error) {
       const failure = error as TaskStatusError;
       return fail(
