@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
 import type { TaskStatusServer } from '../../src/testing/index.js';
@@ -622,6 +625,27 @@ describe('task-status doctor names the fault', () => {
     });
     expect(check('health').summary).toContain('a web page');
     expect(check('health').fix).toContain('ws: true');
+  });
+
+  it('a dev server that leaves the upgrade unanswered, as its proxy without ws: true', async () => {
+    // Vite without `ws: true`: index.html for /health, and an upgrade nobody answers.
+    const sockets = new Set<Duplex>();
+    const server = createServer((_request, response) =>
+      response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html></html>'),
+    );
+    server.on('upgrade', (_request, socket: Duplex) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const { code, check } = await doctor(`http://127.0.0.1:${port}`);
+      expect(check('health')).toMatchObject({ verdict: 'warn', cause: 'health-web-page' });
+      expect(check('upgrade')).toMatchObject({ verdict: 'fail', cause: 'handshake-timeout' });
+      expect(check('upgrade').fix).toMatch(/^a frontend's dev server answers here .*ws: true/);
+      expect(code).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a connection dropped during the upgrade, naming what a dev proxy prints when its backend is down', async () => {

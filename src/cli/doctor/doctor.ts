@@ -62,6 +62,8 @@ export async function runDoctor(
   }
 
   let reachable = false;
+  /** `/health` answered with a web page: a frontend's dev server is in front. */
+  let devServer = false;
   if (target === undefined) {
     for (const id of ['dns', 'tcp', 'health'] as const)
       skip(id, 'the base URL is unusable (see url)');
@@ -73,8 +75,10 @@ export async function runDoctor(
       const tcp = await run('tcp', () => checkTcp(resolved, options.timeoutMs));
       reachable = tcp.verdict !== 'fail';
     }
-    if (reachable) await run('health', () => checkHealth(resolved, options.timeoutMs));
-    else skip('health', 'the server is unreachable');
+    if (reachable) {
+      const health = await run('health', () => checkHealth(resolved, options.timeoutMs));
+      devServer = health.cause === 'health-web-page';
+    } else skip('health', 'the server is unreachable');
   }
   await run('url', () => checkUrl(target, options, problem));
 
@@ -84,7 +88,7 @@ export async function runDoctor(
     }
   } else {
     const resolved = target;
-    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options));
+    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, devServer));
     if (upgrade.verdict === 'fail') {
       for (const id of ['auth', 'heartbeat', 'reconnect'] as const) skip(id, 'the upgrade failed');
     } else {

@@ -101,7 +101,11 @@ export function probeUpgrade(url: string, timeoutMs: number, token: string): Pro
 /**
  * The HTTP upgrade step: status, time to `101`, and on a 403 or 404 a search for the real route.
  */
-export async function checkUpgrade(target: Target, options: DoctorOptions): Promise<CheckOutcome> {
+export async function checkUpgrade(
+  target: Target,
+  options: DoctorOptions,
+  devServer = false,
+): Promise<CheckOutcome> {
   const probe = await probeUpgrade(target.socketUrl, options.timeoutMs, options.token);
   const path = new URL(target.socketUrl).pathname;
   switch (probe.kind) {
@@ -121,7 +125,9 @@ export async function checkUpgrade(target: Target, options: DoctorOptions): Prom
       return fail(
         'handshake-timeout',
         `handshake timeout: no HTTP 101 within ${options.timeoutMs} ms (TCP connected, upgrade unanswered)`,
-        'the server took the connection but never answered the upgrade ("timed out during opening handshake"): look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or an overloaded worker; a proxy that does not forward upgrades can look the same (Vite: server.proxy with ws: true)',
+        devServer
+          ? `a frontend's dev server answers here (/health was a web page), and it left the upgrade unanswered: most likely its proxy does not forward WebSocket upgrades to the backend (Vite: server.proxy with ws: true for the socket's path). If it does, the backend is slow to accept: look for slow work before websocket.accept()`
+          : HANDSHAKE_TIMEOUT_FIX,
         { data: { ms: probe.ms, timeoutMs: options.timeoutMs } },
       );
     case 'error':
@@ -248,6 +254,9 @@ async function findRoute(target: Target, options: DoctorOptions): Promise<string
 
 /** FastAPI's body for a path with no HTTP route, as `readSome` gives it. */
 const FASTAPI_NOT_FOUND = /^\{\s*"detail"\s*:\s*"Not Found"\s*\}$/;
+
+const HANDSHAKE_TIMEOUT_FIX =
+  'the server took the connection but never answered the upgrade ("timed out during opening handshake"): look for slow work before websocket.accept() (token checks, database queries), a blocked event loop or an overloaded worker; a proxy that does not forward upgrades can look the same (Vite: server.proxy with ws: true)';
 
 const NO_WS_LIBRARY_FIX =
   "uvicorn has no WebSocket library to take the upgrade with: install one (pip install 'uvicorn[standard]', or websockets), or check the --ws option it is started with";
