@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import {
   type AuthErrorInfo,
@@ -195,24 +195,73 @@ describe('auth verdict after accept', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
-  it('reads an error without a code whose message speaks of the token, after an ack, as a refusal', async () => {
-    // A handler that acks first, then checks: `send_json({"type": "error", "message": …})`, then
-    // Starlette's close 1000. Read as a drop, it would reconnect with the same token forever.
+  it.each([
+    { type: 'error', message: 'Invalid token' },
+    { type: 'error', code: 'bad_request', message: 'Invalid token' },
+  ])(
+    'reads an error whose message speaks of the token, after an ack, as a refusal (%o)',
+    async (frame) => {
+      // A handler that acks first, then checks: `send_json({"type": "error", "message": …})`, then
+      // Starlette's close 1000. Read as a drop, it would reconnect with the same token forever.
+      harness.server.onSocket = (ws) => {
+        ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+        ws.send(JSON.stringify(frame));
+        ws.close(1000);
+      };
+      const c = client();
+      const { authErrors } = collect(c);
+      const failed = new Promise<TaskStatusError>((resolve) =>
+        c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
+      );
+      await c.connect();
+      expect(await failed).toMatchObject({ serverMessage: 'Invalid token', closeCode: 1000 });
+      expect(authErrors).toMatchObject([{ message: 'Invalid token', willRetry: false }]);
+      expect(c.state).toBe('closed');
+      expect(harness.server.sockets).toHaveLength(1);
+    },
+  );
+
+  it('keeps an error after an ack that does not speak of the token as an error, and reconnects', async () => {
+    // "tokens" here are a model's, not the client's: not a refusal, whatever close follows.
+    let sockets = 0;
     harness.server.onSocket = (ws) => {
+      sockets += 1;
       ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
-      ws.send(JSON.stringify({ type: 'error', message: 'Invalid token' }));
+      if (sockets > 1) return;
+      ws.send(JSON.stringify({ type: 'error', message: 'Request exceeds max 8192 tokens' }));
       ws.close(1000);
     };
     const c = client();
-    const { authErrors } = collect(c);
+    const { authErrors, errors } = collect(c);
+    await c.connect();
+    await vi.waitFor(() => expect(sockets).toBe(2));
+    await vi.waitFor(() => expect(c.state).toBe('open'));
+    expect(authErrors).toEqual([]);
+    expect(errors.map((error) => error.code)).toEqual(['SERVER_ERROR', 'CONNECTION_LOST']);
+  });
+
+  it('stops at a refusal with a server error close after a session, not retrying it forever', async () => {
+    // The first session ends with a reload (1012); each later socket is refused by a handler
+    // that sends the error and then raises (1011). The message names no credential.
+    let sockets = 0;
+    harness.server.onSocket = (ws) => {
+      sockets += 1;
+      if (sockets === 1) {
+        ws.send(JSON.stringify({ type: 'connected', user_id: 2 }));
+        setTimeout(() => ws.close(1012), 20);
+        return;
+      }
+      ws.send(JSON.stringify({ type: 'error', message: 'User not found' }));
+      ws.close(1011);
+    };
+    const c = client();
     const failed = new Promise<TaskStatusError>((resolve) =>
       c.on('error', (e) => e.code === 'AUTH_FAILED' && resolve(e)),
     );
     await c.connect();
-    expect(await failed).toMatchObject({ serverMessage: 'Invalid token', closeCode: 1000 });
-    expect(authErrors).toMatchObject([{ code: null, message: 'Invalid token', willRetry: false }]);
+    expect(await failed).toMatchObject({ serverMessage: 'User not found', closeCode: 1011 });
     expect(c.state).toBe('closed');
-    expect(harness.server.sockets).toHaveLength(1);
+    expect(sockets).toBe(2);
   });
 
   it('stops after one refresh when the server acks before it checks the token', async () => {
@@ -760,21 +809,18 @@ describe('a server going away right after a greeting', () => {
     { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1011 },
     { what: 'a text greeting', greeting: 'Welcome to the task stream', code: 1006 },
     { what: 'an odd frame', greeting: '{"type":"welcome"}', code: 1001 },
+    { what: 'a greeting that names the token', greeting: 'Authenticated as user 2', code: 1012 },
     {
-      what: 'an error frame on another matter',
-      greeting: '{"type":"error","message":"Internal server error"}',
-      code: 1011,
-    },
-    {
-      what: 'an error frame on another matter',
+      what: 'an error frame',
       greeting: '{"type":"error","code":"server_busy","message":"Token check queue is full"}',
       code: 1013,
     },
+    { what: 'an error frame', greeting: '{"type":"error","message":"Invalid token"}', code: 1012 },
   ])('reads $what then close $code as a drop, and reconnects', async ({ greeting, code }) => {
     // uvicorn closes every socket as it restarts (`--reload` does on every save): with 1012, or
-    // with no close frame at all (1006) in older releases. A server going away, failing (a
-    // database down while it checks the token), restarting or overloaded says nothing of the
-    // token, unless its error frame speaks of credentials.
+    // with no close frame at all (1006) in older releases. A server going away, restarting or
+    // overloaded says nothing of the token, whatever it sent before; a server error (1011) or a
+    // drop (1006) says nothing after a greeting either.
     let sockets = 0;
     harness.server.onSocket = (ws) => {
       sockets += 1;
@@ -801,15 +847,15 @@ describe('a server going away right after a greeting', () => {
   });
 
   it.each([
-    [1012, JSON.stringify({ type: 'error', message: 'Invalid token' })],
-    [1011, JSON.stringify({ type: 'error', message: 'Could not validate credentials' })],
-    [1011, JSON.stringify({ type: 'error', code: 'token_expired', message: 'Session over' })],
+    // An error frame, whatever it says: a handler that sends the error and then raises ends so.
+    [1011, JSON.stringify({ type: 'error', message: 'User not found' })],
+    [1006, JSON.stringify({ type: 'error', code: 'token_expired', message: 'Session over' })],
+    // Text or an odd frame, when it speaks of credentials.
     [1011, 'Authentication failed'],
-    [1013, 'Unauthorized'],
-    [1001, JSON.stringify({ detail: 'Could not validate credentials' })],
     [1006, 'Invalid token'],
+    [1011, JSON.stringify({ detail: 'Could not validate credentials' })],
   ])(
-    'still reads a frame that speaks of credentials (%#), then close %i, as a refusal',
+    'still reads a refusal (%#) then close %i, a server error or a drop, as a refusal',
     async (code, frame) => {
       authServer(
         () => false,

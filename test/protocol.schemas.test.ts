@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTaskStatusError } from '../src/errors.js';
-import { type ParsedFrame, parseServerFrame } from '../src/protocol/parse.js';
+import { type ParsedFrame, parseServerFrame, readJsonObject } from '../src/protocol/parse.js';
 import {
   connectedFrameSchema,
   errorFrameSchema,
@@ -344,12 +344,18 @@ describe('parseServerFrame: unknown and malformed frames', () => {
     expect(serverFrameSchema.safeParse('Invalid token').success).toBe(false);
   });
 
-  it('reads a bare JSON string again as the frame it holds: a heartbeat or a frame encoded twice', () => {
+  it('reads a bare JSON string as the frame it holds when that is a pong or a JSON object', () => {
     expect(parseServerFrame('"pong"')).toEqual(parseServerFrame('pong'));
-    expect(parseServerFrame(' "ping" ')).toEqual(parseServerFrame('ping'));
-    // Any other JSON string is plain text, even one that reads as another JSON value.
+    // A ping so written stays text: a server that reads JSON could not read a plain `pong`.
+    expect(parseServerFrame(' "ping" ')).toEqual({ kind: 'text', text: 'ping' });
+    // Any other JSON string is plain text, even one that reads as another JSON value, or starts
+    // as an object and is none.
     expect(parseServerFrame('"42"')).toEqual({ kind: 'text', text: '42' });
     expect(parseServerFrame('"[1]"')).toEqual({ kind: 'text', text: '[1]' });
+    expect(parseServerFrame('"{user_id} is not valid"')).toEqual({
+      kind: 'text',
+      text: '{user_id} is not valid',
+    });
     // `send_json(json.dumps(frame))`: the frame, as a JSON string.
     const update = '{"type":"task_update","task_id":7,"status":"running","progress":40}';
     const twice = JSON.stringify(update);
@@ -422,8 +428,10 @@ describe('parseServerFrame robustness', () => {
         const parsed = parseServerFrame(text);
         expect(kinds).toContain(parsed.kind);
         const data: unknown = JSON.parse(text);
-        // A JSON string is text unless it holds a heartbeat or an object (a frame encoded twice).
-        const held = typeof data === 'string' && /^\s*(?:ping|pong|\{)/.test(data);
+        // A JSON string is text unless it holds a pong or an object (a frame encoded twice).
+        const held =
+          typeof data === 'string' &&
+          (data.trim() === 'pong' || readJsonObject(data.trim()) !== undefined);
         expect(parsed.kind === 'text').toBe(typeof data === 'string' && !held);
         if (parsed.kind === 'invalid') expect(parsed.error.code).toBe('PROTOCOL_ERROR');
       }),

@@ -11,7 +11,10 @@ export interface CloseFacts {
   readonly code: number;
   /** The user called `close()` (or aborted the signal). */
   readonly userInitiated: boolean;
-  /** The server sent an auth error (error frame before the verdict, or an auth-coded one after). */
+  /**
+   * The connection read a refusal in a frame: an error frame or text before the verdict (unless
+   * a restart's close followed it), or one that speaks of credentials after it (`isAuthError`).
+   */
   readonly authErrorFrame: boolean;
   /** The HTTP upgrade was refused with 401 or 403 (visible in Node only). */
   readonly authHttpStatus: boolean;
@@ -32,17 +35,26 @@ export function decideAfterClose(facts: CloseFacts): CloseDecision {
 }
 
 const AUTH_ERROR_CODE =
-  /auth|token|forbidden|unauthori[sz]ed|credential|permission|^(?:40[13]|4[04]0[13])$/i;
+  /auth|token|jwt|forbidden|unauthori[sz]ed|credential|permission|^(?:40[13]|4[04]0[13]|1008)$/i;
 
 /**
- * True for an error frame that speaks of credentials: by its code (`auth_failed`,
- * `token_expired`, or an HTTP or close code that does: `401`, `403`, `4001`, `4003`, `4401`,
- * `4403`), or, when it has none, by its message (`Invalid token`, `Could not validate
- * credentials`).
+ * A message that speaks of credentials. Narrower than the code rule, since a message is prose:
+ * "max 8192 tokens" or "Authenticated as user 2" says nothing against the token.
+ */
+const AUTH_MESSAGE =
+  /unauthori[sz]ed|forbidden|not authenticated|authentication (?:failed|required|error)|could not validate|permission denied|access denied|(?:invalid|expired|bad|missing|wrong|malformed) (?:access )?(?:token|jwt|credential|signature)|(?:token|jwt|signature|credentials?) (?:has |is )?(?:expired|invalid|revoked)/i;
+
+/**
+ * True for an error (or a line of text) that speaks of credentials: by its code (`auth_failed`,
+ * `token_expired`, `invalid_jwt`, or an HTTP or close code that does: `401`, `403`, `1008`,
+ * `4001`, `4003`, `4401`, `4403`), or by its message (`Invalid token`, `Could not validate
+ * credentials`, `Signature has expired`).
  */
 export function isAuthError(code: string | null, message: string | null): boolean {
-  const said = code ?? message;
-  return said !== null && AUTH_ERROR_CODE.test(said);
+  return (
+    (code !== null && AUTH_ERROR_CODE.test(code)) ||
+    (message !== null && AUTH_MESSAGE.test(message))
+  );
 }
 
 /**

@@ -108,17 +108,21 @@ const MISSING_CLOSE = 6;
 const REFUSAL_CLOSE_MS = 1_000;
 
 /**
- * Closes of a server going away, failing, restarting or overloaded, and a drop with no close
- * frame (a refusing server sends one). After a frame that does not speak of credentials
- * (`isAuthError`: a greeting, an error on another matter) they are no refusal of the token.
+ * Closes of a server going away, restarting or overloaded: no refusal of the token, whatever
+ * frame came before them (no server refuses a token so).
  */
-const SERVER_GONE: ReadonlySet<number> = new Set([
+const SERVER_RESTART: ReadonlySet<number> = new Set([
   CloseCode.GoingAway,
-  CloseCode.Abnormal,
-  CloseCode.InternalError,
   CloseCode.ServiceRestart,
   CloseCode.TryAgainLater,
 ]);
+
+/**
+ * A server error, and a drop with no close frame (a killed process; a refusing server closes).
+ * After an error frame they are a refusal, as a handler that sends the error and then raises
+ * ends so; after plain text or an odd frame, only if it speaks of credentials (`isAuthError`).
+ */
+const SERVER_FAILED: ReadonlySet<number> = new Set([CloseCode.InternalError, CloseCode.Abnormal]);
 
 const HTTP_STATUS = /Unexpected server response: (\d{3})/;
 
@@ -550,7 +554,7 @@ export class Connection<O> {
       // a slow server may check the token for longer than that and only then refuse it.
       if (this.#phase !== 'accepted' || this.#presumed || isAuthError(code, message)) {
         // Before the verdict an error means "token refused"; the server closes next. It is held:
-        // a server that goes away instead (see `SERVER_GONE`) has it reported.
+        // a server that restarts instead (see `SERVER_RESTART`) has it reported.
         this.#authError = { code, message };
         this.#authErrorGuessed = false;
         if (this.#due === GRACE) this.#waitForDeadline();
@@ -641,18 +645,17 @@ export class Connection<O> {
     const text = fromEmitter ? String(reasonBytes ?? '') : event?.reason;
     const reason = this.#scrub(typeof text === 'string' ? text : '');
     const wasClean = (fromEmitter ? undefined : event?.wasClean) ?? code !== CloseCode.Abnormal;
-    // A server going away, failing, restarting or overloaded (uvicorn closes with 1012 as it
-    // reloads, or drops the socket in older releases) says nothing of the token: the frame before
-    // it, unless it speaks of credentials, was no refusal (a greeting, an error on another
-    // matter), and is reported before the close, unless a listener ends it.
+    // A server going away or restarting (uvicorn closes with 1012 as it reloads, or drops the
+    // socket in older releases) says nothing of the token: the frame before it was no refusal (a
+    // greeting, say), and is reported before the close, unless a listener ends it.
     const said = this.#authError;
-    if (
+    const gone =
       said !== undefined &&
-      SERVER_GONE.has(code) &&
-      !isAuthError(said.code, said.message) &&
-      this.#reportHeld()
-    )
-      return;
+      (SERVER_RESTART.has(code) ||
+        (this.#authErrorGuessed &&
+          SERVER_FAILED.has(code) &&
+          !isAuthError(said.code, said.message)));
+    if (gone && this.#reportHeld()) return;
     this.#finish();
     const statusMatch = this.#failure === undefined ? null : HTTP_STATUS.exec(this.#failure);
     const httpStatus = statusMatch?.[1] === undefined ? undefined : Number(statusMatch[1]);

@@ -154,12 +154,13 @@ export function parseServerFrame(text: string): ParsedFrame {
   try {
     const data: unknown = JSON.parse(trimmed);
     if (typeof data !== 'string') return parseFrameValue(data, text);
-    // A bare JSON string is plain text (`send_json("Invalid token")`), unless it holds a heartbeat
-    // (`send_json("pong")`) or an object: a frame encoded twice (`send_json(json.dumps(update))`).
+    // A bare JSON string is plain text (`send_json("Invalid token")`), unless it holds a pong
+    // (`send_json("pong")`) or a JSON object: a frame encoded twice (`send_json(json.dumps(…))`).
+    // A ping so written stays text: a server that reads JSON could not read the answer.
     const inner = data.trim();
-    return inner === 'ping' || inner === 'pong' || inner.charCodeAt(0) === 123
-      ? parseServerFrame(inner)
-      : { kind: 'text', text: data };
+    if (inner === 'pong') return PONG_TEXT;
+    const held = readJsonObject(inner);
+    return held === undefined ? { kind: 'text', text: data } : parseFrameValue(held, inner);
   } catch {
     return { kind: 'text', text };
   }

@@ -1,9 +1,9 @@
 /**
  * The client in real Chromium against a real FastAPI backend on uvicorn (`fastapi/server.py`):
  * task updates and heartbeats for a good JWT, refusals after accept read from an error frame or
- * FastAPI's `{"detail": …}` (and after an ack), a token check that fails with 1011, and a refusal
- * before accept, which the browser shows as a bare close 1006. Last, the React example app reaches the backend through its Vite dev proxy, as a
- * developer's browser does.
+ * FastAPI's `{"detail": …}` (and after an ack), a token check that cannot be made (1013), and a
+ * refusal before accept, which the browser shows as a bare close 1006. Last, the React example
+ * app reaches the backend through its Vite dev proxy, as a developer's browser does.
  */
 import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,14 +91,14 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
   });
 
-  it('reconnects after a token check that fails with 1011, and streams updates', async () => {
+  it('reconnects after a token check that fails with 1013, and streams updates', async () => {
     const { outcome } = await runInChromium({ failChecks: 1 }, 'good');
 
     expect(outcome.rejected.code).toBe('none');
     expect(outcome.authErrors).toEqual([]);
     expect(outcome.errors).toEqual([
       expect.objectContaining({ code: 'SERVER_ERROR' }),
-      expect.objectContaining({ code: 'CONNECTION_LOST', closeCode: 1011 }),
+      expect.objectContaining({ code: 'CONNECTION_LOST', closeCode: 1013 }),
     ]);
     expect(outcome.reconnecting).toBe(1);
     expect(outcome.updates).toHaveLength(3);

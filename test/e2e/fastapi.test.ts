@@ -345,8 +345,8 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     expect(client.state).toBe('closed');
   });
 
-  it('reconnects, with the same token, after token checks that fail with 1011', async () => {
-    // A database down while the token is checked: an error frame on that, then close 1011.
+  it('reconnects, with the same token, after token checks that fail with 1013', async () => {
+    // A database down while the token is checked: an error frame on that, then close 1013.
     const backend = await start({ failChecks: 2 });
     const { client, errors, authErrors } = clientOf(backend, {
       token: backend.tokens.good,
@@ -366,7 +366,7 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
       'SERVER_ERROR',
       'CONNECTION_LOST',
     ]);
-    expect(errors[0]?.message).toBe('Server error: Internal server error');
+    expect(errors[0]?.message).toBe('Server error: Database unavailable');
     expect(client.state).toBe('open');
   });
 

@@ -37,7 +37,7 @@ export interface BackendOptions {
   readonly greet?: boolean;
   /** Send the `connected` ack before the token check, and refuse after it. @default false */
   readonly ackFirst?: boolean;
-  /** Token checks that fail first (an error frame, then 1011); `/health` counts them. @default 0 */
+  /** Token checks that fail first (an error frame, then 1013); `/health` counts them. @default 0 */
   readonly failChecks?: number;
 }
 

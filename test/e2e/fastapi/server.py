@@ -9,8 +9,8 @@ session when its token expires, with a `token_expired` error frame and the defau
 `GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
 
 With `--ack-first` it sends the `connected` ack before it checks the token (and refuses after
-it), and with `--fail-checks N` the first N token checks fail as with a database down: an
-`Internal server error` frame, then close 1011 (counted in `/health`).
+it), and with `--fail-checks N` the first N token checks cannot be made, as with a database
+down: an error frame, then close 1013, "try again later" (counted in `/health`).
 
 Started by the e2e tests; prints one JSON line once it listens: the port and test tokens.
 """
@@ -52,7 +52,7 @@ parser.add_argument(
     "--greet", action="store_true", help="greet in plain text instead of a connected ack"
 )
 parser.add_argument("--ack-first", action="store_true", help="ack before checking the token")
-parser.add_argument("--fail-checks", type=int, default=0, help="token checks that fail (1011)")
+parser.add_argument("--fail-checks", type=int, default=0, help="token checks that fail (1013)")
 args = parser.parse_args()
 
 
@@ -123,8 +123,8 @@ async def task_status(websocket: WebSocket, user_id: int, token: str = Query(...
         await asyncio.sleep(args.auth_delay)
     if failed_checks["count"] < args.fail_checks:
         failed_checks["count"] += 1
-        await websocket.send_json({"type": "error", "message": "Internal server error"})
-        await websocket.close(code=1011)
+        await websocket.send_json({"type": "error", "message": "Database unavailable"})
+        await websocket.close(code=1013)
         return
     if user_of(token) != str(user_id):
         await refuse(websocket)
@@ -165,7 +165,11 @@ app.include_router(api)
 
 @app.get("/health")
 def health():
-    return {"status": "healthy", "greeted": greeted["count"], "failed_checks": failed_checks["count"]}
+    return {
+        "status": "healthy",
+        "greeted": greeted["count"],
+        "failed_checks": failed_checks["count"],
+    }
 
 
 def token(user: str, expires_in: float) -> str:
