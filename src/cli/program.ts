@@ -204,7 +204,7 @@ function connectionOptions(command: Command): Command {
       '--base-url <url>',
       'where the backend lives: http(s)://host[:port][/mount]; a base ending in /api/v1 works too',
     )
-    .requiredOption('--user <id>', 'the user whose tasks to follow')
+    .requiredOption('--user <id>', 'the user whose tasks to follow', userId)
     .option('--token <jwt>', 'the token (shows in the process list: prefer --token-env)')
     .option('--token-env <var>', 'read the token from this environment variable')
     .option(
@@ -282,6 +282,18 @@ function safeUrl(options: {
 function parseId(value: string): TaskId {
   const number = Number(value);
   return /^(?:0|[1-9]\d*)$/.test(value) && Number.isSafeInteger(number) ? number : value;
+}
+
+/** A JWT (`eyJ…` is how `{"` encodes), as the token given to `--user` by mistake would be. */
+const JWT = /^eyJ[\w-]*\.[\w-]*\./;
+
+/**
+ * A `--user` id. A JWT is refused, so that it is never shown in the URL and the header: the
+ * error names the option without the value (see `INVALID_TOKEN_ARGUMENT`).
+ */
+function userId(value: string): string {
+  if (JWT.test(value)) throw new InvalidArgumentError('expected a user id, not a token');
+  return value;
 }
 
 /** Collects `--task` ids. An empty one is refused: no update has it, so it would never end. */

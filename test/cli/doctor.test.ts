@@ -379,6 +379,17 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('a server that greets with a frame of its own and then says nothing, as silent since then', async () => {
+    const server = await startWsServer((ws) => ws.send('{"type":"welcome","user_id":2}'));
+    scripted.push(server);
+    const { check } = await doctor(server.baseUrl);
+    const heartbeat = check('heartbeat');
+    expect(heartbeat).toMatchObject({ verdict: 'fail', cause: 'heartbeat-timeout' });
+    // A frame did come: not "no frame at all since the socket opened".
+    expect(heartbeat.summary).toMatch(/^no pong, and no frame at all, within \d+ ms of a ping/);
+    expect(heartbeat.fix).toContain('stopped reading');
+  });
+
   it('a route registered under a doubled prefix (404 on upgrade), and where it really is', async () => {
     const server = await start({ path: '/api/v1/api/v1/ws/tasks/{userId}' });
     const { code, check } = await doctor(server.url);

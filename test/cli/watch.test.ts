@@ -264,6 +264,20 @@ describe('task-status watch --json', () => {
     expect(result.code).toBe(2);
   });
 
+  it.each(['watch', 'doctor'])(
+    '%s exits 2 on a JWT given as --user, without showing it',
+    async (command) => {
+      // `--user "$TOKEN" --token 2`: swapped, the token would land in the URL and the header.
+      const secret = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.swapped-token';
+      const args = ['--base-url', 'http://127.0.0.1:9', '--user', secret, '--token', '2'];
+      const result = await runCli([command, ...args]);
+      expect(result.stderr).toContain("option '--user <id>' argument '***' is invalid");
+      expect(result.stderr).toContain('expected a user id, not a token');
+      expect(result.stderr + result.stdout).not.toContain('swapped-token');
+      expect(result.code).toBe(2);
+    },
+  );
+
   it('exits 2 on an empty --task id, which no update has', async () => {
     const connection = ['--base-url', 'http://127.0.0.1:9', '--user', '2', '--token', 'x'];
     const result = await runCli(['watch', ...connection, '--task', '1', '', '--exit-on-done']);

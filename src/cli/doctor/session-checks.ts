@@ -207,8 +207,9 @@ export class DoctorSession {
             { data: { timeoutMs, textPing: true } },
           );
         }
-        // Nothing since the socket opened: no verdict on the token yet either.
-        if (this.#frames === 0) {
+        // Nothing since the socket opened (the raw socket saw no frame, not even one the client
+        // holds back or drops): no verdict on the token yet either.
+        if (this.#firstKind === undefined) {
           return fail(
             'heartbeat-timeout',
             `no frame at all since the socket opened: no verdict on the token, and no pong within ${timeoutMs} ms of a ping`,
