@@ -3,9 +3,10 @@ registered through nested routers as `/api/v1/ws/tasks/{user_id}`, the token a J
 
 It accepts first and then checks the token; a refusal is an error frame and Starlette's default
 close (1000), or one of the other ways FastAPI apps refuse (`--refuse`). Accepted, it sends a
-`connected` ack (a line of text with `--greet`, counted in `/health`) and then task updates (none with `--quiet`), and answers pings (`--pings text`:
-only a plain-text `ping`, as many hand-written handlers do). With `--expire-sessions` it ends a
-session when its token expires, with a `token_expired` error frame and the default close, and
+`connected` ack (a line of text with `--greet`, counted in `/health`) and then task updates
+(none with `--quiet`), and answers pings (`--pings text`: only a plain-text `ping`, as many
+hand-written handlers do). With `--expire-sessions` it ends a session when its token expires,
+with a `token_expired` error frame and the default close, and
 `GET /api/v1/auth/token?user_id=2&ttl=1` signs new tokens.
 
 With `--ack-first` it sends the `connected` ack before it checks the token (and refuses after
