@@ -80,10 +80,12 @@ export async function main(
   return exitCode;
 }
 
+/** A JWT (`eyJ…` is how `{"` encodes), as the token given to the wrong option would be. */
+const JWT = /^eyJ[\w-]*\./;
 /** The value in commander's "unknown option '--name=value'" (up to the line's last quote). */
 const UNKNOWN_OPTION_VALUE = /(unknown option '[^'=]*=).*(?=')/g;
-/** A JWT (`eyJ…` is how `{"` encodes) in commander's "argument '…' is invalid". */
-const INVALID_TOKEN_ARGUMENT = /(argument ')eyJ[\w-]*\.[^']*(?=' is invalid)/g;
+/** The value in commander's "argument '…' is invalid": masked when it is a JWT. */
+const INVALID_ARGUMENT = /(argument ')([^']*)(?=' is invalid)/g;
 
 function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) => void): Command {
   const program = new Command('task-status')
@@ -95,7 +97,13 @@ function createProgram(io: CliIo, signal: AbortSignal, setExit: (code: number) =
       // An option it does not know is named without its value: `--tokn=…` is a typo of `--token`,
       // and its value the token. So is a JWT given to the wrong option (`--user <jwt>`).
       outputError: (text, write) =>
-        write(text.replace(UNKNOWN_OPTION_VALUE, '$1***').replace(INVALID_TOKEN_ARGUMENT, '$1***')),
+        write(
+          text
+            .replace(UNKNOWN_OPTION_VALUE, '$1***')
+            .replace(INVALID_ARGUMENT, (all, before: string, value: string) =>
+              JWT.test(value) ? `${before}***` : all,
+            ),
+        ),
     })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -284,12 +292,9 @@ function parseId(value: string): TaskId {
   return /^(?:0|[1-9]\d*)$/.test(value) && Number.isSafeInteger(number) ? number : value;
 }
 
-/** A JWT (`eyJ…` is how `{"` encodes), as the token given to `--user` by mistake would be. */
-const JWT = /^eyJ[\w-]*\.[\w-]*\./;
-
 /**
  * A `--user` id. A JWT is refused, so that it is never shown in the URL and the header: the
- * error names the option without the value (see `INVALID_TOKEN_ARGUMENT`).
+ * error names the option without the value (see `INVALID_ARGUMENT`).
  */
 function userId(value: string): string {
   if (JWT.test(value)) throw new InvalidArgumentError('expected a user id, not a token');

@@ -3,6 +3,7 @@ import {
   type AuthErrorInfo,
   CONNECT_DEFAULTS,
   type ParsedFrame,
+  PING_FRAME,
   parseServerFrame,
   TaskStatusClient,
   type TaskStatusError,
@@ -15,11 +16,8 @@ import { type CheckOutcome, fail, pass, warn } from './types.js';
 /** The first ping goes out this soon after the token is accepted, not 25 s later. */
 const PING_AFTER_MS = 50;
 
-/** The client's default ping, as the heartbeat step names it. */
-const JSON_PING = '{"type":"ping"}';
-
 /** What to do about a server that answers only a plain-text ping. */
-const TEXT_PING_FIX = `the server answers only a plain-text ping: give clients heartbeat: { message: 'ping' } (watch and doctor: --heartbeat-message ping), or make it answer ${JSON_PING} with {"type":"pong"}. As it is, a client with the default ping takes every idle connection for dead`;
+const TEXT_PING_FIX = `the server answers only a plain-text ping: give clients heartbeat: { message: 'ping' } (watch and doctor: --heartbeat-message ping), or make it answer ${PING_FRAME} with {"type":"pong"}. As it is, a client with the default ping takes every idle connection for dead`;
 
 /** What to look for when an accepted socket goes silent. */
 const BLOCKED_FIX =
@@ -202,7 +200,7 @@ export class DoctorSession {
         if (await this.#answersTextPing()) {
           return fail(
             'text-ping-only',
-            `no answer to ${JSON_PING} within ${timeoutMs} ms, and no other frame, but a plain-text ping on a second socket got a pong`,
+            `no answer to ${PING_FRAME} within ${timeoutMs} ms, and no other frame, but a plain-text ping on a second socket got a pong`,
             TEXT_PING_FIX,
             { data: { timeoutMs, textPing: true } },
           );
@@ -220,7 +218,7 @@ export class DoctorSession {
         return fail(
           'heartbeat-timeout',
           `no pong, and no frame at all, within ${timeoutMs} ms of a ping: the server accepted the socket and then went silent`,
-          `${BLOCKED_FIX}; make it answer ${JSON_PING} with {"type":"pong"}`,
+          `${BLOCKED_FIX}; make it answer ${PING_FRAME} with {"type":"pong"}`,
           { data: { timeoutMs } },
         );
       }
@@ -237,7 +235,7 @@ export class DoctorSession {
         if (await this.#answersTextPing()) {
           return warn(
             'text-ping-only',
-            `no answer to ${JSON_PING} within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived, but a plain-text ping on a second socket got a pong`,
+            `no answer to ${PING_FRAME} within ${timeoutMs} ms, though ${this.#frames - framesBefore} other frames arrived, but a plain-text ping on a second socket got a pong`,
             TEXT_PING_FIX,
             { data: { timeoutMs, textPing: true } },
           );

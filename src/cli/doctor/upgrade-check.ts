@@ -25,8 +25,16 @@ export type UpgradeProbe =
 /** The canonical route's prefix, by segment: what nested routers add before `/tasks/{userId}`. */
 const PREFIX = ['api', 'v1', 'ws'];
 
+/** Every slice of `PREFIX`, as `[start, end)` pairs. */
+const SLICES = PREFIX.flatMap((_, i) => PREFIX.slice(i).map((__, k) => [i, i + k + 1] as const));
+
+const route = (segments: readonly string[]) =>
+  `${segments.map((s) => `/${s}`).join('')}/tasks/{userId}`;
+
 /** Routes with a slice of the prefix applied twice, such as `/api/v1/api/v1/ws/tasks/{userId}`. */
-const DOUBLED = new Set<string>();
+const DOUBLED: ReadonlySet<string> = new Set(
+  SLICES.map(([i, j]) => route([...PREFIX.slice(0, j), ...PREFIX.slice(i, j), ...PREFIX.slice(j)])),
+);
 
 /**
  * Routes a backend of this kind has been reachable under, tried when the route in use answers
@@ -34,25 +42,17 @@ const DOUBLED = new Set<string>();
  * doubled-prefix history (see `docs/protocol.md`), then every other slice of the prefix applied
  * twice (`/api/v1/ws/ws/…`) or left out (`/api/v1/tasks/…`), as nested routers do.
  */
-export const SUSPECT_ROUTES: readonly string[] = (() => {
-  const route = (segments: string[]) => `${segments.map((s) => `/${s}`).join('')}/tasks/{userId}`;
-  const routes = new Set<string>([
+export const SUSPECT_ROUTES: readonly string[] = [
+  ...new Set([
     DEFAULT_TASK_STATUS_PATH,
     '/api/v1/api/v1/ws/tasks/{userId}',
     '/api/v1/ws/api/v1/ws/tasks/{userId}',
     '/ws/tasks/{userId}',
     '/tasks/{userId}',
-  ]);
-  for (let i = 0; i < PREFIX.length; i++) {
-    for (let j = i + 1; j <= PREFIX.length; j++) {
-      const twice = route([...PREFIX.slice(0, j), ...PREFIX.slice(i, j), ...PREFIX.slice(j)]);
-      DOUBLED.add(twice);
-      routes.add(twice);
-      routes.add(route([...PREFIX.slice(0, i), ...PREFIX.slice(j)]));
-    }
-  }
-  return [...routes];
-})();
+    ...DOUBLED,
+    ...SLICES.map(([i, j]) => route([...PREFIX.slice(0, i), ...PREFIX.slice(j)])),
+  ]),
+];
 
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -241,15 +241,14 @@ function routeFix(foundAt: string): string {
  */
 async function findRoute(target: Target, options: DoctorOptions): Promise<string | undefined> {
   const timeoutMs = Math.min(options.timeoutMs, PROBE_TIMEOUT_MS);
-  const others = SUSPECT_ROUTES.filter(
-    (route) => urlForRoute(target, options, route) !== target.socketUrl,
-  );
+  const others = SUSPECT_ROUTES.map((path) => ({
+    path,
+    url: urlForRoute(target, options, path),
+  })).filter(({ url }) => url !== target.socketUrl);
   const probes = await Promise.all(
-    others.map((route) =>
-      probeUpgrade(urlForRoute(target, options, route), timeoutMs, options.token),
-    ),
+    others.map(({ url }) => probeUpgrade(url, timeoutMs, options.token)),
   );
-  return others[probes.findIndex((probe) => probe.kind === 'switched')];
+  return others[probes.findIndex((probe) => probe.kind === 'switched')]?.path;
 }
 
 /** FastAPI's body for a path with no HTTP route, as `readSome` gives it. */
