@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -192,6 +193,42 @@ describe('shutdown', () => {
     await expect(next).resolves.toEqual({ done: true, value: undefined });
     await expect(client.connect()).rejects.toMatchObject({ code: 'ABORTED' });
     expect(server.sockets).toHaveLength(0);
+  });
+
+  it('puts one listener on a signal that many clients share, and takes it off after them', async () => {
+    // A service's one shutdown signal for all its clients: Node warns of a leak past 10.
+    const controller = new AbortController();
+    const clients = Array.from(
+      { length: 12 },
+      (_, userId) =>
+        new TaskStatusClient({
+          baseUrl: server.baseUrl,
+          userId,
+          token: 'tok',
+          signal: controller.signal,
+        }),
+    );
+    const [first, second] = clients as [TaskStatusClient, TaskStatusClient];
+    await Promise.all([first.connect(), second.connect()]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+
+    await first.close();
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    const waiting = second.waitForTask(404);
+    controller.abort();
+
+    expect(clients.map((client) => client.state)).toEqual(Array(12).fill('closed'));
+    expect(isTaskStatusError(await rejection(waiting), 'ABORTED')).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const other = new AbortController();
+    const client = new TaskStatusClient({
+      baseUrl: server.baseUrl,
+      userId: 2,
+      token: 'tok',
+      signal: other.signal,
+    });
+    await client.close();
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
   });
 
   it('is closed from the start when its signal was aborted before it was made', async () => {

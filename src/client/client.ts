@@ -19,6 +19,7 @@ import {
 } from './options.js';
 import { rethrowLater } from './rethrow.js';
 import { RetryWait } from './retry-wait.js';
+import { onAbort } from './shared-abort.js';
 import { TaskFeed } from './task-feed.js';
 import type { TaskTableStats } from './task-table.js';
 import { Timer } from './timers.js';
@@ -118,8 +119,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
   /** Bounds that call by `connectTimeoutMs`. */
   #tokenTimer: Timer | undefined;
   readonly #feed: TaskFeed<TUpdate>;
-  /** The `abort` listener, while one is on the signal. */
-  #onAbort: (() => void) | undefined;
+  /** Stops listening to the signal, while the client listens to it. */
+  #stopAbort: (() => void) | undefined;
 
   static {
     // One listener for the connections of every client: an idle client holds no closure of its
@@ -821,15 +822,13 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   #attachSignal(): void {
     const signal = this.#options.signal;
-    if (signal === undefined || this.#onAbort !== undefined) return;
-    this.#onAbort = () => void this.#shutdown(abortedError());
-    signal.addEventListener('abort', this.#onAbort);
+    if (signal === undefined || this.#stopAbort !== undefined) return;
+    this.#stopAbort = onAbort(signal, () => void this.#shutdown(abortedError()));
   }
 
   #detachSignal(): void {
-    if (this.#onAbort === undefined) return;
-    this.#options.signal?.removeEventListener('abort', this.#onAbort);
-    this.#onAbort = undefined;
+    this.#stopAbort?.();
+    this.#stopAbort = undefined;
   }
 
   /**
