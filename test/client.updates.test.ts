@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import {
@@ -509,6 +510,26 @@ describe('waitForTask', () => {
     const error = await rejection(waiting);
     expect(error.code).toBe('ABORTED');
     expect(error.cause).toBe(reason);
+    expect(c.listenerCount('task')).toBe(0);
+  });
+
+  it('puts one listener on a signal that many waits and iterators share', async () => {
+    const c = client();
+    await c.connect();
+    const controller = new AbortController();
+    const { signal } = controller;
+    const waits = [1, 2, 3, 4, 5, 6].map((taskId) => c.waitForTask(taskId, { signal }));
+    const iterators = [1, 2, 3, 4, 5, 6].map((taskId) => c.updates({ taskId, signal }));
+    const nexts = iterators.map((iterator) => iterator.next());
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1);
+
+    controller.abort();
+
+    const waited = await Promise.all(waits.map((pending) => rejection(pending)));
+    const iterated = await Promise.all(nexts.map((pending) => rejection(pending)));
+    expect(waited.map((error) => error.code)).toEqual(Array(6).fill('ABORTED'));
+    expect(iterated.map((error) => error.name)).toEqual(Array(6).fill('AbortError'));
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
     expect(c.listenerCount('task')).toBe(0);
   });
 

@@ -10,8 +10,9 @@ const SUBSCRIPTIONS = new WeakMap<AbortSignal, Subscription>();
 
 /**
  * Calls `handler` when `signal` aborts, until the returned function is called. However many
- * clients share a signal (a service's one shutdown signal for hundreds of clients), the signal
- * holds a single listener: Node warns of a possible leak past 10 listeners on an `AbortSignal`.
+ * clients, iterators and waits share a signal (a service's one shutdown signal for hundreds of
+ * clients), the signal holds a single listener: Node warns of a possible leak past 10 listeners
+ * on an `AbortSignal`.
  */
 export function onAbort(signal: AbortSignal, handler: () => void): () => void {
   let subscription = SUBSCRIPTIONS.get(signal);
@@ -20,7 +21,7 @@ export function onAbort(signal: AbortSignal, handler: () => void): () => void {
     const listener = () => {
       SUBSCRIPTIONS.delete(signal);
       signal.removeEventListener('abort', listener);
-      // A copy: each handler unsubscribes as it closes its client.
+      // A copy: each handler unsubscribes as it runs.
       for (const each of [...handlers]) {
         try {
           each();

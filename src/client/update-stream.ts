@@ -1,5 +1,6 @@
 import { TaskStatusError } from '../errors.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
+import { onAbort } from './shared-abort.js';
 
 /** What to do when an iterator's buffer is full. */
 export type OverflowMode = 'drop-oldest' | 'error';
@@ -74,6 +75,8 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
   readonly #source: StreamSource<T>;
   readonly #filter: ((update: T) => boolean) | undefined;
   readonly #signal: AbortSignal | undefined;
+  /** Stops listening to `#signal`. */
+  #stopAbort: (() => void) | undefined;
   readonly #bufferSize: number;
   readonly #overflow: OverflowMode;
   readonly #isLast: ((update: T) => boolean) | undefined;
@@ -100,7 +103,7 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     if (first !== undefined) this.#buffer.push(first);
     source.subscribe(this, this.#push);
     if (this.#signal?.aborted) this.#onAbort();
-    else this.#signal?.addEventListener('abort', this.#onAbort);
+    else if (this.#signal !== undefined) this.#stopAbort = onAbort(this.#signal, this.#onAbort);
   }
 
   /** Updates dropped by `drop-oldest` so far. */
@@ -201,7 +204,8 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     if (this.#end !== undefined) return;
     this.#end = end;
     this.#source.unsubscribe(this, this.#push);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#stopAbort?.();
+    this.#stopAbort = undefined;
     const waiters = this.#waiters;
     if (waiters.length === 0) return;
     // Waiters exist only when the buffer is empty: the end is theirs. The first gets the error,

@@ -1,5 +1,6 @@
 import { TaskStatusError } from '../errors.js';
 import type { TaskId, TaskUpdate } from '../protocol/types.js';
+import { onAbort } from './shared-abort.js';
 
 /** Options of `client.waitForTask()`. */
 export interface WaitForTaskOptions {
@@ -29,7 +30,7 @@ export async function waitForTask<T extends TaskUpdate>(
   const { signal, timeoutMs } = options;
   const controller = new AbortController();
   const stop = () => controller.abort();
-  signal?.addEventListener('abort', stop);
+  const unsubscribe = signal === undefined ? undefined : onAbort(signal, stop);
   const timer = timeoutMs === undefined ? undefined : setTimeout(stop, timeoutMs);
   try {
     if (signal?.aborted) stop();
@@ -47,6 +48,6 @@ export async function waitForTask<T extends TaskUpdate>(
         );
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', stop);
+    unsubscribe?.();
   }
 }
