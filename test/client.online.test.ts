@@ -11,8 +11,9 @@ import {
 import { nextEvent } from './helpers/events.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
-// A browser's `online`/`offline` signals, simulated in Node: `navigator.onLine` and the global
-// event target are stubbed with a real EventTarget, and the add/remove calls are tracked.
+// A browser's `online`/`offline` signals, simulated in Node: `navigator.onLine`, the window's
+// `ononline` handler slot and the global event target are stubbed (a real EventTarget), and the
+// add/remove calls are tracked.
 
 type Listener = Parameters<EventTarget['addEventListener']>[1];
 
@@ -51,6 +52,7 @@ beforeEach(async () => {
     },
   );
   vi.stubGlobal('dispatchEvent', target.dispatchEvent.bind(target));
+  vi.stubGlobal('ononline', null);
   network = { onLine: true };
   vi.stubGlobal('navigator', network);
 });

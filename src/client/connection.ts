@@ -25,7 +25,7 @@ import {
 } from '../transport/websocket.js';
 import { isAuthError } from './close-policy.js';
 import type { MessageFrame } from './events.js';
-import { hasWindowEvents, listenNetwork } from './online.js';
+import { hasNetworkEvents, listenNetwork } from './online.js';
 import type { Complete, HeartbeatOptions } from './options.js';
 import { rethrowLater } from './rethrow.js';
 
@@ -373,7 +373,7 @@ export class Connection<O> {
    * later. Node has no such events, and nothing is added there.
    */
   #pingOnNetworkChange(): void {
-    if (this.#settings.heartbeat === false || !hasWindowEvents()) return;
+    if (this.#settings.heartbeat === false || !hasNetworkEvents()) return;
     this.#stopOnline = listenNetwork(() => {
       // Not while a ping waits for its answer, nor while a refusal's close may come.
       if (this.#due === PING) this.#ping();

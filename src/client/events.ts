@@ -43,6 +43,7 @@ export interface ReconnectingInfo {
   /**
    * The browser is offline (`navigator.onLine` is false): the client makes no attempt until the
    * `online` event, however long that takes, and then tries at once. `delayMs` does not apply.
+   * Always `false` where no `online` event fires: Node, and a Web Worker in Chromium.
    */
   readonly offline: boolean;
   /** The failure that led here. */

@@ -1,14 +1,24 @@
-/** The browser's network signals (`navigator.onLine` and the window's `online` and `offline` events). */
+/**
+ * The network signals of a browser: `navigator.onLine` and the `online` and `offline` events of
+ * a window (and of a worker in Firefox and Safari).
+ */
 
-/** Whether there are window events such as `online`: in a browser, not in Node. */
-export function hasWindowEvents(): boolean {
-  return typeof (globalThis as { addEventListener?: unknown }).addEventListener === 'function';
+/**
+ * Whether the global object fires `online` and `offline`: a window does, a Web Worker only where
+ * it has the `ononline` handler (Firefox, Safari), and Node does not. A Chromium worker updates
+ * `navigator.onLine` but fires neither event, so a wait for `online` there would never end.
+ */
+export function hasNetworkEvents(): boolean {
+  return (
+    typeof (globalThis as { addEventListener?: unknown }).addEventListener === 'function' &&
+    'ononline' in globalThis
+  );
 }
 
-/** True in a browser that is offline, where a wait lasts until the `online` event. */
+/** True where the network is known to be gone and its return fires `online`. */
 export function waitsForOnline(): boolean {
   const { navigator } = globalThis as { navigator?: { onLine?: unknown } };
-  return hasWindowEvents() && navigator?.onLine === false;
+  return hasNetworkEvents() && navigator?.onLine === false;
 }
 
 const NETWORK_EVENTS = ['online', 'offline'];

@@ -1,4 +1,4 @@
-import { hasWindowEvents, listenNetwork, waitsForOnline } from './online.js';
+import { hasNetworkEvents, listenNetwork, waitsForOnline } from './online.js';
 import { Timer } from './timers.js';
 
 /**
@@ -21,7 +21,7 @@ export class RetryWait {
       this.cancel();
       go();
     };
-    if (hasWindowEvents()) {
+    if (hasNetworkEvents()) {
       this.#stopListening = listenNetwork((event) => {
         if (event.type === 'online') done();
         // Gone offline mid-wait: an attempt now would fail, so the rest of the wait is for
