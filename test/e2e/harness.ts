@@ -31,13 +31,23 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** How a test file wants Chromium. */
+export interface ChromiumOptions {
+  /**
+   * Keep the back/forward cache, which playwright turns off by default, so that going back
+   * restores a page as a user's browser does.
+   * @default false
+   */
+  readonly backForwardCache?: boolean;
+}
+
 /**
  * Launches headless Chromium. playwright's `launch()` gives every browser a fresh, empty
  * profile (user-data-dir) in a temporary directory and deletes it on `close()`.
  *
  * @throws {Error} naming the fix when Chromium is not installed.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(options: ChromiumOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `The e2e tests need Debian's Chromium at ${CHROMIUM_PATH}, which is missing. Install it with ` +
@@ -45,7 +55,12 @@ export async function launchChromium(): Promise<Browser> {
         'tests only: `npx vitest run --project unit`.',
     );
   }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ...(options.backForwardCache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {}),
+  });
 }
 
 /**
@@ -76,12 +91,12 @@ export interface ChromiumSetup {
 }
 
 /** Registers the hooks that start Chromium and bundle the SDK once for a test file. */
-export function setupChromium(): ChromiumSetup {
+export function setupChromium(options: ChromiumOptions = {}): ChromiumSetup {
   let browser: Browser | undefined;
   let sdk = '';
   beforeAll(async () => {
     sdk = await bundleSdk();
-    browser = await launchChromium();
+    browser = await launchChromium(options);
   });
   afterAll(async () => {
     await browser?.close();
