@@ -5,18 +5,15 @@
  * after a drop, with one live socket, no auth error, its task table kept, and a pending
  * `connect()` still settled, with no unhandled rejection.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
 import { setupChromium } from './harness.js';
 
 const chromium = setupChromium({ backForwardCache: true });
 let server: TaskStatusServer | undefined;
-let context: BrowserContext | undefined;
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
   await server?.close();
   server = undefined;
 });
@@ -33,8 +30,7 @@ interface PageGlobals {
  * connect.
  */
 async function pageWithClient(base: string): Promise<Page> {
-  context = await chromium.browser.newContext();
-  const page = await context.newPage();
+  const page = await chromium.newPage();
   await page.goto(`${base}/health?page=first`);
   await page.addScriptTag({ content: chromium.sdk });
   await page.evaluate((baseUrl) => {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createLogger, createServer, type Logger } from 'vite';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 /** Debian's Chromium (`apt-get install -y chromium`); no test ever downloads a browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -88,15 +88,24 @@ export interface ChromiumSetup {
   readonly browser: Browser;
   /** The script from {@link bundleSdk}. */
   readonly sdk: string;
+  /** A page in a browser context of its own, closed after the test. */
+  newPage(): Promise<Page>;
 }
 
-/** Registers the hooks that start Chromium and bundle the SDK once for a test file. */
+/**
+ * Registers the hooks that start Chromium and bundle the SDK once for a test file, and close
+ * the contexts of `newPage()` after each test.
+ */
 export function setupChromium(options: ChromiumOptions = {}): ChromiumSetup {
   let browser: Browser | undefined;
   let sdk = '';
+  const contexts: BrowserContext[] = [];
   beforeAll(async () => {
     sdk = await bundleSdk();
     browser = await launchChromium(options);
+  });
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close()));
   });
   afterAll(async () => {
     await browser?.close();
@@ -108,6 +117,11 @@ export function setupChromium(options: ChromiumOptions = {}): ChromiumSetup {
     },
     get sdk() {
       return sdk;
+    },
+    async newPage() {
+      const context = await this.browser.newContext();
+      contexts.push(context);
+      return context.newPage();
     },
   };
 }

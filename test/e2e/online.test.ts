@@ -3,18 +3,15 @@
  * Playwright takes the page offline and back, and the client checks the link at once with a ping
  * instead of waiting out its heartbeat interval (a minute here).
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
 import { setupChromium } from './harness.js';
 
 const chromium = setupChromium();
 let server: TaskStatusServer | undefined;
-let context: BrowserContext | undefined;
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
   await server?.close();
   server = undefined;
 });
@@ -40,8 +37,7 @@ interface PageGlobals {
 
 /** Opens a page whose client (heartbeat every minute) is connected to `server`. */
 async function connectedPage(base: string): Promise<Page> {
-  context = await chromium.browser.newContext();
-  const page = await context.newPage();
+  const page = await chromium.newPage();
   await page.addScriptTag({ content: chromium.sdk });
   await page.evaluate(async (baseUrl) => {
     const globals = window as unknown as PageGlobals;
@@ -92,8 +88,8 @@ describe('the online event on an open connection, in Chromium', () => {
     server = await startTaskStatusServer({ tokens: { tok: 2 } });
     const page = await connectedPage(server.url);
 
-    await context?.setOffline(true);
-    await context?.setOffline(false);
+    await page.context().setOffline(true);
+    await page.context().setOffline(false);
     const seen = await whatFollowed(page, 'online');
 
     expect(seen).toMatchObject({ first: 'heartbeat', detail: 'rtt true', state: 'open' });
@@ -107,8 +103,8 @@ describe('the online event on an open connection, in Chromium', () => {
     // The server keeps the socket and sends nothing more on it, as a dead link does.
     server.silence();
 
-    await context?.setOffline(true);
-    await context?.setOffline(false);
+    await page.context().setOffline(true);
+    await page.context().setOffline(false);
     const seen = await whatFollowed(page, 'online');
     await reopened(page);
 
@@ -127,7 +123,7 @@ describe('the offline event on an open connection, in Chromium', () => {
     const page = await connectedPage(server.url);
     server.silence();
 
-    await context?.setOffline(true);
+    await page.context().setOffline(true);
     const seen = await whatFollowed(page, 'offline');
 
     // Found within timeoutMs, and the retry waits for the network, not for a timer.
@@ -137,7 +133,7 @@ describe('the offline event on an open connection, in Chromium', () => {
       state: 'reconnecting',
     });
     expect(seen.afterMs).toBeLessThan(10_000);
-    await context?.setOffline(false);
+    await page.context().setOffline(false);
     await reopened(page);
     expect(server.connections).toHaveLength(2);
   });

@@ -6,18 +6,15 @@
  * Chromium's workers update `navigator.onLine` but fire no `online` or `offline` event, so a
  * reconnect there must not wait for `online`.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
 import { setupChromium } from './harness.js';
 
 const chromium = setupChromium();
 let server: TaskStatusServer | undefined;
-let context: BrowserContext | undefined;
 
 afterEach(async () => {
-  await context?.close();
-  context = undefined;
   await server?.close();
   server = undefined;
 });
@@ -88,8 +85,7 @@ onconnect = (event) => {
  * the client in a worker of `kind` there.
  */
 async function clientInWorker(kind: WorkerKind, base: string): Promise<Page> {
-  context = await chromium.browser.newContext();
-  const page = await context.newPage();
+  const page = await chromium.newPage();
   await page.goto(`${base}/health`);
   const main = `((post) => (${workerMain})(${JSON.stringify(base)}, post))`;
   const script = `${chromium.sdk}\n${WORKER_WRAPPERS[kind](main)}`;
@@ -153,9 +149,9 @@ describe.each<WorkerKind>(['Worker', 'SharedWorker'])('the client in a %s, in Ch
     await reported(page, 'open false');
     // The link dies as the network goes: the heartbeat finds it while the worker is offline.
     server.silence();
-    await context?.setOffline(true);
+    await page.context().setOffline(true);
     const found = await reported(page, 'reconnecting HEARTBEAT_TIMEOUT');
-    await context?.setOffline(false);
+    await page.context().setOffline(false);
     await reported(page, 'open true');
 
     // Offline, it retries on its backoff: an `online` event it waited for would never come.
