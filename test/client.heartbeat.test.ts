@@ -88,6 +88,26 @@ describe('heartbeat', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
+  it('reads a pong that came while the event loop stalled past the timeout before it gives up', async () => {
+    harness.server.onSocket = (ws) =>
+      ws.once('message', () => {
+        ws.send('{"type":"pong"}');
+        // The process stalls (sync work, a long GC) past the answer's deadline, with the pong
+        // already in the client's socket: the overdue timer then runs before the read.
+        const until = Date.now() + 300;
+        while (Date.now() < until);
+      });
+    const c = client({ heartbeat: { intervalMs: 20, timeoutMs: 100 } });
+    await c.connect();
+    const first = await new Promise<string>((resolve) => {
+      c.once('heartbeat', ({ rttMs }) => resolve(`heartbeat ${rttMs >= 300}`));
+      c.once('error', ({ code }) => resolve(code));
+    });
+
+    expect(first).toBe('heartbeat true');
+    expect(harness.server.sockets).toHaveLength(1);
+  });
+
   it('counts any inbound frame as liveness, even when pings go unanswered', async () => {
     harness.server.onSocket = (ws) => {
       let progress = 0;

@@ -91,6 +91,7 @@ type Due =
   | typeof GRACE
   | typeof PING
   | typeof ANSWER
+  | typeof LAST_CALL
   | typeof CLOSE_AFTER_ERROR
   | typeof MISSING_CLOSE;
 const NOTHING = 0;
@@ -100,6 +101,8 @@ const PING = 3;
 const ANSWER = 4;
 const CLOSE_AFTER_ERROR = 5;
 const MISSING_CLOSE = 6;
+/** An answer's deadline has passed: the frames read in the next turn still count. */
+const LAST_CALL = 7;
 
 /**
  * How long a close may lag the error frame it belongs to after the verdict. A refusing server
@@ -288,7 +291,7 @@ export class Connection<O> {
       this.#presumed = true;
       this.#accept();
     } else if (due === PING) this.#ping();
-    else if (due === ANSWER) this.#checkAnswer();
+    else if (due === ANSWER || due === LAST_CALL) this.#checkAnswer(due);
     else if (due === CLOSE_AFTER_ERROR) this.#release(REFUSAL_CLOSE_MS);
     else if (due === MISSING_CLOSE) this.#onClose(CloseCode.Abnormal);
   };
@@ -390,9 +393,15 @@ export class Connection<O> {
     this.#send(heartbeat.message);
   }
 
-  #checkAnswer(): void {
+  #checkAnswer(due: typeof ANSWER | typeof LAST_CALL): void {
     const heartbeat = this.#settings.heartbeat;
     if (heartbeat === false) return;
+    if (!this.#alive && due === ANSWER) {
+      // After the event loop stalled (sync work, a frozen page), an overdue timer runs before
+      // the frames that came meanwhile are read: give them that one turn.
+      this.#wait(LAST_CALL, 0);
+      return;
+    }
     if (!this.#alive) {
       this.#abandon(heartbeatTimeout(heartbeat));
       return;
@@ -404,7 +413,7 @@ export class Connection<O> {
   /** A pong: report the round trip and plan the next ping on the usual beat. */
   #onPong(): void {
     const heartbeat = this.#settings.heartbeat;
-    if (this.#due !== ANSWER || heartbeat === false) return;
+    if ((this.#due !== ANSWER && this.#due !== LAST_CALL) || heartbeat === false) return;
     const now = Date.now();
     this.#wait(PING, this.#pingSentAt + heartbeat.intervalMs - now);
     this.#listener.roundTrip(this.#owner, now - this.#pingSentAt);
