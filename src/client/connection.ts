@@ -631,8 +631,9 @@ export class Connection<O> {
 
   #onError(event: ErrorEventLike): void {
     this.#drain();
-    const message = typeof event?.message === 'string' ? event.message : undefined;
-    if (message !== undefined) this.#failure = this.#scrub(message);
+    const message = event?.message;
+    // Node's own WebSocket gives every drop an error event whose message is empty: no words.
+    if (typeof message === 'string' && message !== '') this.#failure = this.#scrub(message);
     // Chromium fires no close after the error of a socket that the page's Content-Security-Policy
     // blocked, though the socket is closed: once this task is over, end it as that close would.
     if (this.#socket.readyState === CLOSED && this.#phase !== 'ended') this.#wait(MISSING_CLOSE, 0);

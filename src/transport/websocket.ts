@@ -27,7 +27,10 @@ export interface CloseEventLike {
 export interface ErrorEventLike {
   /** `'error'` (absent from some test doubles). */
   readonly type?: string;
-  /** What went wrong, in words (`ws` only): the client keeps it for its error message. */
+  /**
+   * What went wrong, in words (`ws`; Node's own class leaves it empty): the client keeps it for
+   * its error message.
+   */
   readonly message?: string;
   /** The underlying error (`ws` only). */
   readonly error?: unknown;
