@@ -1,29 +1,27 @@
 /**
  * The client with Node's own `WebSocket` (undici's, Node 22+) passed as the `WebSocket` option,
- * against a real server. Node 20 has no such global, so this file runs where one exists: under
- * `npm run test:node24`, and under `npm test` on Node 22 and later.
+ * against a real server. Node 20 has no such global: there the same class comes from the
+ * `undici` package, so the file runs on every Node.
  */
+import { WebSocket as UndiciWebSocket } from 'undici';
 import { describe, expect, it } from 'vitest';
 import type { ReconnectingInfo, WebSocketConstructor } from '../src/index.js';
 import { nextEvent } from './helpers/events.js';
 import { setupWsHarness } from './helpers/harness.js';
 
-const hasOwnWebSocket = typeof globalThis.WebSocket === 'function';
+/** Node's own class where there is one (`npm run test:node24`), else undici's. */
+const NodeOwnWebSocket: WebSocketConstructor = globalThis.WebSocket ?? UndiciWebSocket;
 
 const harness = setupWsHarness({
   heartbeat: false,
   reconnect: { initialDelayMs: 5, maxDelayMs: 20 },
 });
 
-/** A client on Node's own class (read when called: the file is skipped where there is none). */
 function client(options: { authGraceMs: number }) {
-  return harness.client({
-    ...options,
-    WebSocket: globalThis.WebSocket as unknown as WebSocketConstructor,
-  });
+  return harness.client({ ...options, WebSocket: NodeOwnWebSocket });
 }
 
-describe.runIf(hasOwnWebSocket)("with Node's own WebSocket passed as the option", () => {
+describe("with Node's own WebSocket (undici's) passed as the option", () => {
   // Its socket fires an error event with an empty message before every close with no close
   // frame: that says nothing, and must not read as a failure with no words.
   it('says that an accepted connection was dropped', async () => {
