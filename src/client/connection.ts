@@ -396,14 +396,11 @@ export class Connection<O> {
   #checkAnswer(due: typeof ANSWER | typeof LAST_CALL): void {
     const heartbeat = this.#settings.heartbeat;
     if (heartbeat === false) return;
-    if (!this.#alive && due === ANSWER) {
-      // After the event loop stalled (sync work, a frozen page), an overdue timer runs before
-      // the frames that came meanwhile are read: give them that one turn.
-      this.#wait(LAST_CALL, 0);
-      return;
-    }
     if (!this.#alive) {
-      this.#abandon(heartbeatTimeout(heartbeat));
+      // After the event loop stalled (sync work, a frozen page), an overdue timer runs before
+      // the frames that came meanwhile are read: they get that one turn before the verdict.
+      if (due === ANSWER) this.#wait(LAST_CALL, 0);
+      else this.#abandon(heartbeatTimeout(heartbeat));
       return;
     }
     // Frames kept coming though no pong did (a server that ignores pings): still alive.

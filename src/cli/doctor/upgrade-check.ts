@@ -36,22 +36,20 @@ const DOUBLED: ReadonlySet<string> = new Set(
   SLICES.map(([i, j]) => route([...PREFIX.slice(0, j), ...PREFIX.slice(i, j), ...PREFIX.slice(j)])),
 );
 
+/** Routes with a slice of the prefix left out, such as `/ws/tasks/{userId}`. */
+const LEFT_OUT = SLICES.map(([i, j]) => route([...PREFIX.slice(0, i), ...PREFIX.slice(j)]));
+
 /**
  * Routes a backend of this kind has been reachable under, tried when the route in use answers
- * 403 or 404. First the canonical route (for a `--path` that names an old route) and the
- * doubled-prefix history (see `docs/protocol.md`), then every other slice of the prefix applied
- * twice (`/api/v1/ws/ws/…`) or left out (`/api/v1/tasks/…`), as nested routers do.
+ * 403 or 404: the canonical route (for a `--path` that names an old route), then every slice of
+ * the prefix applied twice or left out, as nested routers do. The doubled-prefix history of
+ * `docs/protocol.md` (`/api/v1/api/v1/ws/…`, `/api/v1/ws/api/v1/ws/…`, `/ws/…`, `/tasks/…`) is
+ * among them.
  */
 export const SUSPECT_ROUTES: readonly string[] = [
-  ...new Set([
-    DEFAULT_TASK_STATUS_PATH,
-    '/api/v1/api/v1/ws/tasks/{userId}',
-    '/api/v1/ws/api/v1/ws/tasks/{userId}',
-    '/ws/tasks/{userId}',
-    '/tasks/{userId}',
-    ...DOUBLED,
-    ...SLICES.map(([i, j]) => route([...PREFIX.slice(0, i), ...PREFIX.slice(j)])),
-  ]),
+  DEFAULT_TASK_STATUS_PATH,
+  ...DOUBLED,
+  ...LEFT_OUT,
 ];
 
 const PROBE_TIMEOUT_MS = 2_000;
