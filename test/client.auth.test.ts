@@ -122,10 +122,25 @@ describe('auth verdict after accept', () => {
         (ws) => ws.close(code, 'nope'),
       );
       const c = client();
+      const { authErrors } = collect(c);
       await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: code });
+      expect(authErrors).toEqual([
+        { code: null, message: 'nope', closeCode: code, httpStatus: undefined, willRetry: false },
+      ]);
       expect(harness.server.sockets).toHaveLength(1);
     },
   );
+
+  it('gives a bare close with no reason a null message', async () => {
+    authServer(
+      () => false,
+      (ws) => ws.close(1008),
+    );
+    const c = client();
+    const { authErrors } = collect(c);
+    await expect(c.connect()).rejects.toMatchObject({ code: 'AUTH_FAILED', closeCode: 1008 });
+    expect(authErrors).toMatchObject([{ code: null, message: null, closeCode: 1008 }]);
+  });
 
   it('refreshes the token once and reaches open when the first token had expired', async () => {
     authServer(

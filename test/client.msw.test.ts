@@ -197,7 +197,7 @@ describe('auth verdict against msw', () => {
         closeReason: 'nope',
       });
       expect(authErrors).toEqual([
-        { code: null, message: null, closeCode: code, httpStatus: undefined, willRetry: false },
+        { code: null, message: 'nope', closeCode: code, httpStatus: undefined, willRetry: false },
       ]);
       expect(c.state).toBe('closed');
       expect(reconnecting).toEqual([]);

@@ -605,7 +605,8 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
     this.emit('authError', {
       code: end.authError?.code ?? null,
-      message: end.authError?.message ?? null,
+      // A refusal by close alone (`WebSocketException(1008, reason=…)`) says why in its reason.
+      message: end.authError?.message ?? (end.reason || null),
       closeCode: error.closeCode,
       httpStatus: end.httpStatus,
       willRetry,

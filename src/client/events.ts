@@ -54,7 +54,7 @@ export interface ReconnectingInfo {
 export interface AuthErrorInfo {
   /** The server's error code (`auth_failed`, `token_expired`, …) if it sent one. */
   readonly code: string | null;
-  /** The server's message (token masked), if any. */
+  /** The server's message (token masked), if any: its error frame's, or else the close reason. */
   readonly message: string | null;
   /** The close code, if the verdict came as a close. */
   readonly closeCode: number | undefined;

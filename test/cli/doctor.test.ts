@@ -162,6 +162,19 @@ describe('task-status doctor names the fault', () => {
     expect(code).toBe(1);
   });
 
+  it('a token refused by a close code alone, with its reason, as a close and not as text', async () => {
+    const server = await startWsServer((ws) => ws.close(1008, 'Invalid token'));
+    scripted.push(server);
+    const { code, check } = await doctor(server.baseUrl, 'expired-or-forged-token');
+    expect(check('auth')).toMatchObject({
+      verdict: 'fail',
+      cause: 'auth-close-code',
+      data: { serverCode: null, serverMessage: null, closeCode: 1008 },
+    });
+    expect(check('auth').summary).toBe('refused: close 1008 "Invalid token" with no error frame');
+    expect(code).toBe(1);
+  });
+
   it('a token refused with an error frame and no close, as such and not as a close 1006', async () => {
     // A handler that sends the error frame and forgets to close.
     const server = await startWsServer((ws) =>

@@ -120,6 +120,19 @@ describe('a FastAPI backend on uvicorn, from Chromium', () => {
     expect(JSON.stringify(outcome)).not.toContain(tokens.expired);
   });
 
+  it('reads a close 4001 alone as AUTH_FAILED, its reason as the message', async () => {
+    const { outcome } = await runInChromium({ refuse: 'close-4001' }, 'expired');
+
+    expect(outcome.rejected).toEqual({
+      code: 'AUTH_FAILED',
+      message: 'The server refused the token (close 4001 "unauthorized")',
+    });
+    expect(outcome.authErrors).toEqual([
+      { message: 'unauthorized', closeCode: 4001, willRetry: false },
+    ]);
+    expect(outcome.reconnecting).toBe(0);
+  });
+
   it('sees a close before accept as 1006, retries it, then gives up after maxInitialAttempts', async () => {
     const { outcome, tokens } = await runInChromium({ refuse: 'before-accept' }, 'expired');
 

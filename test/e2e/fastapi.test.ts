@@ -92,7 +92,7 @@ describe.each(['websockets', 'wsproto'] as const)('a FastAPI backend on uvicorn 
     ['json', 'an error frame, then the default close 1000', 1000, 'Invalid token'],
     ['text', 'plain text, then the default close 1000', 1000, 'Authentication failed'],
     ['detail-1008', '{"detail": …}, then close 1008', 1008, 'Could not validate credentials'],
-    ['close-4001', 'close 4001 alone', 4001, null],
+    ['close-4001', 'close 4001 alone, with a reason', 4001, 'unauthorized'],
   ] as const)(
     'reads a refusal by %s (%s) as AUTH_FAILED, not retried',
     async (refuse, _how, closeCode, message) => {

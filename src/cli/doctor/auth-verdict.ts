@@ -25,7 +25,10 @@ export function refusal(
   ms: number,
   timeoutMs: number,
 ): CheckOutcome {
-  const { info } = facts;
+  // With no frame, the event's message is the close reason, which `auth-close-code` reports as
+  // such: the server's message here is what a frame said.
+  const closeOnly = facts.firstFrame === undefined && facts.info?.code === null;
+  const info = closeOnly && facts.info ? { ...facts.info, message: null } : facts.info;
   const data = {
     ms,
     errorCode: error.code,
@@ -34,7 +37,7 @@ export function refusal(
     closeCode: error.closeCode ?? null,
     httpStatus: info?.httpStatus ?? null,
   };
-  if (error.code === 'AUTH_FAILED') return refusedToken(error, facts, data);
+  if (error.code === 'AUTH_FAILED') return refusedToken(error, { ...facts, info }, data);
   if (error.code === 'HANDSHAKE_TIMEOUT') {
     return fail(
       'verdict-timeout',
