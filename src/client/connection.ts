@@ -10,6 +10,7 @@ import {
 } from '../protocol/parse.js';
 import {
   CLOSED,
+  CLOSING,
   type CloseEventLike,
   dropSocket,
   type ErrorEventLike,
@@ -292,7 +293,7 @@ export class Connection<O> {
       this.#accept();
     } else if (due === PING) this.#ping();
     else if (due === ANSWER || due === LAST_CALL) this.#checkAnswer(due);
-    else if (due === CLOSE_AFTER_ERROR) this.#release(REFUSAL_CLOSE_MS);
+    else if (due === CLOSE_AFTER_ERROR) this.#closeOrRelease();
     else if (due === MISSING_CLOSE) this.#onClose(CloseCode.Abnormal);
   };
 
@@ -337,6 +338,16 @@ export class Connection<O> {
     if (held !== undefined) this.#hold(held);
     if (this.#due === CLOSE_AFTER_ERROR) return;
     this.#wait(CLOSE_AFTER_ERROR, REFUSAL_CLOSE_MS);
+  }
+
+  /**
+   * No `close` event within a second of the error frame. A socket already closing has the
+   * server's close frame, and fires `close` once the closing handshake is over, a round trip
+   * later: on a slow link that is more than a second, so it is waited for.
+   */
+  #closeOrRelease(): void {
+    if (this.#socket.readyState === CLOSING) this.#wait(CLOSE_AFTER_ERROR, REFUSAL_CLOSE_MS);
+    else this.#release(REFUSAL_CLOSE_MS);
   }
 
   #hold(parsed: ParsedFrame | TaskStatusError): void {

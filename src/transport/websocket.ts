@@ -71,6 +71,9 @@ export type WebSocketConstructor = new (
 /** `readyState` of an open socket. */
 export const OPEN = 1;
 
+/** `readyState` of a socket whose closing handshake has begun. */
+export const CLOSING = 2;
+
 /** `readyState` of a closed socket. */
 export const CLOSED = 3;
 
