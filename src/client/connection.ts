@@ -177,6 +177,8 @@ export class Connection<O> {
   #closed: (() => void) | undefined;
   /** Removes the `online` and `offline` listener of a browser connection (see `#pingOnNetworkChange`). */
   #stopOnline: (() => void) | undefined;
+  /** The network went or came back before the verdict: the link is checked once accepted. */
+  #networkChanged = false;
   /** Frames received and not yet handled; a drain is queued while there are any. */
   #inbox: unknown[] | undefined;
   /**
@@ -204,6 +206,7 @@ export class Connection<O> {
     this.#timeoutMs = timeoutMs;
     this.#deadlineAt = Date.now() + timeoutMs;
     this.#wait(DEADLINE, timeoutMs);
+    this.#pingOnNetworkChange();
   }
 
   /**
@@ -314,10 +317,11 @@ export class Connection<O> {
     if (this.#phase !== 'verdict') return;
     this.#phase = 'accepted';
     this.#beat();
-    this.#pingOnNetworkChange();
     this.#listener.accepted(this.#owner, this, this.#presumed);
     // Quiet after an odd or text frame: a close soon after it still makes that frame a refusal.
     if (this.#authError !== undefined && this.#phase === 'accepted') this.#expectClose(undefined);
+    // The quiet that made the verdict may have been the network's: the link is checked now.
+    if (this.#networkChanged && this.#phase === 'accepted' && this.#due === PING) this.#ping();
   }
 
   /**
@@ -384,13 +388,15 @@ export class Connection<O> {
   /**
    * In a browser, the `online` and `offline` events send a ping at once: a link that died while
    * the network was away, or as it went, is then found within `timeoutMs`, not up to an interval
-   * later. Node has no such events, and nothing is added there.
+   * later. An event before the verdict has the link checked once the token counts as accepted.
+   * Node has no such events, and nothing is added there.
    */
   #pingOnNetworkChange(): void {
     if (this.#settings.heartbeat === false || !hasNetworkEvents()) return;
     this.#stopOnline = listenNetwork(() => {
+      if (this.#phase !== 'accepted') this.#networkChanged = true;
       // Not while a ping waits for its answer, nor while a refusal's close may come.
-      if (this.#due === PING) this.#ping();
+      else if (this.#due === PING) this.#ping();
     });
   }
 
