@@ -180,6 +180,45 @@ describe('listeners that close the client while it connects or reconnects', () =
     // The server in this process keeps a close timer for a moment after each closing handshake.
     await expect.poll(() => timers.live()).toBe(0);
   });
+
+  it('reports the socket close() ended before a state listener starts a new run', async () => {
+    harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+    const c = harness.client();
+    await c.connect();
+    const log = record(c, ['state', 'close']);
+    const again = new Promise<Promise<void>>((resolve) =>
+      c.once('state', (state) => state === 'closed' && resolve(c.connect())),
+    );
+    await c.close();
+    await await again;
+    expect(log).toEqual([
+      ['close', expect.objectContaining({ reason: 'client closed', willReconnect: false })],
+      ['state', 'closed'],
+      ['state', 'connecting'],
+      ['state', 'open'],
+    ]);
+  });
+
+  it.each(['close', 'abort'])(
+    'is closed at once when a close listener calls %s() as close() ends an open client',
+    async (how) => {
+      harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
+      const controller = new AbortController();
+      const c = harness.client({ signal: controller.signal });
+      await c.connect();
+      const seen: string[] = [];
+      c.once('close', () => {
+        if (how === 'close') void c.close();
+        else controller.abort();
+        seen.push(c.state);
+      });
+      const connecting = c.connect();
+      await c.close();
+      expect(seen).toEqual(['closed']);
+      await expect(connecting).resolves.toBeUndefined();
+      expect(c.state).toBe('closed');
+    },
+  );
 });
 
 describe('option callbacks that close the client', () => {

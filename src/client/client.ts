@@ -769,6 +769,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   #fail(error: TaskStatusError): void {
     this.#teardown();
+    this.#detachSignal();
     const pending = this.#pending;
     this.#pending = undefined;
     this.#feed.end(error, true);
@@ -779,12 +780,14 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
 
   /** `close()` and an abort: as `#fail`, everything is settled before the events. */
   #shutdown(error: TaskStatusError): Promise<void> {
-    if (this.#closing !== undefined) return this.#closing;
+    if (this.#closing !== undefined) {
+      // From a `close` listener of this very close: the client is closed now, as promised.
+      if (this.#state !== 'closed') this.#closed(error);
+      return this.#closing;
+    }
     const connection = this.#connection;
     const wasOpen = this.#state === 'open';
     this.#teardown();
-    const pending = this.#pending;
-    this.#pending = undefined;
     // It resolves when every socket is closed, a replaced one still saying goodbye included.
     const closing = Promise.all([
       connection?.close(CloseCode.Normal, 'client closed'),
@@ -792,8 +795,10 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     ]).then(() => {});
     this.#closing = closing;
     this.#feed.end(error, false);
-    this.#setState('closed');
-    pending?.reject(error);
+    // Before the state change, as for a final drop: a `state` listener may start a new run, whose
+    // events must not come before this socket's end. A `connect()` or `reconnect()` from this
+    // listener is part of the run being closed, and is rejected with it.
+    const generation = this.#generation;
     if (connection !== undefined && wasOpen && this.#announced) {
       this.emit('close', {
         code: CloseCode.Normal,
@@ -801,8 +806,23 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
         wasClean: true,
         willReconnect: false,
       });
+      this.#reconnectNow = false;
+    }
+    // Unless a `close()` from that listener closed it, and a `state` listener began a new run.
+    if (generation === this.#generation) {
+      // Only now: an abort from that listener closes the client at once too.
+      this.#detachSignal();
+      this.#closed(error);
     }
     return closing;
+  }
+
+  /** The last step of `#shutdown`: state `closed`, and the pending `connect()` rejected. */
+  #closed(error: TaskStatusError): void {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.#setState('closed');
+    pending?.reject(error);
   }
 
   #teardown(): void {
@@ -812,7 +832,6 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     const call = this.#tokenCall;
     this.#tokenSettled();
     call?.abort();
-    this.#detachSignal();
     this.#connection = undefined;
   }
 
