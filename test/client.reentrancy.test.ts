@@ -388,6 +388,25 @@ describe('listeners that act on the client, once it is connected', () => {
     expect(c.tasks.size).toBe(0);
   });
 
+  it('drops the frame after a held greeting whose message listener closed the client', async () => {
+    // Accepted by quiet: a line of text is then held for a second, as a refusal may follow it.
+    const c = harness.client({ authGraceMs: 30 });
+    await c.connect();
+    const events = record(c, ['message', 'task']);
+    const closed = new Promise<void>((resolve) =>
+      c.on('message', () => {
+        void c.close();
+        resolve();
+      }),
+    );
+    // The update shows that the token works: the greeting is delivered first, then the update.
+    harness.server.sockets[0]?.send('Welcome');
+    harness.server.sockets[0]?.send('{"type":"task_update","task_id":7,"status":"running"}');
+    await closed;
+    expect(events).toEqual([['message', { kind: 'text', text: 'Welcome' }]]);
+    expect(c.tasks.size).toBe(0);
+  });
+
   it('drops the update whose taskSchema closed the client', async () => {
     harness.server.onSocket = (ws) => ws.send('{"type":"connected"}');
     let validated!: () => void;

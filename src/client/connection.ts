@@ -361,12 +361,12 @@ export class Connection<O> {
 
   /**
    * No close came (the server last spoke `sinceMs` ago), or a valid frame did: the frames held
-   * were no refusal. Reports them now.
+   * were no refusal. Reports them now; true if a listener ended the connection meanwhile.
    */
-  #release(sinceMs = 0): void {
+  #release(sinceMs = 0): boolean {
     this.#presumed = false;
     this.#beat(sinceMs);
-    this.#reportHeld();
+    return this.#reportHeld();
   }
 
   /**
@@ -553,7 +553,8 @@ export class Connection<O> {
     }
     if (this.#phase === 'verdict') this.#accept();
     if (this.#phase === 'accepted') {
-      if (this.#authError === undefined && this.#held !== undefined) this.#release();
+      // A listener of a held frame may close the client: this frame then goes, as the rest do.
+      if (this.#authError === undefined && this.#held !== undefined && this.#release()) return;
       this.#presumed = false;
       this.#listener.frame(this.#owner, parsed);
     }
