@@ -66,6 +66,16 @@ interface Call {
   settled: 'resolved' | 'rejected' | undefined;
 }
 
+/** Deadlines of a run: roomy, or short enough that handshakes time out and refusals come late. */
+interface Timing {
+  readonly connectTimeoutMs: number;
+  readonly stableAfterMs: number;
+}
+const timings = fc.constantFrom<Timing>(
+  { connectTimeoutMs: 200, stableAfterMs: 150 },
+  { connectTimeoutMs: 40, stableAfterMs: 30 },
+);
+
 let server: TestServer;
 let timers: TimerWatch;
 
@@ -93,13 +103,15 @@ class World {
   lateCloseAllowed = false;
   /** Depth of the user's `close()` and `abort()` calls under way. */
   userClosing = 0;
+  /** An `authError` with `willRetry: true`: the next attempt must be the `auth-retry`. */
+  authRetryDue = false;
   /** What the last `close` event promised: an attempt, or a stop. */
   afterClose: 'attempt' | 'stop' | undefined;
   readonly latest = new Map<number, TaskUpdate>();
   readonly closes: Promise<void>[] = [];
   readonly armed: [EventName, () => void][] = [];
 
-  constructor() {
+  constructor(timing: Timing) {
     const world = this;
     class RecordingWebSocket extends WebSocket {
       constructor(url: string) {
@@ -112,13 +124,13 @@ class World {
     this.client = new TaskStatusClient({
       baseUrl: server.baseUrl,
       userId: 2,
-      token: ({ signal }) => this.#token(signal),
+      token: ({ signal, reason }) => this.#token(signal, reason),
       WebSocket: RecordingWebSocket,
       signal: this.controller.signal,
-      connectTimeoutMs: 200,
+      connectTimeoutMs: timing.connectTimeoutMs,
       authGraceMs: 30,
       heartbeat: { intervalMs: 50, timeoutMs: 50 },
-      reconnect: { initialDelayMs: 5, maxDelayMs: 20, stableAfterMs: 150 },
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20, stableAfterMs: timing.stableAfterMs },
     });
     // First listeners of all: they see each event before a listener that acts on the client.
     for (const event of EVENTS) {
@@ -130,8 +142,12 @@ class World {
     this.violations.push(`${what} [state ${this.client.state}]`);
   }
 
-  #token(signal: AbortSignal): string | Promise<string> {
+  #token(signal: AbortSignal, reason: string): string | Promise<string> {
     this.tokens++;
+    if (this.authRetryDue && reason !== 'auth-retry' && this.userClosing === 0) {
+      this.violate(`authError{willRetry:true}, then an attempt for '${reason}'`);
+    }
+    this.authRetryDue = false;
     if (this.quiet !== undefined) this.violate(`token function called after ${this.quiet}`);
     if (this.afterClose === 'stop') this.violate('an attempt after close{willReconnect:false}');
     this.afterClose = undefined;
@@ -182,6 +198,16 @@ class World {
       case 'task':
         this.#onTask(args[0] as TaskUpdate);
         return;
+      case 'reconnecting':
+        if (this.client.state !== 'reconnecting') this.violate("'reconnecting' while not so");
+        return;
+      case 'heartbeat':
+      case 'message':
+        if (this.client.state !== 'open') this.violate(`'${event}' while not open`);
+        return;
+      case 'authError':
+        if ((args[0] as { willRetry: boolean }).willRetry) this.authRetryDue = true;
+        return;
       default:
         return;
     }
@@ -224,6 +250,7 @@ class World {
       this.lateCloseAllowed = false;
       this.afterClose = undefined;
     }
+    this.authRetryDue = false;
     const call: Call = {
       label: `${kind}() ${where}`,
       stateAtCall: this.client.state,
@@ -537,8 +564,8 @@ describe('the client under random interleavings', () => {
     process.on('uncaughtException', onUncaught);
     try {
       await fc.assert(
-        fc.asyncProperty(commands, async (cmds) => {
-          world = new World();
+        fc.asyncProperty(commands, timings, async (cmds, timing) => {
+          world = new World(timing);
           try {
             // Most of what is worth testing happens to a client that has been started.
             world.start('connect', 'at the start');
