@@ -179,3 +179,24 @@ it('hands invalid options to the nearest error boundary at mount, with INVALID_O
     console.error = quiet;
   }
 });
+
+it('closes its client when a token function is taken away, as at sign-out', async () => {
+  const quiet = console.error;
+  console.error = () => {};
+  try {
+    const app = (token: TaskStatusClientOptions['token'] | undefined) => (
+      <Boundary>
+        <TaskStatusProvider options={{ ...options(), token: token as never }}>
+          <State />
+        </TaskStatusProvider>
+      </Boundary>
+    );
+    const view = render(app(() => 't2'));
+    await waitFor(() => expect(server.clients.map((c) => c.state)).toEqual(['open']));
+    view.rerender(app(undefined));
+    expect((await screen.findByTestId('caught')).textContent).toBe('INVALID_OPTIONS');
+    await waitFor(() => expect(server.clients).toEqual([]));
+  } finally {
+    console.error = quiet;
+  }
+});

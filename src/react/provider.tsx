@@ -19,8 +19,9 @@ export type TaskStatusProviderProps<TUpdate extends TaskUpdate = TaskUpdate> =
  * With `options`, the provider creates the client when it mounts (never during server
  * rendering), connects it, and closes it when it unmounts. StrictMode's unmount-and-remount
  * reuses the same client and socket. The options are read when the provider mounts, and again
- * (with a new client) when `baseUrl`, `userId`, `path` or a string `token` changes; give `token`
- * as a function so that each connect attempt reads the app's current token.
+ * (with a new client) when `baseUrl`, `userId`, `path` or a string `token` changes, or `token`
+ * changes kind (taken away at sign-out, say); give `token` as a function so that each connect
+ * attempt reads the app's current token.
  *
  * With `client`, the provider connects that client when it mounts and never closes it.
  *
@@ -57,5 +58,8 @@ export function TaskStatusProvider<TUpdate extends TaskUpdate = TaskUpdate>(
 /** The options that decide which socket a client opens. */
 function identity<TUpdate extends TaskUpdate>(options: TaskStatusClientOptions<TUpdate>): string {
   const { baseUrl, userId, path, token } = options;
-  return JSON.stringify([baseUrl, userId, path ?? null, typeof token === 'string' ? token : null]);
+  // A token's kind counts too: a token function taken away (a sign-out) must not leave its
+  // client connected.
+  const tokenValue = typeof token === 'string' ? token : null;
+  return JSON.stringify([baseUrl, userId, path ?? null, typeof token, tokenValue]);
 }
