@@ -110,6 +110,21 @@ describe('update iterators', () => {
     await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
   });
 
+  it('is done after return() or throw(), even when it owed an abort or an overflow', async () => {
+    const c = client();
+    await c.connect();
+    const controller = new AbortController();
+    const aborted = c.updates({ signal: controller.signal });
+    controller.abort();
+    await expect(aborted.return()).resolves.toEqual({ value: undefined, done: true });
+    await expect(aborted.next()).resolves.toEqual({ value: undefined, done: true });
+
+    const overflowed = c.updates({ bufferSize: 1, overflow: 'error' });
+    await send(c, taskFrame(1, 'running'), taskFrame(2, 'running'));
+    await expect(overflowed.throw(new Error('stop'))).rejects.toThrow('stop');
+    await expect(overflowed.next()).resolves.toEqual({ value: undefined, done: true });
+  });
+
   it('ends every iterator when the client closes, after the buffered updates', async () => {
     const c = client();
     const it = c.updates();

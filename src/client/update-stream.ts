@@ -131,16 +131,12 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
-    this.#finish(null);
-    this.#buffer = [];
-    this.#head = 0;
+    this.#discard();
     return done();
   }
 
   throw(error?: unknown): Promise<IteratorResult<T, undefined>> {
-    this.#finish(null);
-    this.#buffer = [];
-    this.#head = 0;
+    this.#discard();
     return Promise.reject(error);
   }
 
@@ -166,6 +162,17 @@ export class UpdateStream<T extends TaskUpdate> implements TaskUpdateIterator<T>
     }
     if (this.#isLast?.(update)) this.#finish(null);
   };
+
+  /**
+   * The consumer ends it: what is buffered goes, and so does an end still owed (an abort, an
+   * overflow, a fatal error), so every later `next()` is done.
+   */
+  #discard(): void {
+    this.#finish(null);
+    this.#end = null;
+    this.#buffer = [];
+    this.#head = 0;
+  }
 
   /** Buffers an update; false when the buffer overflowed in `error` mode. */
   #enqueue(update: T): boolean {
