@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import {
   isTaskStatusError,
   type TaskStatusClient,
+  type TaskStatusError,
   type TaskUpdate,
   type TaskUpdateIterator,
 } from '../src/index.js';
@@ -135,6 +136,23 @@ describe('update iterators', () => {
     await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
     const pending = c.updates();
     await expect(pending.next()).resolves.toMatchObject({ done: true });
+  });
+
+  it('is done when a close listener makes it as close() ends the client', async () => {
+    const c = client();
+    await c.connect();
+    await send(c, taskFrame(1, 'running'));
+    let made: [TaskUpdateIterator, TaskUpdateIterator, Promise<TaskStatusError>] | undefined;
+    c.on('close', () => {
+      made = [c.updates(), c.watchTask(1), rejection(c.waitForTask(1))];
+    });
+    await c.close();
+    expect(c.listenerCount('task')).toBe(0);
+    const [iterator, watch, wait] = made ?? [];
+    await expect(iterator?.next()).resolves.toEqual({ value: undefined, done: true });
+    expect((await watch?.next())?.value?.taskId).toBe(1);
+    await expect(watch?.next()).resolves.toEqual({ value: undefined, done: true });
+    expect((await wait)?.code).toBe('CONNECTION_CLOSED');
   });
 
   it('delivers buffered updates, then rejects with the fatal error', async () => {

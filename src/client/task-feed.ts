@@ -107,7 +107,11 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     }
   }
 
-  /** A new iterator; `ended` makes it done at once (after `first`, if given). */
+  /**
+   * A new iterator; `ended` makes it done at once (after `first`, if given), and so does a client
+   * that has ended and not connected again: a `close` listener of `close()` runs before the state
+   * is `closed`, after the iterators were ended.
+   */
   stream(
     options: UpdatesOptions,
     ended: boolean,
@@ -115,7 +119,7 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
     first?: T,
   ): UpdateStream<T> {
     const stream = new UpdateStream(this, options, isLast, first);
-    if (ended) stream.end();
+    if (ended || this.lastError !== undefined) stream.end();
     return stream;
   }
 
