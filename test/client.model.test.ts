@@ -8,6 +8,7 @@ import {
   type TaskStatusError,
   type TaskUpdate,
 } from '../src/index.js';
+import { modelRuns } from './helpers/model-runs.js';
 import { type TimerWatch, watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
@@ -17,11 +18,6 @@ import { startWsServer, type TestServer } from './helpers/ws-server.js';
  * checks holds whatever the timing: every run ends by closing the client, and a monitor that
  * listens first to every event checks each one as it comes.
  */
-
-/** Runs per test: raise it locally (`MODEL_RUNS=300`) to explore; `MODEL_SEED` replays one. */
-const RUNS = Number(process.env['MODEL_RUNS'] ?? 40);
-const SEED =
-  process.env['MODEL_SEED'] === undefined ? undefined : Number(process.env['MODEL_SEED']);
 
 const LEGAL: Record<ConnectionState, readonly ConnectionState[]> = {
   idle: ['connecting', 'closed'],
@@ -588,7 +584,7 @@ describe('the client under random interleavings', () => {
             server.sockets.length = 0;
           }
         }),
-        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: false },
+        { ...modelRuns(40), endOnFailure: false },
       );
     } finally {
       process.off('unhandledRejection', onUncaught);

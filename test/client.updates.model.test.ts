@@ -9,6 +9,7 @@ import {
   type TaskUpdateIterator,
 } from '../src/index.js';
 import { at } from './helpers/frames.js';
+import { modelRuns } from './helpers/model-runs.js';
 import { type TimerWatch, watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
@@ -22,11 +23,6 @@ import { startWsServer, type TestServer } from './helpers/ws-server.js';
  * one batch for the consumers (a resync's items are one batch too); a wait's timeout is checked
  * only against what came before it fired. Fatal errors and `maxTasks` are left to other files.
  */
-
-/** Runs: raise it locally (`MODEL_RUNS=300`) to explore; `MODEL_SEED` replays one. */
-const RUNS = Number(process.env['MODEL_RUNS'] ?? 60);
-const SEED =
-  process.env['MODEL_SEED'] === undefined ? undefined : Number(process.env['MODEL_SEED']);
 
 type TaskId = number | string;
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -938,7 +934,7 @@ describe('update consumers under random interleavings', () => {
             server.sockets.length = 0;
           }
         }),
-        { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }), endOnFailure: false },
+        { ...modelRuns(60), endOnFailure: false },
       );
     } finally {
       process.off('unhandledRejection', onUncaught);

@@ -7,6 +7,7 @@ import NodeWebSocket from 'ws';
 import type { TaskStatusClientOptions } from '../src/index.js';
 import { TaskStatusProvider, useTask, useTaskStatus } from '../src/react/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
+import { modelRuns } from './helpers/model-runs.js';
 import { watchTimers } from './helpers/timers.js';
 
 /**
@@ -16,11 +17,6 @@ import { watchTimers } from './helpers/timers.js';
  * step settles, the server's view of the sockets and what the components show must match the
  * props the provider was last given.
  */
-
-/** Runs: raise it locally (`MODEL_RUNS=300`) to explore; `MODEL_SEED` replays one. */
-const RUNS = Number(process.env['MODEL_RUNS'] ?? 25);
-const SEED =
-  process.env['MODEL_SEED'] === undefined ? undefined : Number(process.env['MODEL_SEED']);
 
 const USERS = [2, 3] as const;
 const TASKS = [1, 2] as const;
@@ -398,7 +394,7 @@ it('keeps one socket with the latest props and shows the latest data, whatever t
           }
         },
       ),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      modelRuns(25),
     );
     // Everything unmounted: no timer of ours is left.
     await vi.waitFor(() => expect(timers.live()).toBe(0), { timeout: 3_000 });

@@ -11,6 +11,7 @@ import {
   useTask,
   useTaskStatus,
 } from '../src/vue/index.js';
+import { modelRuns } from './helpers/model-runs.js';
 import { afterZeroDelayTimers, watchTimers } from './helpers/timers.js';
 
 /**
@@ -21,11 +22,6 @@ import { afterZeroDelayTimers, watchTimers } from './helpers/timers.js';
  * the client held while any component is mounted) or `provideTaskStatus()` in a layout. After
  * each step settles, the server's view of the sockets and what the components show must match.
  */
-
-/** Runs: raise it locally (`MODEL_RUNS=300`) to explore; `MODEL_SEED` replays one. */
-const RUNS = Number(process.env['MODEL_RUNS'] ?? 25);
-const SEED =
-  process.env['MODEL_SEED'] === undefined ? undefined : Number(process.env['MODEL_SEED']);
 
 const USERS = [2, 3] as const;
 const TASKS = [1, 2] as const;
@@ -412,7 +408,7 @@ it('keeps one socket with the latest options and shows the latest data, whatever
           }
         },
       ),
-      { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) },
+      modelRuns(25),
     );
     // Everything unmounted: no timer of ours is left.
     await vi.waitFor(() => expect(timers.live()).toBe(0), { timeout: 3_000 });
