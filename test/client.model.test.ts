@@ -8,7 +8,7 @@ import {
   type TaskStatusError,
   type TaskUpdate,
 } from '../src/index.js';
-import { modelRuns } from './helpers/model-runs.js';
+import { collectUncaught, modelRuns } from './helpers/model-runs.js';
 import { type TimerWatch, watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
@@ -554,11 +554,7 @@ afterAll(async () => {
 describe('the client under random interleavings', () => {
   it('keeps its lifecycle invariants whatever the user, the server and listeners do', async () => {
     timers = watchTimers();
-    const uncaught: unknown[] = [];
-    const onUncaught = (error: unknown) => uncaught.push(error);
-    process.on('unhandledRejection', onUncaught);
-    process.on('uncaughtException', onUncaught);
-    try {
+    await collectUncaught(async (uncaught) => {
       await fc.assert(
         fc.asyncProperty(commands, timings, async (cmds, timing) => {
           world = new World(timing);
@@ -586,9 +582,6 @@ describe('the client under random interleavings', () => {
         }),
         { ...modelRuns(40), endOnFailure: false },
       );
-    } finally {
-      process.off('unhandledRejection', onUncaught);
-      process.off('uncaughtException', onUncaught);
-    }
+    });
   }, 120_000);
 });

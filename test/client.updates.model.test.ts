@@ -9,7 +9,7 @@ import {
   type TaskUpdateIterator,
 } from '../src/index.js';
 import { at } from './helpers/frames.js';
-import { modelRuns } from './helpers/model-runs.js';
+import { collectUncaught, modelRuns } from './helpers/model-runs.js';
 import { type TimerWatch, watchTimers } from './helpers/timers.js';
 import { startWsServer, type TestServer } from './helpers/ws-server.js';
 
@@ -907,11 +907,7 @@ afterAll(async () => {
 describe('update consumers under random interleavings', () => {
   it('hand out what the table applied, as documented, and leave nothing behind', async () => {
     timers = watchTimers();
-    const uncaught: unknown[] = [];
-    const onUncaught = (error: unknown) => uncaught.push(error);
-    process.on('unhandledRejection', onUncaught);
-    process.on('uncaughtException', onUncaught);
-    try {
+    await collectUncaught(async (uncaught) => {
       await fc.assert(
         fc.asyncProperty(commands, async (cmds) => {
           world = new World();
@@ -936,9 +932,6 @@ describe('update consumers under random interleavings', () => {
         }),
         { ...modelRuns(60), endOnFailure: false },
       );
-    } finally {
-      process.off('unhandledRejection', onUncaught);
-      process.off('uncaughtException', onUncaught);
-    }
+    });
   }, 120_000);
 });

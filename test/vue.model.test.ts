@@ -2,16 +2,28 @@
 import * as fc from 'fast-check';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { type App, createApp, defineComponent, h, nextTick, reactive } from 'vue';
-import NodeWebSocket from 'ws';
-import type { TaskStatusClientOptions } from '../src/index.js';
-import { startTaskStatusServer, type TaskStatusServer } from '../src/testing/index.js';
+import type { TaskStatusServer } from '../src/testing/index.js';
 import {
   createTaskStatusPlugin,
   provideTaskStatus,
   useTask,
   useTaskStatus,
 } from '../src/vue/index.js';
-import { modelRuns } from './helpers/model-runs.js';
+import {
+  type AppModel,
+  type AppWorld,
+  command,
+  expectShown,
+  identity,
+  note,
+  optionsOf,
+  sharedCommands,
+  startModelServer,
+  TASKS,
+  type TokenKind,
+  USERS,
+} from './helpers/bindings-model.js';
+import { collectUncaught, modelRuns } from './helpers/model-runs.js';
 import { afterZeroDelayTimers, watchTimers } from './helpers/timers.js';
 
 /**
@@ -23,25 +35,11 @@ import { afterZeroDelayTimers, watchTimers } from './helpers/timers.js';
  * each step settles, the server's view of the sockets and what the components show must match.
  */
 
-const USERS = [2, 3] as const;
-const TASKS = [1, 2] as const;
-
-type TokenKind = 'string' | 'function' | 'none';
 type Mode = 'plugin' | 'provide';
 
-interface Model {
+/** The Vue app's props: the shared ones, and whether the plugin or a layout provides. */
+interface Model extends AppModel {
   readonly mode: Mode;
-  /** Signed in: the layout is rendered (with the plugin: the parts may be). */
-  mounted: boolean;
-  userId: number;
-  tokenKind: TokenKind;
-  tokenVersion: number;
-  baseUrl: 0 | 1;
-  list: boolean;
-  watcher: boolean;
-  badge: boolean;
-  /** The server refused the token for good: the client stays closed until it connects anew. */
-  refused: boolean;
 }
 
 let server: TaskStatusServer;
@@ -50,42 +48,12 @@ const errors: unknown[] = [];
 const warnings: unknown[] = [];
 
 beforeAll(async () => {
-  server = await startTaskStatusServer({
-    // A token names its user: `u2-…` is user 2's.
-    tokens: (token, { userId }) =>
-      userId !== undefined && token.startsWith(`u${userId}-`) ? Number(userId) : null,
-    snapshotOnConnect: true,
-  });
+  server = await startModelServer();
 });
 
 afterAll(async () => {
   await server.close();
 });
-
-function expectedToken(m: Model): string {
-  return m.tokenKind === 'string' ? `u${m.userId}-s${m.tokenVersion}` : `u${m.userId}-f`;
-}
-
-function optionsOf(m: Model): TaskStatusClientOptions {
-  const fixed = { ...m };
-  const token =
-    m.tokenKind === 'string'
-      ? expectedToken(fixed)
-      : m.tokenKind === 'function'
-        ? () => expectedToken(fixed)
-        : undefined;
-  return {
-    baseUrl: m.baseUrl === 0 ? server.url : `${server.url}/?app=b`,
-    userId: m.userId,
-    token: token as string,
-    WebSocket: NodeWebSocket,
-    heartbeat: { intervalMs: 5_000, timeoutMs: 5_000 },
-    // A connection that was accepted has its token refreshed again on a later refusal.
-    reconnect: { initialDelayMs: 5, maxDelayMs: 20, stableAfterMs: 1 },
-  };
-}
-
-const note = (userId: number) => `for u${userId}`;
 
 const Badge = defineComponent({
   setup() {
@@ -135,16 +103,12 @@ function parts(m: Model) {
 const Layout = defineComponent({
   props: { m: { type: Object as () => Model, required: true } },
   setup(props) {
-    provideTaskStatus({ options: optionsOf(props.m) });
+    provideTaskStatus({ options: optionsOf(server, props.m) });
     return () => h('div', parts(props.m));
   },
 });
 
-function identity(m: Model): string {
-  return [m.userId, m.baseUrl, m.tokenKind === 'string' ? expectedToken(m) : m.tokenKind].join();
-}
-
-class World {
+class World implements AppWorld<Model> {
   readonly m: Model;
   readonly app: App;
   readonly root = document.createElement('div');
@@ -175,7 +139,7 @@ class World {
       },
     });
     this.app = createApp(Root);
-    if (mode === 'plugin') this.app.use(createTaskStatusPlugin({ options: optionsOf(m) }));
+    if (mode === 'plugin') this.app.use(createTaskStatusPlugin({ options: optionsOf(server, m) }));
     this.app.config.errorHandler = (error) => {
       errors.push(error);
     };
@@ -216,30 +180,8 @@ class World {
     await afterZeroDelayTimers();
     await vi.waitFor(
       () => {
-        const open = server.clients.filter((c) => c.state !== 'closed');
         const text = (id: string) => this.root.querySelector(`#${id}`)?.textContent;
-        if (!this.live()) {
-          expect(open).toEqual([]);
-        } else {
-          expect(open.map((c) => [c.state, c.userId, c.token])).toEqual([
-            ['open', String(m.userId), expectedToken(m)],
-          ]);
-          expect(open[0]?.url.includes('app=b')).toBe(m.baseUrl === 1);
-        }
-        if (this.held() && m.tokenKind !== 'none' && m.badge) {
-          expect(text('badge')).toBe(m.refused ? 'closed AUTH_FAILED' : 'open -');
-        }
-        if (this.live() && m.list) {
-          const ids = server
-            .tasks(m.userId)
-            .map((t) => String(t.task_id))
-            .sort();
-          expect(text('list')).toBe(ids.join(','));
-        }
-        if (this.live() && m.watcher) {
-          const latest = server.tasks(m.userId).find((t) => t.task_id === TASKS[0]);
-          expect(text('watcher')).toBe(latest ? `${latest.status} ${latest.progress}` : '-');
-        }
+        expectShown(server, this, text, this.held());
         if (this.held() && m.tokenKind === 'none' && !this.invalidReported) {
           expect(errors.map((e) => (e as { code?: string }).code)).toContain('INVALID_OPTIONS');
         }
@@ -252,22 +194,7 @@ class World {
   }
 }
 
-type Cmd = fc.AsyncCommand<Model, World>;
-
-function command(
-  label: string,
-  check: (m: Model) => boolean,
-  run: (w: World) => Promise<void> | void,
-): Cmd {
-  return {
-    check,
-    async run(_model, w) {
-      await run(w);
-      await w.settle();
-    },
-    toString: () => label,
-  };
-}
+const step = command<Model, World>;
 
 /** Changes only a layout of `provide` mode can follow: it is re-created with them. */
 const provides = (m: Model) => m.mode === 'provide';
@@ -275,53 +202,17 @@ const provides = (m: Model) => m.mode === 'provide';
 const commands = [
   fc
     .constantFrom(...USERS)
-    .map((userId) => command(`user ${userId}`, provides, (w) => w.update({ userId }))),
+    .map((userId) => step(`user ${userId}`, provides, (w) => w.update({ userId }))),
   fc
     .constantFrom<TokenKind>('string', 'function', 'none')
     .map((tokenKind) =>
-      command(`token ${tokenKind}`, provides, (w) =>
+      step(`token ${tokenKind}`, provides, (w) =>
         w.update({ tokenKind, tokenVersion: w.m.tokenVersion + 1 }),
       ),
     ),
   fc
     .constantFrom<0 | 1>(0, 1)
-    .map((baseUrl) => command(`baseUrl ${baseUrl}`, provides, (w) => w.update({ baseUrl }))),
-  fc.constant(
-    command(
-      'sign out',
-      (m) => m.mounted,
-      (w) => w.update({ mounted: false }),
-    ),
-  ),
-  fc.constant(
-    command(
-      'sign in',
-      (m) => !m.mounted,
-      (w) => w.update({ mounted: true }),
-    ),
-  ),
-  fc.constantFrom('list', 'watcher', 'badge' as const).map((part) =>
-    command(
-      `toggle ${part}`,
-      () => true,
-      (w) => w.update({ [part]: !w.m[part] }),
-    ),
-  ),
-  fc
-    .record({
-      user: fc.constantFrom(...USERS),
-      taskId: fc.constantFrom(...TASKS),
-      progress: fc.nat(100),
-    })
-    .map(({ user, taskId, progress }) =>
-      command(
-        `push u${user} task ${taskId} ${progress}%`,
-        () => true,
-        () => {
-          server.pushUpdate(user, { taskId, status: 'running', progress, message: note(user) });
-        },
-      ),
-    ),
+    .map((baseUrl) => step(`baseUrl ${baseUrl}`, provides, (w) => w.update({ baseUrl }))),
   fc
     .record({
       sameRender: fc.boolean(),
@@ -337,7 +228,7 @@ const commands = [
       ),
     })
     .map(({ sameRender, changes }) =>
-      command(
+      step(
         `burst ${sameRender ? 'in one render' : 'in one tick'} ${JSON.stringify(changes)}`,
         provides,
         async (w) => {
@@ -347,46 +238,12 @@ const commands = [
         },
       ),
     ),
-  fc.constant(
-    command(
-      'drop',
-      () => true,
-      () => server.closeAll(1012),
-    ),
-  ),
-  fc.constant(
-    command(
-      'refuse the next token',
-      (m) => m.mounted && m.tokenKind !== 'none' && !m.refused,
-      async (w) => {
-        if (!w.live()) return;
-        const before = server.connections.length;
-        server.rejectNextAuth('token_expired');
-        server.closeAll(1012);
-        // The refusal is used up by the reconnect, not left for a later client.
-        await vi.waitFor(() =>
-          expect(server.connections.slice(before).map((c) => c.state)).toContain('rejected'),
-        );
-        // A token function is asked again and its second token accepted; a string is final.
-        if (w.m.tokenKind === 'string') w.m.refused = true;
-      },
-    ),
-  ),
-  fc.constant(
-    command(
-      'restart',
-      () => true,
-      () => server.restart({ downtimeMs: 10 }),
-    ),
-  ),
+  ...sharedCommands<Model, World>(() => server),
 ];
 
 it('keeps one socket with the latest options and shows the latest data, whatever the app does', async () => {
   const timers = watchTimers();
-  const rejections: unknown[] = [];
-  const onRejection = (reason: unknown) => rejections.push(reason);
-  process.on('unhandledRejection', onRejection);
-  try {
+  await collectUncaught(async (uncaught) => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<Mode>('plugin', 'provide'),
@@ -413,8 +270,6 @@ it('keeps one socket with the latest options and shows the latest data, whatever
     // Everything unmounted: no timer of ours is left.
     await vi.waitFor(() => expect(timers.live()).toBe(0), { timeout: 3_000 });
     expect(warnings).toEqual([]);
-    expect(rejections).toEqual([]);
-  } finally {
-    process.off('unhandledRejection', onRejection);
-  }
+    expect(uncaught).toEqual([]);
+  });
 }, 120_000);

@@ -11,3 +11,20 @@ export function modelRuns(numRuns: number): { numRuns: number; seed?: number } {
     ...(seed === undefined ? {} : { seed: Number(seed) }),
   };
 }
+
+/**
+ * Runs `run` with every unhandled rejection and uncaught exception of the process collected in
+ * the array it is given, rather than failing the test file at some later point.
+ */
+export async function collectUncaught(run: (uncaught: unknown[]) => Promise<void>): Promise<void> {
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on('unhandledRejection', onUncaught);
+  process.on('uncaughtException', onUncaught);
+  try {
+    await run(uncaught);
+  } finally {
+    process.off('unhandledRejection', onUncaught);
+    process.off('uncaughtException', onUncaught);
+  }
+}
