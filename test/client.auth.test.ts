@@ -210,6 +210,35 @@ describe('auth verdict after accept', () => {
     expect(harness.server.sockets).toHaveLength(2);
   });
 
+  it('refreshes a token only once against a server that refuses later than stableAfterMs', async () => {
+    // A token check slower than stableAfterMs, with the token presumed accepted as the socket
+    // opens: the quiet before the refusal is no sign that the token works.
+    harness.server.onSocket = (ws) =>
+      setTimeout(() => {
+        ws.send(JSON.stringify({ type: 'error', message: 'Invalid token' }));
+        ws.close(1000);
+      }, 80);
+    const reasons: string[] = [];
+    const c = client({
+      authGraceMs: 0,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 10, stableAfterMs: 30 },
+      token: ({ reason }) => {
+        reasons.push(reason);
+        return `t${reasons.length}`;
+      },
+    });
+    const { authErrors } = collect(c);
+    const failed = new Promise<TaskStatusError>((resolve) =>
+      c.on('error', (e) => e.code === 'AUTH_FAILED' && !authErrors.at(-1)?.willRetry && resolve(e)),
+    );
+    await c.connect();
+    await vi.waitFor(() => expect(c.state).toBe('closed'), { timeout: 2000 });
+    await failed;
+    expect(reasons).toEqual(['connect', 'auth-retry']);
+    expect(authErrors.map((info) => info.willRetry)).toEqual([true, false]);
+    expect(harness.server.sockets).toHaveLength(2);
+  });
+
   it.each([
     { type: 'error', message: 'Invalid token' },
     { type: 'error', code: 'bad_request', message: 'Invalid token' },

@@ -598,9 +598,9 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
       this.#closedMeanwhile(end);
       return;
     }
-    // Quiet alone is no sign of life, or a server that refuses later than authGraceMs would have
-    // the token refreshed forever.
-    this.#settleIfStable(end.accepted);
+    // Quiet alone is no sign of life, or a server that refuses later than authGraceMs (or later
+    // than stableAfterMs) would have the token refreshed forever.
+    this.#settleIfStable(end.accepted && !end.presumed);
     const willRetry =
       policy !== false && typeof this.#options.token === 'function' && !this.#authRetried;
     this.emit('authError', {

@@ -46,6 +46,8 @@ export interface ConnectionEnd {
   readonly opened: boolean;
   /** The server accepted the token. */
   readonly accepted: boolean;
+  /** Accepted only by quiet (`authGraceMs`, or the open with 0), and no valid frame came since. */
+  readonly presumed: boolean;
   /** An auth error the server sent (error frame or plain text), if any. */
   readonly authError: { readonly code: string | null; readonly message: string | null } | undefined;
   /** HTTP status of a refused upgrade, where visible (Node). */
@@ -690,6 +692,7 @@ export class Connection<O> {
       wasClean,
       opened,
       accepted,
+      presumed: accepted && this.#presumed,
       authError: this.#authError,
       httpStatus,
       error: this.#transientError(code, reason, opened, accepted, httpStatus),
@@ -761,6 +764,7 @@ export class Connection<O> {
       wasClean: false,
       opened,
       accepted,
+      presumed: accepted && this.#presumed,
       authError: this.#authError,
       httpStatus: undefined,
       error,
