@@ -226,7 +226,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   updates(options: UpdatesOptions = {}): TaskUpdateIterator<TUpdate> {
     checkCall('updates', options);
-    return this.#feed.stream(options, this.#state === 'closed');
+    return this.#feed.stream(options);
   }
 
   /**
@@ -238,7 +238,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
    */
   watchTask(taskId: TaskId, options: WatchTaskOptions = {}): TaskUpdateIterator<TUpdate> {
     checkCall('watchTask', options, taskId);
-    return this.#feed.watch(taskId, options, this.#state === 'closed');
+    return this.#feed.watch(taskId, options);
   }
 
   /**
@@ -252,7 +252,7 @@ export class TaskStatusClient<TUpdate extends TaskUpdate = TaskUpdate> extends E
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#feed.wait(taskId, options, () => this.#state === 'closed');
+    return this.#feed.wait(taskId, options);
   }
 
   /** Iterates over every update: `for await (const update of client) …`. */

@@ -32,7 +32,11 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   readonly #describe: (owner: object, cause: unknown) => string;
   #streams: Set<UpdateStream<T>> | undefined;
   #resyncAbort: AbortController | undefined;
-  /** Why the client last ended, for waits that outlive it. */
+  /**
+   * Why the client last ended, for waits that outlive it; set while it stays ended (`connect()`
+   * clears it), so a consumer made then is done at once. It is set before the state is `closed`,
+   * which a `close` listener of `close()` runs ahead of.
+   */
   lastError: TaskStatusError | undefined;
 
   /** `describe` says what a thrown value says, token masked: one function for every client. */
@@ -108,35 +112,29 @@ export class TaskFeed<T extends TaskUpdate> implements StreamSource<T> {
   }
 
   /**
-   * A new iterator; `ended` makes it done at once (after `first`, if given), and so does a client
-   * that has ended and not connected again: a `close` listener of `close()` runs before the state
-   * is `closed`, after the iterators were ended.
+   * A new iterator, done at once (after `first`, if given) when `finished`, or when the client
+   * has ended and not connected again.
    */
   stream(
     options: UpdatesOptions,
-    ended: boolean,
+    finished = false,
     isLast?: (update: T) => boolean,
     first?: T,
   ): UpdateStream<T> {
     const stream = new UpdateStream(this, options, isLast, first);
-    if (ended || this.lastError !== undefined) stream.end();
+    if (finished || this.lastError !== undefined) stream.end();
     return stream;
   }
 
-  watch(taskId: TaskId, options: WatchTaskOptions, closed: boolean): UpdateStream<T> {
+  watch(taskId: TaskId, options: WatchTaskOptions): UpdateStream<T> {
     const held = this.table.get(taskId);
     const finished = held !== undefined && this.isTerminal(held);
-    return this.stream(
-      { ...options, taskId },
-      closed || finished,
-      (update) => this.isTerminal(update),
-      held,
-    );
+    return this.stream({ ...options, taskId }, finished, (update) => this.isTerminal(update), held);
   }
 
-  wait(taskId: TaskId, options: WaitForTaskOptions, closed: () => boolean): Promise<T> {
+  wait(taskId: TaskId, options: WaitForTaskOptions): Promise<T> {
     return waitForTask(
-      (signal) => this.watch(taskId, { signal }, closed()),
+      (signal) => this.watch(taskId, { signal }),
       (update) => this.isTerminal(update),
       taskId,
       () => this.lastError ?? new TaskStatusError('CONNECTION_CLOSED', 'The client was closed'),
