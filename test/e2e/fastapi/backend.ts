@@ -27,6 +27,10 @@ export interface BackendOptions {
   readonly ws?: 'websockets' | 'wsproto';
   /** A fixed port, to start a backend again where one was. @default 0 (any free port) */
   readonly port?: number;
+  /** The address to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  /** A network namespace to run in (`ip netns exec`), where `host` is one of its addresses. */
+  readonly netns?: string;
   /** End each session when its token expires (`token_expired`, then close 1000). @default false */
   readonly expireSessions?: boolean;
   /** Send no task updates: an idle server. @default false */
@@ -50,7 +54,7 @@ export interface Tokens {
 
 export interface Backend {
   readonly port: number;
-  /** `http://127.0.0.1:<port>`: the client's `baseUrl` adds the route. */
+  /** `http://<host>:<port>`: the client's `baseUrl` adds the route. */
   readonly baseUrl: string;
   readonly tokens: Tokens;
   /** Kills the process at once (no closing handshakes: the sockets just drop). */
@@ -69,25 +73,29 @@ const running = new Set<() => Promise<void>>();
  */
 export async function startBackend(options: BackendOptions = {}): Promise<Backend> {
   if (!existsSync(PYTHON)) throw new Error(`The FastAPI tests need ${PYTHON}: ${INSTALL}`);
-  const child = spawn(
-    PYTHON,
-    [
-      SERVER,
-      `--refuse=${options.refuse ?? 'json'}`,
-      `--auth-delay=${options.authDelay ?? 0}`,
-      `--accept-delay=${options.acceptDelay ?? 0}`,
-      `--ws=${options.ws ?? 'websockets'}`,
-      `--port=${options.port ?? 0}`,
-      `--pings=${options.pings ?? 'json-and-text'}`,
-      ...(options.expireSessions ? ['--expire-sessions'] : []),
-      ...(options.quiet ? ['--quiet'] : []),
-      ...(options.greet ? ['--greet'] : []),
-      ...(options.ackFirst ? ['--ack-first'] : []),
-      `--fail-checks=${options.failChecks ?? 0}`,
-    ],
-    // stdin stays open while this process lives: the backend exits when it closes.
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const host = options.host ?? '127.0.0.1';
+  const argv = [
+    SERVER,
+    `--host=${host}`,
+    `--refuse=${options.refuse ?? 'json'}`,
+    `--auth-delay=${options.authDelay ?? 0}`,
+    `--accept-delay=${options.acceptDelay ?? 0}`,
+    `--ws=${options.ws ?? 'websockets'}`,
+    `--port=${options.port ?? 0}`,
+    `--pings=${options.pings ?? 'json-and-text'}`,
+    ...(options.expireSessions ? ['--expire-sessions'] : []),
+    ...(options.quiet ? ['--quiet'] : []),
+    ...(options.greet ? ['--greet'] : []),
+    ...(options.ackFirst ? ['--ack-first'] : []),
+    `--fail-checks=${options.failChecks ?? 0}`,
+  ];
+  // stdin stays open while this process lives: the backend exits when it closes.
+  const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
+  // `ip netns exec` replaces itself with Python, so the child is the backend all the same.
+  const child =
+    options.netns === undefined
+      ? spawn(PYTHON, argv, { stdio })
+      : spawn('ip', ['netns', 'exec', options.netns, PYTHON, ...argv], { stdio });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const end = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -121,7 +129,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   stderr = undefined;
   return {
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
     tokens,
     kill,
     stop: () => end('SIGTERM'),

@@ -35,6 +35,7 @@ SECRET = "e2e-secret"
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, default=0)
+parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
 parser.add_argument(
     "--refuse",
     choices=["json", "text", "detail-1008", "close-4001", "before-accept"],
@@ -187,7 +188,7 @@ threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).st
 
 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-sock.bind(("127.0.0.1", args.port))
+sock.bind((args.host, args.port))
 sock.listen(128)
 tokens = {"good": token("2", 3600), "expired": token("2", -60), "otherUser": token("3", 3600)}
 print(json.dumps({"port": sock.getsockname()[1], "tokens": tokens}), flush=True)
