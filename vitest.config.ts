@@ -48,9 +48,11 @@ export default defineConfig({
       },
       {
         // The example apps in Debian's Chromium (/usr/bin/chromium), each served by a Vite dev
-        // server whose /api proxy forwards to a real task-status backend; and the client, from
+        // server whose /api proxy forwards to a real task-status backend; the client, from
         // Node and from Chromium, against a FastAPI backend on uvicorn (Debian's python3-fastapi
-        // and python3-uvicorn). Fails with the install command when either is missing.
+        // and python3-uvicorn); and the client across a link that fails in the kernel, with the
+        // server in a network namespace (root and iproute2). Fails with the install command, or
+        // what is needed, when any of these is missing.
         extends: true,
         test: {
           name: 'e2e',
