@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { ReactElement, ReactNode } from 'react';
 import { describe, expectTypeOf, it } from 'vitest';
 import { type ComputedRef, createApp, type Plugin, type Ref } from 'vue';
 import type {
@@ -39,7 +39,8 @@ describe('React binding types', () => {
   });
 
   it('takes options or a client, never both, never neither', () => {
-    expectTypeOf(TaskStatusProvider).returns.toEqualTypeOf<ReactNode>();
+    // Not `ReactNode`: older @types/react and TypeScript take only an element from a component.
+    expectTypeOf(TaskStatusProvider).returns.toEqualTypeOf<ReactElement>();
     expectTypeOf<{ options: typeof options }>().toExtend<TaskStatusProviderProps>();
     expectTypeOf<{ client: TaskStatusClient }>().toExtend<TaskStatusProviderProps>();
     expectTypeOf<{

@@ -1,4 +1,4 @@
-import { type ReactNode, useEffect, useMemo } from 'react';
+import { type ReactElement, type ReactNode, useEffect, useMemo } from 'react';
 import type { TaskStatusClientOptions, TaskUpdate } from 'task-status-client';
 import { type TaskStatusSource, TaskStatusStore } from '../bindings/store.js';
 import { TaskStatusContext } from './context.js';
@@ -34,7 +34,9 @@ export type TaskStatusProviderProps<TUpdate extends TaskUpdate = TaskUpdate> =
  */
 export function TaskStatusProvider<TUpdate extends TaskUpdate = TaskUpdate>(
   props: TaskStatusProviderProps<TUpdate>,
-): ReactNode {
+): ReactElement {
+  // Typed `ReactElement`, not `ReactNode`: a component that returns a `ReactNode` is a valid JSX
+  // element only with @types/react 18.2.8 or later and TypeScript 5.1 or later.
   const { client, options, children } = props;
   const key = client === undefined ? identity(options) : undefined;
   // The store only changes with the client's identity (the client, or the options that name the
