@@ -34,14 +34,17 @@ export default defineConfig({
         },
       },
       {
-        // Builds and packs the package once, then loads the tarball the way consumers do:
-        // Node 20 and 24, ESM and CJS, three TypeScript resolution modes, a browser bundle.
+        // Builds and packs the package once (in the background: test/package/pack.setup.ts),
+        // then loads the tarball the way consumers do: Node 20 and 24, ESM and CJS, three
+        // TypeScript resolution modes, a browser bundle.
         extends: true,
         test: {
           name: 'package',
           environment: 'node',
           include: ['test/package/**/*.test.ts'],
-          // The build, `npm pack` and a first fetch of Node 24 happen in beforeAll.
+          globalSetup: ['test/package/pack.setup.ts'],
+          // Each file's beforeAll waits for the build and `npm pack`; a first fetch of Node 24
+          // happens meanwhile.
           hookTimeout: 180_000,
           testTimeout: 60_000,
         },

@@ -4,21 +4,13 @@
  * 24), type-checked by `tsc` in three resolution modes, and bundled by esbuild for the browser.
  */
 import { execFile } from 'node:child_process';
-import {
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  symlink,
-  writeFile,
-} from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packedTarball } from './tarball.js';
 
 const PACKAGE = 'task-status-client';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -126,11 +118,8 @@ beforeAll(async () => {
   // in the Node 24 tests, which run the script again.
   node24Fetch = exec(node24Script, ['node', '--version'], repo).catch(() => undefined);
 
-  // `prepack` builds, so this packs what a fresh build produces.
-  await exec('npm', ['pack', '--pack-destination', scratch], repo);
-  const packed = (await readdir(scratch)).filter((name) => name.endsWith('.tgz'));
-  expect(packed).toHaveLength(1);
-  tarball = path.join(scratch, packed[0] ?? '');
+  // `prepack` builds, so this is what a fresh build produces.
+  tarball = await packedTarball();
 
   const installed = path.join(consumer, 'node_modules', PACKAGE);
   await mkdir(installed, { recursive: true });
