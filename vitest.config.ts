@@ -36,15 +36,16 @@ export default defineConfig({
       {
         // Builds and packs the package once (in the background: test/package/pack.setup.ts),
         // then loads the tarball the way consumers do: Node 20 and 24, ESM and CJS, three
-        // TypeScript resolution modes, a browser bundle.
+        // TypeScript resolution modes, a browser bundle; and with the oldest React, Vue and
+        // TypeScript it supports, from the npm registry.
         extends: true,
         test: {
           name: 'package',
           environment: 'node',
           include: ['test/package/**/*.test.ts'],
           globalSetup: ['test/package/pack.setup.ts'],
-          // Each file's beforeAll waits for the build and `npm pack`; a first fetch of Node 24
-          // happens meanwhile.
+          // Each file's beforeAll waits for the build and `npm pack`, and then fetches Node 24
+          // or installs the oldest versions from the registry (only the first run downloads).
           hookTimeout: 180_000,
           testTimeout: 60_000,
         },
