@@ -233,7 +233,9 @@ const ownedRoot = createRoot(owned);
 ownedRoot.render(app({ client }));
 await until(() => owned.textContent === 'open 1|completed 100', 'owned client');
 ownedRoot.unmount();
-await new Promise((resolve) => setTimeout(resolve, 50));
+// A client the app gave the provider stays open after it: it still receives the next update.
+server.pushUpdate(2, { taskId: 43, status: 'queued', progress: 0 });
+await until(() => client.tasks.has(43), 'update to the owned client after unmount');
 report.ownedAfterUnmount = client.state;
 await client.close();
 await server.close();

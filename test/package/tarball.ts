@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 import { PACK_RESULT } from './pack.setup.js';
 
@@ -9,18 +8,28 @@ import { PACK_RESULT } from './pack.setup.js';
  * pack is over; rejects with `npm pack`'s output when it failed. Several test files may wait at
  * once: the package is packed once.
  */
-export async function packedTarball(): Promise<string> {
-  const file = path.join(inject('packDirectory'), PACK_RESULT);
-  for (;;) {
-    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
-    if (text !== undefined) {
+export function packedTarball(): Promise<string> {
+  const directory = inject('packDirectory');
+  const file = path.join(directory, PACK_RESULT);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const check = () => {
+      if (done) return;
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        text = JSON.stringify({ error: String(error) });
+      }
+      done = true;
+      watcher.close();
       const result = JSON.parse(text) as { tarball: string } | { error: string };
-      if ('error' in result) throw new Error(result.error);
-      return result.tarball;
-    }
-    await sleep(100);
-  }
+      if ('error' in result) reject(new Error(result.error));
+      else resolve(result.tarball);
+    };
+    // Watched before the first look, so that a result renamed into place in between is seen.
+    const watcher = watch(directory, check);
+    check();
+  });
 }
