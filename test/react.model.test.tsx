@@ -47,6 +47,14 @@ afterAll(async () => {
   await server.close();
 });
 
+/** The client the provider holds, as its children last saw it. */
+let heldClient: unknown;
+
+function ClientProbe() {
+  heldClient = useTaskStatus().client;
+  return null;
+}
+
 function Badge() {
   const { state, error } = useTaskStatus();
   return <p data-testid="badge">{`${state} ${error?.code ?? '-'}`}</p>;
@@ -85,6 +93,7 @@ function App({ m, strict }: { m: Model; strict: boolean }) {
     <Boundary key={m.boundary}>
       {m.mounted && (
         <TaskStatusProvider options={optionsOf(server, m)}>
+          <ClientProbe />
           {m.badge && <Badge />}
           {m.list && <List userId={m.userId} />}
           {m.watcher && <Watcher userId={m.userId} />}
@@ -176,10 +185,15 @@ const commands = [
       'rerender with equal options',
       () => true,
       async (w) => {
-        const before = server.connections.length;
+        const client = heldClient;
+        const open = [...server.clients];
         w.update({});
-        await new Promise((resolve) => setTimeout(resolve, 5));
-        expect(server.connections.length).toBe(before);
+        // act() ran the rerender's effects: a provider that replaced its client has done so.
+        expect(heldClient).toBe(client);
+        // And a socket replaced by the same client would show on the server once it settles.
+        await w.settle();
+        expect(server.clients.length).toBe(open.length);
+        for (const [i, socket] of server.clients.entries()) expect(socket).toBe(open[i]);
       },
     ),
   ),
