@@ -576,8 +576,7 @@ describe('the client under random interleavings', () => {
             expect(uncaught).toEqual([]);
           } finally {
             if (world.client.state !== 'closed') await world.client.close();
-            for (const socket of server.sockets) socket.terminate();
-            server.sockets.length = 0;
+            server.dropAll();
           }
         }),
         { ...modelRuns(40), endOnFailure: false },

@@ -926,8 +926,7 @@ describe('update consumers under random interleavings', () => {
             expect(uncaught).toEqual([]);
           } finally {
             if (world.client.state !== 'closed') await world.client.close();
-            for (const socket of server.sockets) socket.terminate();
-            server.sockets.length = 0;
+            server.dropAll();
           }
         }),
         { ...modelRuns(60), endOnFailure: false },

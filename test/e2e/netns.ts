@@ -20,6 +20,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { Server } from 'node:net';
 import { promisify } from 'node:util';
+import type { ListeningSocket } from '../helpers/ws-server.js';
 
 const run = promisify(execFile);
 
@@ -48,9 +49,9 @@ export interface VirtualNetwork {
   heal(): Promise<void>;
   /**
    * A TCP socket listening on `serverIp` inside the namespace, for a server in this process
-   * (`http.Server#listen(handle)`): a child process opens it there and hands it over.
+   * (`startWsServer(onSocket, socket)`): a child process opens it there and hands it over.
    */
-  listen(): Promise<{ readonly handle: Server; readonly port: number }>;
+  listen(): Promise<ListeningSocket>;
   /** Removes the namespace, the veth pair and the route. Idempotent. */
   close(): Promise<void>;
 }
@@ -157,14 +158,11 @@ export async function startVirtualNetwork(): Promise<VirtualNetwork> {
 }
 
 /** Opens a listening socket inside `namespace` and receives it over the IPC channel. */
-function listenInside(
-  namespace: string,
-  host: string,
-): Promise<{ readonly handle: Server; readonly port: number }> {
+function listenInside(namespace: string, host: string): Promise<ListeningSocket> {
   const script = `
     const server = require('node:net').createServer();
     server.listen({ host: process.argv[1], port: 0 }, () =>
-      process.send({ port: server.address().port }, server, () => process.exit(0)));`;
+      process.send('listening', server, () => process.exit(0)));`;
   const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', script, host], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -173,9 +171,7 @@ function listenInside(
     stderr += chunk.toString();
   });
   return new Promise((resolve, reject) => {
-    child.once('message', (message: { port: number }, handle: unknown) =>
-      resolve({ handle: handle as Server, port: message.port }),
-    );
+    child.once('message', (_message, handle) => resolve({ handle: handle as Server, host }));
     // After the message, if one came: `close` waits for the IPC channel too.
     child.once('close', (code) =>
       reject(new Error(`No socket from namespace ${namespace} (exit ${code}): ${stderr}`)),

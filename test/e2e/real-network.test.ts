@@ -7,11 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import NodeWebSocket, { type WebSocket, WebSocketServer } from 'ws';
+import NodeWebSocket from 'ws';
 import {
   type ResyncUpdate,
   TaskStatusClient,
@@ -25,6 +24,7 @@ import {
 } from '../hardening/helpers/connections.js';
 import { nextEvent, rejection } from '../helpers/events.js';
 import { at, taskFrame } from '../helpers/frames.js';
+import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import { killBackends, startBackend } from './fastapi/backend.js';
 import { setupChromium } from './harness.js';
 import { startVirtualNetwork, type VirtualNetwork } from './netns.js';
@@ -37,52 +37,15 @@ const SLACK_MS = 250;
 const CLOSE_GRACE_MS = 1_000;
 const fixture = fileURLToPath(new URL('../fixtures/close-on-dead-link.ts', import.meta.url));
 
-/** A `ws` server in the namespace, in this process, its sockets numbered (`connected` frames). */
-interface NamespacedServer {
-  /** `http://<server address>:<port>` */
-  readonly baseUrl: string;
-  /** The sockets accepted since the last `reset()`. */
-  readonly sockets: WebSocket[];
-  /** Drops every socket and numbers the next ones from 1 again. */
-  reset(): void;
-  close(): Promise<void>;
-}
-
-async function startNamespacedServer(network: VirtualNetwork): Promise<NamespacedServer> {
-  const { handle, port } = await network.listen();
-  const http = createServer();
-  const wss = new WebSocketServer({ server: http });
-  const sockets: WebSocket[] = [];
-  let onSocket = numberedConnections();
-  wss.on('connection', (ws) => {
-    sockets.push(ws);
-    ws.on('error', () => {});
-    onSocket(ws);
-  });
-  await new Promise<void>((resolve) => http.listen(handle, resolve));
-  return {
-    baseUrl: `http://${network.serverIp}:${port}`,
-    sockets,
-    reset() {
-      for (const ws of sockets.splice(0)) ws.terminate();
-      onSocket = numberedConnections();
-    },
-    async close() {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  };
-}
-
 const chromium = setupChromium();
 let network: VirtualNetwork | undefined;
-let wsServer: NamespacedServer | undefined;
+/** A `ws` server in the namespace, in this process, its sockets numbered (`connected` frames). */
+let wsServer: TestServer | undefined;
 const clients: TaskStatusClient[] = [];
 
 beforeAll(async () => {
   network = await startVirtualNetwork();
-  wsServer = await startNamespacedServer(network);
+  wsServer = await startWsServer(numberedConnections(), await network.listen());
 });
 
 afterEach(async () => {
@@ -90,7 +53,10 @@ afterEach(async () => {
   await network?.heal();
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await killBackends();
-  wsServer?.reset();
+  if (wsServer !== undefined) {
+    wsServer.dropAll();
+    wsServer.onSocket = numberedConnections();
+  }
 });
 
 afterAll(async () => {
@@ -103,7 +69,7 @@ function net(): VirtualNetwork {
   return network;
 }
 
-function backend(): NamespacedServer {
+function backend(): TestServer {
   if (wsServer === undefined) throw new Error('the server starts in beforeAll');
   return wsServer;
 }

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 /** What a test does with each accepted socket. */
@@ -22,6 +22,8 @@ export interface TestServer {
   onSocket: OnSocket;
   onUpgrade: OnUpgrade;
   onRequest: OnRequest;
+  /** Drops every socket accepted so far, at once, and forgets them. */
+  dropAll(): void;
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
   /** Listens again on the same port. */
@@ -33,8 +35,20 @@ export function requestedTokens(server: TestServer): (string | null)[] {
   return server.requests.map((path) => new URL(path, 'http://x').searchParams.get('token'));
 }
 
-/** A real HTTP + `ws` server on 127.0.0.1, port 0, scripted per test. */
-export async function startWsServer(onSocket: OnSocket = () => {}): Promise<TestServer> {
+/** A socket already listening (opened elsewhere, such as in a network namespace), and its host. */
+export interface ListeningSocket {
+  readonly handle: NetServer;
+  readonly host: string;
+}
+
+/**
+ * A real HTTP + `ws` server, scripted per test: on 127.0.0.1, port 0, or on the listening socket
+ * `at` (which it listens on once: `listen()` again is for 127.0.0.1 only).
+ */
+export async function startWsServer(
+  onSocket: OnSocket = () => {},
+  at?: ListeningSocket,
+): Promise<TestServer> {
   const wss = new WebSocketServer({ noServer: true });
   let http: Server;
   let port = 0;
@@ -47,6 +61,9 @@ export async function startWsServer(onSocket: OnSocket = () => {}): Promise<Test
     onSocket,
     onUpgrade: (_request, _socket, accept) => accept(),
     onRequest: (_request, response) => response.writeHead(404).end(),
+    dropAll() {
+      for (const socket of server.sockets.splice(0)) socket.terminate();
+    },
     async close() {
       for (const socket of tcp) socket.destroy();
       for (const client of wss.clients) client.terminate();
@@ -67,9 +84,13 @@ export async function startWsServer(onSocket: OnSocket = () => {}): Promise<Test
           }),
         );
       });
-      await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) =>
+        at === undefined
+          ? http.listen(port, '127.0.0.1', resolve)
+          : http.listen(at.handle, resolve),
+      );
       port = (http.address() as AddressInfo).port;
-      Object.assign(server, { port, baseUrl: `http://127.0.0.1:${port}` });
+      Object.assign(server, { port, baseUrl: `http://${at?.host ?? '127.0.0.1'}:${port}` });
     },
   };
   await server.listen();

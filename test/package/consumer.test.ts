@@ -3,17 +3,16 @@
  * into a scratch project and loaded by real Node processes (ESM and CJS, the host Node and Node
  * 24), type-checked by `tsc` in three resolution modes, and bundled by esbuild for the browser.
  */
-import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exec, repo } from './exec.js';
 import { packedTarball } from './tarball.js';
 
 const PACKAGE = 'task-status-client';
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 const node24Script = path.join(repo, 'scripts', 'node24.sh');
 const fixtures = fileURLToPath(new URL('./fixtures', import.meta.url));
 
@@ -25,23 +24,6 @@ const SOURCE_TO_PACKAGE: Readonly<Record<string, string>> = {
   '../../../src/index.js': PACKAGE,
   '../../../src/schemas.js': `${PACKAGE}/schemas`,
 };
-
-interface Output {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a real process; on a non-zero exit, fails with everything it printed. */
-function exec(file: string, args: readonly string[], cwd: string): Promise<Output> {
-  const command = [file.startsWith(repo) ? path.relative(repo, file) : file, ...args].join(' ');
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve({ stdout, stderr });
-      const why = error.message.split('\n')[0];
-      reject(new Error(`\`${command}\` failed (${why})\n${stdout}${stderr}`));
-    });
-  });
-}
 
 /**
  * Prints what the package gives a plain JavaScript consumer, as JSON. The scripts live here rather

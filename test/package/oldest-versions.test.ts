@@ -5,15 +5,12 @@
  * runs the provider, the plugin and the hooks and composables against the testing kit's real
  * server in happy-dom. The repository itself develops against the newest of each.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { exec, repo } from './exec.js';
 import { packedTarball } from './tarball.js';
-
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What the scratch project installs: the lowest of each range the package claims. */
 const OLDEST = {
@@ -32,17 +29,6 @@ const OLDEST = {
 
 /** Tools the scratch project takes from the repository, whatever their version. */
 const LINKED = ['happy-dom'];
-
-/** Runs a real process; on a non-zero exit, fails with everything it printed. */
-function exec(file: string, args: readonly string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolve(stdout);
-      const why = error.message.split('\n')[0];
-      reject(new Error(`\`${[file, ...args].join(' ')}\` failed (${why})\n${stdout}${stderr}`));
-    });
-  });
-}
 
 /** The lowest version that a range of the form `>=18`, `>=3.3` or `^2.15.0` allows. */
 function lowestOf(range: string): string {
@@ -385,7 +371,7 @@ interface RuntimeReport {
 }
 
 const run = async (script: string): Promise<RuntimeReport> =>
-  JSON.parse(await exec(process.execPath, [script], scratch)) as RuntimeReport;
+  JSON.parse((await exec(process.execPath, [script], scratch)).stdout) as RuntimeReport;
 
 it.concurrent(`renders the React provider and hooks on React ${OLDEST.react}`, async () => {
   const report = await run('react.mjs');

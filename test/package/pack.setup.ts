@@ -4,12 +4,11 @@
  * at once, as they did when one test file packed in its own `beforeAll`. A test file waits for
  * the tarball with `packedTarball()` from `./tarball.ts`.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { exec, repo } from './exec.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -20,8 +19,6 @@ declare module 'vitest' {
 
 /** The file, in the pack directory, that holds `{ tarball }` or `{ error }` once the pack ends. */
 export const PACK_RESULT = 'result.json';
-
-const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const directory = await mkdtemp(path.join(tmpdir(), 'task-status-client-pack-'));
@@ -39,7 +36,7 @@ async function pack(directory: string): Promise<void> {
   let result: { tarball: string } | { error: string };
   try {
     await mkdir(out);
-    await npmPack(out);
+    await exec('npm', ['pack', '--pack-destination', out], repo);
     const packed = (await readdir(out)).filter((name) => name.endsWith('.tgz'));
     if (packed.length !== 1) throw new Error(`\`npm pack\` left ${packed.length} tarballs`);
     result = { tarball: path.join(out, packed[0] ?? '') };
@@ -50,16 +47,4 @@ async function pack(directory: string): Promise<void> {
   const file = path.join(directory, PACK_RESULT);
   await writeFile(`${file}.partial`, JSON.stringify(result));
   await rename(`${file}.partial`, file);
-}
-
-/** `npm pack` of the repository into `out`; on a non-zero exit, fails with all it printed. */
-function npmPack(out: string): Promise<void> {
-  const options = { cwd: repo, maxBuffer: 16 * 1024 * 1024 };
-  return new Promise((resolve, reject) => {
-    execFile('npm', ['pack', '--pack-destination', out], options, (error, stdout, stderr) => {
-      if (!error) return resolve();
-      const why = error.message.split('\n')[0];
-      reject(new Error(`\`npm pack\` failed (${why})\n${stdout}${stderr}`));
-    });
-  });
 }
