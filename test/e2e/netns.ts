@@ -49,7 +49,7 @@ export interface VirtualNetwork {
   heal(): Promise<void>;
   /**
    * A TCP socket listening on `serverIp` inside the namespace, for a server in this process
-   * (`startWsServer(onSocket, socket)`): a child process opens it there and hands it over.
+   * (`startWsServer(onSocket, { at: socket })`): a child process opens it there and hands it over.
    */
   listen(): Promise<ListeningSocket>;
   /** Removes the namespace, the veth pair and the route. Idempotent. */

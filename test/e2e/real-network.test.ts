@@ -45,7 +45,7 @@ const clients: TaskStatusClient[] = [];
 
 beforeAll(async () => {
   network = await startVirtualNetwork();
-  wsServer = await startWsServer(numberedConnections(), await network.listen());
+  wsServer = await startWsServer(numberedConnections(), { at: await network.listen() });
 });
 
 afterEach(async () => {

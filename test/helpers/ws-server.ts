@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -12,7 +13,7 @@ export type OnUpgrade = (request: IncomingMessage, socket: Socket, accept: () =>
 export type OnRequest = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface TestServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>` (`https:` with a certificate) */
   readonly baseUrl: string;
   readonly port: number;
   /** Every socket accepted so far. */
@@ -41,14 +42,23 @@ export interface ListeningSocket {
   readonly host: string;
 }
 
+/** Where and how a test server listens. */
+export interface ServerPlace {
+  /** A socket to listen on once (`listen()` again is for 127.0.0.1 only). */
+  readonly at?: ListeningSocket | undefined;
+  /** Serve HTTPS (and `wss:`) with this certificate and key, both PEM. */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined;
+}
+
 /**
  * A real HTTP + `ws` server, scripted per test: on 127.0.0.1, port 0, or on the listening socket
- * `at` (which it listens on once: `listen()` again is for 127.0.0.1 only).
+ * `place.at`; over TLS with `place.tls`.
  */
 export async function startWsServer(
   onSocket: OnSocket = () => {},
-  at?: ListeningSocket,
+  place: ServerPlace = {},
 ): Promise<TestServer> {
+  const { at, tls } = place;
   const wss = new WebSocketServer({ noServer: true });
   let http: Server;
   let port = 0;
@@ -70,7 +80,9 @@ export async function startWsServer(
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
     async listen() {
-      http = createServer((request, response) => server.onRequest(request, response));
+      const onRequest = (request: IncomingMessage, response: ServerResponse) =>
+        server.onRequest(request, response);
+      http = tls === undefined ? createServer(onRequest) : createHttpsServer(tls, onRequest);
       http.on('connection', (socket) => {
         tcp.add(socket);
         socket.on('close', () => tcp.delete(socket));
@@ -90,7 +102,10 @@ export async function startWsServer(
           : http.listen(at.handle, resolve),
       );
       port = (http.address() as AddressInfo).port;
-      Object.assign(server, { port, baseUrl: `http://${at?.host ?? '127.0.0.1'}:${port}` });
+      Object.assign(server, {
+        port,
+        baseUrl: `${tls === undefined ? 'http' : 'https'}://${at?.host ?? '127.0.0.1'}:${port}`,
+      });
     },
   };
   await server.listen();
