@@ -1,5 +1,6 @@
+import { get as httpsGet } from 'node:https';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import NodeWebSocket from 'ws';
 import {
   isTaskStatusError,
@@ -13,6 +14,7 @@ import {
   type TaskStatusServer,
   type TaskStatusServerOptions,
 } from '../src/testing/index.js';
+import { createTestCertificates, type TestCertificates } from './helpers/tls.js';
 
 const servers: TaskStatusServer[] = [];
 const clients: TaskStatusClient[] = [];
@@ -307,6 +309,7 @@ describe('startTaskStatusServer over WebSocket', () => {
       handshakeDelayMs: undefined,
       version: undefined,
       unmatchedUpgradeStatus: undefined,
+      tls: undefined,
       ack: undefined,
       errorFormat: undefined,
       errorCloseCode: undefined,
@@ -458,6 +461,100 @@ describe('startTaskStatusServer over WebSocket', () => {
     );
     expect(isTaskStatusError(error, 'INVALID_OPTIONS')).toBe(true);
     expect((error as Error).message).toMatch(message);
+  });
+});
+
+describe('startTaskStatusServer over TLS', () => {
+  let certificates: TestCertificates;
+  beforeAll(async () => {
+    certificates = await createTestCertificates();
+  });
+  afterAll(() => certificates.remove());
+
+  /** `ws`, trusting the test CA as well as Node's own. */
+  const trustingTestCa = () =>
+    class TrustingWebSocket extends NodeWebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols, { ca: certificates.ca });
+      }
+    };
+
+  it('serves /health over HTTPS and the route over wss:, also after a restart', async () => {
+    const { cert, key } = certificates.trusted;
+    const server = await start({ tls: { cert, key }, snapshotOnConnect: true });
+    expect(server.url).toBe(`https://127.0.0.1:${server.port}`);
+    const c = client(server, { WebSocket: trustingTestCa() });
+    const tasks: TaskUpdate[] = [];
+    c.on('task', (task) => tasks.push(task));
+    await c.connect();
+    expect(String(c)).toContain(`wss://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=***`);
+    server.pushUpdate(2, { taskId: 1, status: 'running', progress: 10 });
+    await vi.waitFor(() => expect(tasks).toHaveLength(1));
+    await server.restart();
+    await vi.waitFor(() => expect(server.clients).toMatchObject([{ state: 'open' }]));
+    server.pushUpdate(2, { taskId: 1, status: 'completed' });
+    await vi.waitFor(() =>
+      expect(tasks.map((task) => task.status)).toEqual(['running', 'completed']),
+    );
+    const health = await new Promise<string>((resolve, reject) => {
+      const request = httpsGet(`${server.url}/health`, { ca: certificates.ca }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => {
+          body += chunk;
+        });
+        response.on('end', () => resolve(body));
+      });
+      request.on('error', reject);
+    });
+    expect(JSON.parse(health)).toMatchObject({ status: 'healthy' });
+  });
+
+  it('takes the certificate and key as bytes', async () => {
+    const { cert, key } = certificates.trusted;
+    const server = await start({
+      tls: { cert: new TextEncoder().encode(cert), key: new TextEncoder().encode(key) },
+    });
+    await client(server, { WebSocket: trustingTestCa() }).connect();
+    expect(server.clients).toMatchObject([{ state: 'open' }]);
+  });
+
+  it('is refused by a client that does not trust its certificate, before any upgrade', async () => {
+    const { cert, key } = certificates.trusted;
+    const server = await start({ tls: { cert, key } });
+    const c = client(server, { reconnect: { maxInitialAttempts: 0 } });
+    const failure = await c.connect().then(
+      () => undefined,
+      (error: TaskStatusError) => error,
+    );
+    expect(failure?.code).toBe('RECONNECT_EXHAUSTED');
+    expect(failure?.message).toContain('unable to verify the first certificate');
+    expect(server.connections).toEqual([]);
+  });
+
+  it.each([
+    ['not an object', 'cert.pem', /"tls": must be an object with cert, key, got "cert\.pem"/],
+    ['with an unknown key', { cert: 'x', key: 'y', ca: 'z' }, /"tls\.ca": is not a known key/],
+    ['without a key', { cert: 'x' }, /"tls\.key": must be PEM text.*got undefined/],
+    ['with an empty certificate', { cert: '', key: 'y' }, /"tls\.cert": must be PEM text/],
+    ['with text that is not PEM', { cert: 'x', key: 'y' }, /"tls": Node cannot use this/],
+  ])('refuses tls %s with INVALID_OPTIONS', async (_name, tls, message) => {
+    const failure = await start({ tls } as TaskStatusServerOptions).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isTaskStatusError(failure, 'INVALID_OPTIONS')).toBe(true);
+    expect((failure as Error).message).toMatch(message);
+  });
+
+  it("refuses a key that is not the certificate's, naming the problem", async () => {
+    const failure = await start({
+      tls: { cert: certificates.ca, key: certificates.trusted.key },
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isTaskStatusError(failure, 'INVALID_OPTIONS')).toBe(true);
+    expect((failure as Error).message).toMatch(/"tls": Node cannot use .*key values mismatch/);
   });
 });
 

@@ -10,12 +10,14 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { CloseCode, TaskStatusError } from 'task-status-client';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { Timer } from '../client/timers.js';
 import { TaskServerBrain } from './brain.js';
-import { checkDelay, checkObject, invalid } from './checks.js';
+import { checkDelay, checkObject, invalid, shown } from './checks.js';
 import type { Simulation, SimulationOptions } from './simulator.js';
 import {
   checkCloseCode,
@@ -54,6 +56,21 @@ export interface TaskStatusServerOptions extends TaskServerOptions {
    * @default 404
    */
   unmatchedUpgradeStatus?: 403 | 404 | undefined;
+  /**
+   * Serve HTTPS and `wss:` with this certificate (its chain after it, if any) and private key,
+   * both PEM, to test a client over TLS: trusting a private CA, or refusing a bad certificate.
+   * `server.url` is then `https://…`.
+   * @default none: plain HTTP and `ws:`
+   */
+  tls?: ServerTls | undefined;
+}
+
+/** The certificate and key of a {@link startTaskStatusServer} that serves TLS. */
+export interface ServerTls {
+  /** The server's certificate, PEM, followed by any intermediate certificates. */
+  readonly cert: string | Uint8Array;
+  /** Its private key, PEM, unencrypted. */
+  readonly key: string | Uint8Array;
 }
 
 /** Options of {@link TaskStatusServer.restart}. */
@@ -72,7 +89,7 @@ export interface RestartOptions {
 
 /** A running task-status backend: the controls of {@link TaskServerControls} plus its listener. */
 export interface TaskStatusServer extends TaskServerControls {
-  /** `http://127.0.0.1:<port>`: pass it as the client's `baseUrl`. */
+  /** `http://127.0.0.1:<port>` (`https:` with `tls`): pass it as the client's `baseUrl`. */
   readonly url: string;
   /** The port listened on (the same after `restart()`). */
   readonly port: number;
@@ -99,7 +116,14 @@ export interface TaskStatusServer extends TaskServerControls {
   close(): Promise<void>;
 }
 
-const TRANSPORT_KEYS = ['host', 'port', 'handshakeDelayMs', 'version', 'unmatchedUpgradeStatus'];
+const TRANSPORT_KEYS = [
+  'host',
+  'port',
+  'handshakeDelayMs',
+  'version',
+  'unmatchedUpgradeStatus',
+  'tls',
+];
 const STATUS_PATH = '/api/v1/ws/status';
 /** How long `close()` waits for clients to answer the close frame before dropping them. */
 const CLOSE_GRACE_MS = 500;
@@ -108,6 +132,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   readonly #host: string;
   readonly #version: string;
   readonly #unmatchedStatus: 403 | 404;
+  readonly #tls: NodeTls | undefined;
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sockets = new Set<Socket>();
   /** Pending timers (delayed handshakes, restart downtime), each with what to do if cut short. */
@@ -140,6 +165,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
       );
     }
     this.#unmatchedStatus = unmatchedUpgradeStatus;
+    this.#tls = checkTls(options.tls);
     this.#host = host;
     this.#port = port;
     this.#version = version;
@@ -148,7 +174,7 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
 
   get url(): string {
     const host = this.#host.includes(':') ? `[${this.#host}]` : this.#host;
-    return `http://${host}:${this.#port}`;
+    return `${this.#tls === undefined ? 'http' : 'https'}://${host}:${this.#port}`;
   }
 
   get port(): number {
@@ -165,7 +191,12 @@ class RealServer extends TaskServerBrain implements TaskStatusServer {
   }
 
   async listen(): Promise<void> {
-    const http = createServer((request, response) => void this.#onRequest(request, response));
+    const onRequest = (request: IncomingMessage, response: ServerResponse) =>
+      void this.#onRequest(request, response);
+    const http =
+      this.#tls === undefined
+        ? createServer(onRequest)
+        : createHttpsServer({ cert: this.#tls.cert, key: this.#tls.key }, onRequest);
     http.on('connection', (socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -408,6 +439,38 @@ export async function startTaskStatusServer(
   const server = new RealServer(options);
   await server.listen();
   return server;
+}
+
+/** The certificate and key as Node takes them. */
+interface NodeTls {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+/** `tls` as Node takes it, once Node has read the certificate and key and found that they match. */
+function checkTls(tls: unknown): NodeTls | undefined {
+  if (tls === undefined) return undefined;
+  checkObject(tls, 'tls', ['cert', 'key']);
+  const { cert, key } = tls;
+  const pem = { cert: pemOf(cert, 'tls.cert'), key: pemOf(key, 'tls.key') };
+  try {
+    createSecureContext(pem);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw invalid(
+      'tls',
+      `Node cannot use this certificate and key (${why}): give both as PEM, the key unencrypted and the one the certificate was issued for`,
+    );
+  }
+  return pem;
+}
+
+function pemOf(value: unknown, name: string): string | Buffer {
+  if (typeof value === 'string' && value !== '') return value;
+  if (value instanceof Uint8Array && value.length > 0) {
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  }
+  throw invalid(name, `must be PEM text, as a non-empty string or bytes, got ${shown(value)}`);
 }
 
 function json(response: ServerResponse, status: number, body: unknown): void {

@@ -5,6 +5,7 @@
  */
 export {
   type RestartOptions,
+  type ServerTls,
   startTaskStatusServer,
   type TaskStatusServer,
   type TaskStatusServerOptions,
