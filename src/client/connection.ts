@@ -718,7 +718,7 @@ export class Connection<O> {
       // A browser gives no reason (and shows a refused upgrade as 1006): say what it may hide.
       const why = this.#failure
         ? `: ${this.#failure} (close ${code})`
-        : ` (close ${code}, no reason given): the server may be unreachable, or have refused the path or the token`;
+        : ` (close ${code}, no reason given): the server may be unreachable, have refused the path or the token, or, over wss:, have a certificate that is not trusted here`;
       return new TaskStatusError('CONNECTION_ERROR', `Could not open the WebSocket${why}`, details);
     }
     // The socket's own error, where it gave one (`ws`: a reset, a frame over its 100 MiB limit,

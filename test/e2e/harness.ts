@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Page,
+} from 'playwright-core';
 import { createLogger, createServer, type Logger } from 'vite';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
@@ -88,8 +94,8 @@ export interface ChromiumSetup {
   readonly browser: Browser;
   /** The script from {@link bundleSdk}. */
   readonly sdk: string;
-  /** A page in a browser context of its own, closed after the test. */
-  newPage(): Promise<Page>;
+  /** A page in a browser context of its own (made with `options`), closed after the test. */
+  newPage(options?: BrowserContextOptions): Promise<Page>;
 }
 
 /**
@@ -118,8 +124,8 @@ export function setupChromium(options: ChromiumOptions = {}): ChromiumSetup {
     get sdk() {
       return sdk;
     },
-    async newPage() {
-      const context = await this.browser.newContext();
+    async newPage(contextOptions?: BrowserContextOptions) {
+      const context = await this.browser.newContext(contextOptions);
       contexts.push(context);
       return context.newPage();
     },

@@ -43,6 +43,8 @@ export interface BackendOptions {
   readonly ackFirst?: boolean;
   /** Token checks that fail first (an error frame, then 1013); `/health` counts them. @default 0 */
   readonly failChecks?: number;
+  /** Serve HTTPS and `wss:` with the certificate and key in these PEM files. @default none */
+  readonly tls?: { readonly certPath: string; readonly keyPath: string };
 }
 
 /** JWTs the backend signed for user 2 (and one for user 3). */
@@ -54,7 +56,7 @@ export interface Tokens {
 
 export interface Backend {
   readonly port: number;
-  /** `http://<host>:<port>`: the client's `baseUrl` adds the route. */
+  /** `http://<host>:<port>` (`https:` with `tls`): the client's `baseUrl` adds the route. */
   readonly baseUrl: string;
   readonly tokens: Tokens;
   /** Kills the process at once (no closing handshakes: the sockets just drop). */
@@ -88,6 +90,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     ...(options.greet ? ['--greet'] : []),
     ...(options.ackFirst ? ['--ack-first'] : []),
     `--fail-checks=${options.failChecks ?? 0}`,
+    ...(options.tls === undefined
+      ? []
+      : [`--ssl-certfile=${options.tls.certPath}`, `--ssl-keyfile=${options.tls.keyPath}`]),
   ];
   // stdin stays open while this process lives: the backend exits when it closes.
   const stdio: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
@@ -129,7 +134,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   stderr = undefined;
   return {
     port,
-    baseUrl: `http://${host}:${port}`,
+    baseUrl: `${options.tls === undefined ? 'http' : 'https'}://${host}:${port}`,
     tokens,
     kill,
     stop: () => end('SIGTERM'),

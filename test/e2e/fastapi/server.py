@@ -55,6 +55,8 @@ parser.add_argument(
 )
 parser.add_argument("--ack-first", action="store_true", help="ack before checking the token")
 parser.add_argument("--fail-checks", type=int, default=0, help="token checks that fail (1013)")
+parser.add_argument("--ssl-certfile", help="serve HTTPS and wss: with this certificate (PEM)")
+parser.add_argument("--ssl-keyfile", help="and this key (PEM)")
 args = parser.parse_args()
 
 
@@ -192,4 +194,11 @@ sock.bind((args.host, args.port))
 sock.listen(128)
 tokens = {"good": token("2", 3600), "expired": token("2", -60), "otherUser": token("3", 3600)}
 print(json.dumps({"port": sock.getsockname()[1], "tokens": tokens}), flush=True)
-uvicorn.Server(uvicorn.Config(app, log_level="warning", ws=args.ws)).run(sockets=[sock])
+config = uvicorn.Config(
+    app,
+    log_level="warning",
+    ws=args.ws,
+    ssl_certfile=args.ssl_certfile,
+    ssl_keyfile=args.ssl_keyfile,
+)
+uvicorn.Server(config).run(sockets=[sock])
