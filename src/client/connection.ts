@@ -650,7 +650,12 @@ export class Connection<O> {
     this.#drain();
     const message = event?.message;
     // Node's own WebSocket gives every drop an error event whose message is empty: no words.
-    if (typeof message === 'string' && message !== '') this.#failure = this.#scrub(message);
+    if (typeof message === 'string' && message !== '') {
+      // OpenSSL's own words (`write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong
+      // version number:<source file>:350:` and a newline) come down to their reason.
+      const openssl = OPENSSL_REASON.exec(message)?.[1];
+      this.#failure = this.#scrub(openssl === undefined ? message : `TLS failed: ${openssl}`);
+    }
     // Chromium fires no close after the error of a socket that the page's Content-Security-Policy
     // blocked, though the socket is closed: once this task is over, end it as that close would.
     if (this.#socket.readyState === CLOSED && this.#phase !== 'ended') this.#wait(MISSING_CLOSE, 0);
@@ -815,6 +820,9 @@ function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/** The reason in an OpenSSL error line: `…:error:<code>:<library>:<function>:<reason>:…`. */
+const OPENSSL_REASON = /:error:\w+:[^:]*:[^:]*:([^:]+)/;
 
 function heartbeatTimeout(options: Complete<HeartbeatOptions>): TaskStatusError {
   return new TaskStatusError(

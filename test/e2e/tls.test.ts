@@ -71,7 +71,7 @@ function client(baseUrl: string, options: Partial<TaskStatusClientOptions> = {})
 }
 
 /** `text` as a regular expression that matches it literally. */
-function escape(text: string): string {
+function literally(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
@@ -128,7 +128,7 @@ describe('from Node, with ws', () => {
           code: 'CONNECTION_ERROR',
           closeCode: 1006,
           message: expect.stringMatching(
-            new RegExp(`^Could not open the WebSocket: ${escape(fault)}.* \\(close 1006\\)$`),
+            new RegExp(`^Could not open the WebSocket: ${literally(fault)}.* \\(close 1006\\)$`),
           ),
         })),
       );
@@ -137,6 +137,27 @@ describe('from Node, with ws', () => {
       expect(JSON.stringify([errors, String(failure)])).not.toContain(TOKEN);
     },
   );
+
+  it.each([
+    ['https: for a port without TLS', 'plain', 'TLS failed: wrong version number'],
+    ['http: for a port with TLS', 'tls', 'socket hang up'],
+  ] as const)('reports %s in one line', async (_name, serves, fault) => {
+    const { cert, key } = certificates.trusted;
+    const server = await startTaskStatusServer({
+      tokens: { [TOKEN]: 2 },
+      ...(serves === 'tls' ? { tls: { cert, key } } : {}),
+    });
+    servers.push(server);
+    const swapped =
+      serves === 'tls'
+        ? server.url.replace('https:', 'http:')
+        : server.url.replace('http:', 'https:');
+    const c = client(swapped, { reconnect: { maxInitialAttempts: 0 } });
+    const errors: string[] = [];
+    c.on('error', (error) => errors.push(error.message));
+    await expect(c.connect()).rejects.toMatchObject({ code: 'RECONNECT_EXHAUSTED' });
+    expect(errors[0]).toBe(`Could not open the WebSocket: ${fault} (close 1006)`);
+  });
 
   it('takes a certificate that expires soon, as it is still valid', async () => {
     const server = await startServer('expiringSoon');
