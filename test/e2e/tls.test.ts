@@ -5,6 +5,9 @@
  * leaves; against FastAPI on uvicorn serving TLS itself; and from Chromium, on a page of an
  * https origin and against a certificate it does not trust.
  */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import NodeWebSocket from 'ws';
 import {
@@ -18,7 +21,7 @@ import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/
 import { killLeftovers, ndjson, startCli } from '../cli/helpers.js';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
 import { killBackends, startBackend } from './fastapi/backend.js';
-import { connectInPage, setupChromium } from './harness.js';
+import { connectInPage, setupChromium, startExampleApp, waitForText } from './harness.js';
 
 const TOKEN = 'tls-token-of-user-2';
 
@@ -319,5 +322,58 @@ describe('from Chromium', () => {
     );
     expect(server.connections).toEqual([]);
     expect(JSON.stringify(outcome)).not.toContain(TOKEN);
+  });
+});
+
+describe("through the React app's Vite dev proxy, to a backend serving TLS", () => {
+  const app = fileURLToPath(new URL('../../examples/react-vite/', import.meta.url));
+  const vite = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
+
+  /** The app's Vite dev server as its own process, with `env`; resolves with its URL. */
+  async function startVite(backend: string, env: NodeJS.ProcessEnv): Promise<string> {
+    const child = spawn(process.execPath, [vite, '--host', '127.0.0.1', '--port', '0'], {
+      cwd: app,
+      env: { ...process.env, TASK_STATUS_BACKEND: backend, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    stopVite = () => {
+      child.kill();
+    };
+    for await (const line of createInterface({ input: child.stdout })) {
+      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(line)?.[0];
+      if (url !== undefined) return url;
+    }
+    throw new Error('Vite exited before it listened');
+  }
+  let stopVite = () => {};
+  afterEach(() => stopVite());
+
+  it('fails in the proxy, which names the certificate, until Vite trusts the CA', async () => {
+    const { cert, key } = certificates.trusted;
+    // The example app signs in as user 1 with this token.
+    const server = await startTaskStatusServer({ tokens: { 'demo-token': 1 }, tls: { cert, key } });
+    servers.push(server);
+    const refused = await startExampleApp('react-vite', server.url);
+    try {
+      const page = await chromium.newPage();
+      await page.goto(refused.url);
+      await vi.waitFor(
+        () =>
+          expect(refused.logs.join('\n')).toMatch(
+            /ws proxy error:\s*Error: unable to verify the first certificate/,
+          ),
+        { timeout: 10_000 },
+      );
+      expect(server.connections).toEqual([]);
+    } finally {
+      await refused.close();
+    }
+
+    const trusting = await startVite(server.url, { NODE_EXTRA_CA_CERTS: certificates.caPath });
+    const page = await chromium.newPage();
+    await page.goto(trusting);
+    await waitForText(page, '[data-testid=state]', 'open');
+    server.pushUpdate(1, { taskId: 3, status: 'running', progress: 30 });
+    await page.waitForSelector('[data-task-id="3"][data-status="running"]');
   });
 });
