@@ -141,7 +141,9 @@ export interface TaskStatusClientOptions<TUpdate extends TaskUpdate = TaskUpdate
    */
   path?: string | undefined;
   /**
-   * WebSocket constructor to use: the DOM's `WebSocket` and `ws`'s class fit as they are.
+   * WebSocket constructor to use: the DOM's `WebSocket` and `ws`'s class fit as they are. In
+   * Node, a subclass of `ws`'s class that passes options to it can trust a private CA (`ca`),
+   * as `docs/connection.md` shows under "TLS".
    * @default `globalThis.WebSocket` (in Node, only one a mock such as msw has installed), else
    * `ws` (looked up on each connect)
    */
