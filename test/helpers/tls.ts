@@ -29,6 +29,8 @@ export interface TestCertificates {
   readonly expiringSoon: ServerCertificate;
   /** As `trusted`, but it expired in 2020. */
   readonly expired: ServerCertificate;
+  /** As `trusted`, but valid only from a day from now: what a clock behind sees. */
+  readonly notYetValid: ServerCertificate;
   /** Signed by the CA, for `tasks.example.test` only: wrong for `127.0.0.1`. */
   readonly otherHost: ServerCertificate;
   /** Signed by its own key, for `localhost` and `127.0.0.1`. */
@@ -152,6 +154,7 @@ export async function createTestCertificates(): Promise<TestCertificates> {
   const trusted = await sign('trusted', now - 3_600_000, now + 30 * DAY_MS, 'local');
   const expiringSoon = await sign('expiring-soon', now - 3_600_000, now + 2 * DAY_MS, 'local');
   const expired = await sign('expired', Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 2), 'local');
+  const notYetValid = await sign('not-yet-valid', now + DAY_MS, now + 30 * DAY_MS, 'local');
   const otherHost = await sign('other-host', now - 3_600_000, now + 30 * DAY_MS, 'other');
   await openssl(
     'req',
@@ -173,6 +176,7 @@ export async function createTestCertificates(): Promise<TestCertificates> {
     trusted,
     expiringSoon,
     expired,
+    notYetValid,
     otherHost,
     selfSigned: await certificate('self-signed.pem', 'server.key'),
     remove: () => rm(dir, { recursive: true, force: true }),
