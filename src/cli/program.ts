@@ -158,7 +158,7 @@ function addWatchCommand(program: Command, { io, signal, setExit }: CommandConte
 function addDoctorCommand(program: Command, { io, signal, setExit }: CommandContext): void {
   connectionOptions(program.command('doctor'))
     .description(
-      'Check DNS, TCP, /health, the URL, the upgrade, auth, heartbeat and reconnect, in order.',
+      'Check DNS, TCP, TLS (for https:// and wss://), /health, the URL, the upgrade, auth, heartbeat and reconnect, in order.',
     )
     .option('--json', 'print the report as one JSON document')
     .option(
@@ -232,6 +232,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
   const scrub = createScrubber(token);
   const write = (text: string) => io.stdout.write(scrub(text));
   const colors = colorsFor(io.stdout, io.env);
+  const { NODE_EXTRA_CA_CERTS: extraCaCerts } = io.env;
   const options = {
     baseUrl: flags.baseUrl,
     userId: parseId(flags.user),
@@ -239,6 +240,7 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     path: flags.path,
     timeoutMs: flags.timeout,
     heartbeatMessage: flags.heartbeatMessage,
+    extraCaCerts,
   };
   if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId), colors));
   const interrupted = new Promise<undefined>((resolve) => {

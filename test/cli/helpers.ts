@@ -5,7 +5,8 @@
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import type { CheckResult, DoctorReport } from '../../src/cli/doctor/types.js';
 import type { WatchOptions } from '../../src/cli/watch/watch.js';
 import {
   startTaskStatusServer,
@@ -183,4 +184,45 @@ export function userArgs(
   ...extra: string[]
 ): string[] {
   return [command, '--base-url', baseUrl, '--user', '2', '--token', token, ...extra];
+}
+
+/** What `doctor --json` reported, and how it exited. */
+export interface DoctorRun {
+  readonly code: number | null;
+  readonly report: DoctorReport;
+  /** The check with this id. */
+  check(id: string): CheckResult;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `doctor --json` for user 2 with `token` and a `--timeout` of 800 ms (`extra` may set
+ * another), `env` added to its environment, and checks what must hold for every run: valid JSON,
+ * no token, and every step in order.
+ */
+export async function doctorJson(
+  baseUrl: string,
+  token: string,
+  extra: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<DoctorRun> {
+  const result = await runCli(
+    [...userArgs('doctor', baseUrl, token, '--json', '--timeout', '800'), ...extra],
+    env,
+  );
+  expect(result.stdout + result.stderr).not.toContain(token);
+  const report = JSON.parse(result.stdout) as DoctorReport;
+  expect(report.checks.map((check) => check.id)).toEqual([
+    'dns',
+    'tcp',
+    'tls',
+    'health',
+    'url',
+    'upgrade',
+    'auth',
+    'heartbeat',
+    'reconnect',
+  ]);
+  const check = (id: string) => report.checks.find((item) => item.id === id) as CheckResult;
+  return { code: result.code, report, check, stderr: result.stderr };
 }

@@ -2,6 +2,7 @@ import { isTaskStatusError } from '../../index.js';
 import { checkDns, checkHealth, checkTcp } from './network-checks.js';
 import { DoctorSession } from './session-checks.js';
 import { type DoctorOptions, resolveTarget, type Target } from './target.js';
+import { checkTls } from './tls-check.js';
 import type { CheckId, CheckOutcome, CheckResult, DoctorReport } from './types.js';
 import { checkUpgrade } from './upgrade-check.js';
 import { checkUrl } from './url-check.js';
@@ -10,6 +11,7 @@ import { checkUrl } from './url-check.js';
 export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
   dns: 'DNS lookup',
   tcp: 'TCP connect',
+  tls: 'TLS',
   health: 'Health',
   url: 'Canonical URL',
   upgrade: 'HTTP upgrade',
@@ -21,7 +23,7 @@ export const CHECK_TITLES: Readonly<Record<CheckId, string>> = {
 /**
  * Runs every step in order, the way a person would debug the socket, calling `onCheck` as each
  * one finishes (so a terminal shows progress while a timeout runs). A step whose prerequisite
- * failed is skipped, never left out: the report always has the same eight checks.
+ * failed is skipped, never left out: the report always has the same nine checks.
  */
 export async function runDoctor(
   options: DoctorOptions,
@@ -62,10 +64,12 @@ export async function runDoctor(
   }
 
   let reachable = false;
+  /** The TLS handshake failed, so nothing over `https:` or `wss:` can get through. */
+  let tlsFailed = false;
   /** `/health` answered with a web page: a frontend's dev server is in front. */
   let devServer = false;
   if (target === undefined) {
-    for (const id of ['dns', 'tcp', 'health'] as const)
+    for (const id of ['dns', 'tcp', 'tls', 'health'] as const)
       skip(id, 'the base URL is unusable (see url)');
   } else {
     const resolved = target;
@@ -75,17 +79,31 @@ export async function runDoctor(
       const tcp = await run('tcp', () => checkTcp(resolved, options.timeoutMs));
       reachable = tcp.verdict !== 'fail';
     }
-    if (reachable) {
+    if (!reachable) skip('tls', 'the server is unreachable');
+    else if (!resolved.secure) skip('tls', `${plainScheme(options.baseUrl)} has no TLS`);
+    else {
+      const tls = await run('tls', () =>
+        checkTls(resolved, options.timeoutMs, options.extraCaCerts),
+      );
+      tlsFailed = tls.verdict === 'fail';
+    }
+    if (!reachable) skip('health', 'the server is unreachable');
+    else if (tlsFailed) skip('health', TLS_FAILED);
+    else {
       const health = await run('health', () => checkHealth(resolved, options.timeoutMs));
       devServer = health.cause === 'health-web-page';
-    } else skip('health', 'the server is unreachable');
+    }
   }
   await run('url', () => checkUrl(target, options, problem));
 
-  if (target === undefined || !reachable) {
-    for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) {
-      skip(id, target === undefined ? 'the base URL is unusable' : 'the server is unreachable');
-    }
+  if (target === undefined || !reachable || tlsFailed) {
+    const because =
+      target === undefined
+        ? 'the base URL is unusable'
+        : reachable
+          ? TLS_FAILED
+          : 'the server is unreachable';
+    for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) skip(id, because);
   } else {
     const resolved = target;
     const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, devServer));
@@ -101,6 +119,13 @@ export async function runDoctor(
     userId: String(options.userId),
     checks,
   };
+}
+
+const TLS_FAILED = 'the TLS handshake failed';
+
+/** `http://` or `ws://`, as the base URL of a plain target was written. */
+function plainScheme(baseUrl: string): string {
+  return /^\s*https?:/i.test(baseUrl) ? 'http://' : 'ws://';
 }
 
 async function runSession(

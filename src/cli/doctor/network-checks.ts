@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
-import type { Target } from './target.js';
+import { hostAndPort, type Target } from './target.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
 
 /** Resolves the host name; an IP address resolves to itself. */
@@ -25,7 +25,7 @@ export async function checkDns(target: Target): Promise<CheckOutcome> {
  * tries every address the name resolves to (`localhost` is `::1` and `127.0.0.1`), as `ws` will.
  */
 export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcome> {
-  const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  const where = hostAndPort(target);
   return new Promise((resolve) => {
     const socket = connect({ host: target.host, port: target.port });
     const done = (outcome: CheckOutcome) => {

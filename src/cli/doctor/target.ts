@@ -11,6 +11,11 @@ export interface DoctorOptions {
   readonly timeoutMs: number;
   /** The ping frame (`--heartbeat-message`), when not the client's default. */
   readonly heartbeatMessage?: string | undefined;
+  /**
+   * The `NODE_EXTRA_CA_CERTS` the process started with (Node reads it only then), for the TLS
+   * step to say that it did not help.
+   */
+  readonly extraCaCerts?: string | undefined;
 }
 
 /** Where the socket is, taken apart for the steps that need the pieces. */
@@ -74,4 +79,9 @@ export function urlForRoute(target: Target, options: DoctorOptions, route: strin
     token: options.token,
     path: route,
   });
+}
+
+/** `host:port`, an IPv6 address in brackets: where the TCP and TLS steps connect. */
+export function hostAndPort(target: Target): string {
+  return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
 }

@@ -8,6 +8,7 @@
 export const CHECK_IDS = [
   'dns',
   'tcp',
+  'tls',
   'health',
   'url',
   'upgrade',
@@ -32,6 +33,23 @@ export type DoctorCause =
   | 'connection-refused'
   | 'tcp-timeout'
   | 'tcp-error'
+  // tls (wss: targets only)
+  /** No CA trusted here leads to the certificate: self-signed, a private CA, a missing intermediate. */
+  | 'tls-untrusted'
+  /** The certificate's notAfter has passed (or this machine's clock is ahead). */
+  | 'tls-expired'
+  /** The certificate's notBefore is still to come: a clock behind, here or on the server. */
+  | 'tls-not-yet-valid'
+  /** A warning: the certificate expires within 14 days. */
+  | 'tls-expiring'
+  /** The certificate does not name the host of --base-url. */
+  | 'tls-hostname'
+  /** The port answered the handshake with something else, such as plain HTTP. */
+  | 'tls-not-tls'
+  /** The port took the connection but did not finish the handshake within --timeout. */
+  | 'tls-timeout'
+  /** Any other handshake failure or certificate refusal. */
+  | 'tls-error'
   // health
   | 'health-status'
   | 'health-web-page'
