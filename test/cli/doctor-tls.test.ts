@@ -367,3 +367,73 @@ describe('task-status doctor names a port that does not serve TLS', () => {
     expect(check('upgrade').verdict).toBe('pass');
   });
 });
+
+describe('task-status doctor names a TLS port behind an http:// base URL', () => {
+  const TLS_PORT_FIX =
+    'this port serves TLS (a TLS handshake with it succeeds), and drops a plain request: use https:// (or wss://) in --base-url';
+
+  it('by a TLS handshake, when the port drops the plain request', async () => {
+    const server = await serve(certificates.trusted);
+    const run = await doctorTrustingNone(server.baseUrl.replace('https:', 'http:'));
+    expect(run.check('tls').summary).toBe('skipped: http:// has no TLS');
+    expect(run.check('health')).toMatchObject({
+      verdict: 'fail',
+      cause: 'health-unreachable',
+      fix: TLS_PORT_FIX,
+      data: { servesTls: true },
+    });
+    expect(run.check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-error',
+      fix: TLS_PORT_FIX,
+    });
+    expect(run.code).toBe(1);
+  });
+
+  it('not when the port drops the plain request and serves no TLS either', async () => {
+    // It drops the connection once the request (or the TLS handshake) comes.
+    const port = await listen(
+      createTcpServer((socket) => socket.once('data', () => socket.destroy())),
+    );
+    const run = await doctorTrustingNone(`http://127.0.0.1:${port}`);
+    expect(run.check('health')).toMatchObject({
+      verdict: 'fail',
+      cause: 'health-unreachable',
+      fix: 'check the host, port and scheme in --base-url, and any proxy in between',
+      data: { servesTls: false },
+    });
+    expect(run.check('upgrade')).toMatchObject({ verdict: 'fail', cause: 'upgrade-error' });
+    expect(run.check('upgrade').fix).toContain('dropped the connection during the upgrade');
+  });
+
+  it("by nginx's answer to plain HTTP on its TLS port", async () => {
+    // nginx answers a plain request on a port it serves TLS on with this page, upgrade or not.
+    const page =
+      '<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    const headers = { server: 'nginx', 'content-type': 'text/html', connection: 'close' };
+    const server = await startWsServer();
+    servers.push(server);
+    server.onRequest = (_request, response) => response.writeHead(400, headers).end(page);
+    server.onUpgrade = (_request, socket) =>
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nserver: nginx\r\ncontent-type: text/html\r\ncontent-length: ${page.length}\r\nconnection: close\r\n\r\n${page}`,
+      );
+    const run = await doctorTrustingNone(server.baseUrl);
+    const fix =
+      'this port serves HTTPS, as nginx says ("The plain HTTP request was sent to HTTPS port"): use https:// (or wss://) in --base-url';
+    expect(run.check('health')).toMatchObject({
+      verdict: 'fail',
+      cause: 'health-status',
+      summary: 'GET /health → 400: The plain HTTP request was sent to HTTPS port',
+      fix,
+      data: { httpStatus: 400, servesTls: true },
+    });
+    expect(run.check('upgrade')).toMatchObject({
+      verdict: 'fail',
+      cause: 'upgrade-rejected',
+      fix,
+      data: { httpStatus: 400 },
+    });
+    expect(run.code).toBe(1);
+  });
+});

@@ -4,7 +4,7 @@ import { DoctorSession } from './session-checks.js';
 import { type DoctorOptions, resolveTarget, type Target } from './target.js';
 import { checkTls } from './tls-check.js';
 import type { CheckId, CheckOutcome, CheckResult, DoctorReport } from './types.js';
-import { checkUpgrade } from './upgrade-check.js';
+import { checkUpgrade, type ServerHints } from './upgrade-check.js';
 import { checkUrl } from './url-check.js';
 
 /** Names of the steps, as printed. */
@@ -66,8 +66,7 @@ export async function runDoctor(
   let reachable = false;
   /** The TLS handshake failed, so nothing over `https:` or `wss:` can get through. */
   let tlsFailed = false;
-  /** `/health` answered with a web page: a frontend's dev server is in front. */
-  let devServer = false;
+  let hints: ServerHints = {};
   if (target === undefined) {
     for (const id of ['dns', 'tcp', 'tls', 'health'] as const)
       skip(id, 'the base URL is unusable (see url)');
@@ -91,7 +90,8 @@ export async function runDoctor(
     else if (tlsFailed) skip('health', TLS_FAILED);
     else {
       const health = await run('health', () => checkHealth(resolved, options.timeoutMs));
-      devServer = health.cause === 'health-web-page';
+      const { servesTls } = health.data as { servesTls?: boolean };
+      hints = { devServer: health.cause === 'health-web-page', servesTls };
     }
   }
   await run('url', () => checkUrl(target, options, problem));
@@ -106,7 +106,7 @@ export async function runDoctor(
     for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) skip(id, because);
   } else {
     const resolved = target;
-    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, devServer));
+    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, hints));
     if (upgrade.verdict === 'fail') {
       for (const id of ['auth', 'heartbeat', 'reconnect'] as const) skip(id, 'the upgrade failed');
     } else {

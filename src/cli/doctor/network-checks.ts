@@ -1,6 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { hostAndPort, type Target } from './target.js';
+import { NGINX_PLAIN_TO_TLS, NGINX_TLS_PORT_FIX, servesTls, TLS_PORT_FIX } from './tls-check.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
 
 /** Resolves the host name; an IP address resolves to itself. */
@@ -71,7 +72,10 @@ export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcom
   });
 }
 
-/** `GET {base}/health`, the backend's basic service check. */
+/**
+ * `GET {base}/health`, the backend's basic service check. For an `http://` base URL whose port
+ * serves TLS, `data.servesTls` is true, for the upgrade's fix.
+ */
 export async function checkHealth(target: Target, timeoutMs: number): Promise<CheckOutcome> {
   const url = `${target.httpBase}/health`;
   const where = `GET ${target.mount}/health`;
@@ -80,14 +84,19 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    if (timedOut) {
+      return fail(
+        'health-unreachable',
+        `${where}: no response within ${timeoutMs} ms`,
+        'the server accepts connections but does not answer HTTP: its worker may be blocked or overloaded',
+      );
+    }
+    const tls = !target.secure && (await servesTls(target, timeoutMs));
     return fail(
       'health-unreachable',
-      timedOut
-        ? `${where}: no response within ${timeoutMs} ms`
-        : `${where} failed: ${describe(error)}`,
-      timedOut
-        ? 'the server accepts connections but does not answer HTTP: its worker may be blocked or overloaded'
-        : NETWORK_FIX,
+      `${where} failed: ${describe(error)}`,
+      tls ? TLS_PORT_FIX : NETWORK_FIX,
+      target.secure ? {} : { data: { servesTls: tls } },
     );
   }
   const body = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
@@ -102,6 +111,14 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
     );
   }
   if (response.ok) return pass(`${where} → ${response.status} ${body}`.trim(), { data });
+  if (response.status === 400 && NGINX_PLAIN_TO_TLS.test(body)) {
+    return fail(
+      'health-status',
+      `${where} → 400: The plain HTTP request was sent to HTTPS port`,
+      NGINX_TLS_PORT_FIX,
+      { data: { ...data, servesTls: true } },
+    );
+  }
   if (response.status >= 500) {
     return fail(
       'health-status',

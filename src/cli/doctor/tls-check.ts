@@ -17,6 +17,28 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
 ]);
 
+/** The fix for an `http://` base URL whose port serves TLS. */
+export const TLS_PORT_FIX =
+  'this port serves TLS (a TLS handshake with it succeeds), and drops a plain request: use https:// (or wss://) in --base-url';
+
+/** nginx's answer to plain HTTP on its TLS port, a 400 page with this title. */
+export const NGINX_PLAIN_TO_TLS = /The plain HTTP request was sent to HTTPS port/i;
+
+/** The fix for an `http://` base URL whose port nginx serves with TLS. */
+export const NGINX_TLS_PORT_FIX =
+  'this port serves HTTPS, as nginx says ("The plain HTTP request was sent to HTTPS port"): use https:// (or wss://) in --base-url';
+
+/**
+ * Whether the port of a plain target serves TLS: asked when a plain request to it fails, since
+ * a TLS server drops one without a word. Any certificate will do.
+ */
+export async function servesTls(target: Target, timeoutMs: number): Promise<boolean> {
+  const probe = await probeTls(target.host, target.port, Math.min(timeoutMs, PROBE_TIMEOUT_MS));
+  return probe.kind === 'secured';
+}
+
+const PROBE_TIMEOUT_MS = 2_000;
+
 /**
  * The TLS step of a `wss:` target: a handshake with the trust `ws` and `fetch` have, and what
  * is wrong with the certificate, or with the port, when it fails.

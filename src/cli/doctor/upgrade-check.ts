@@ -3,6 +3,7 @@ import NodeWebSocket from 'ws';
 import { CONNECT_DEFAULTS, DEFAULT_TASK_STATUS_PATH } from '../../index.js';
 import { createScrubber } from '../secrets.js';
 import { type DoctorOptions, type Target, urlForRoute } from './target.js';
+import { NGINX_PLAIN_TO_TLS, NGINX_TLS_PORT_FIX, TLS_PORT_FIX } from './tls-check.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
 
 /** What one raw upgrade attempt saw. */
@@ -96,13 +97,21 @@ export function probeUpgrade(url: string, timeoutMs: number, token: string): Pro
   });
 }
 
+/** What the health step learned of the server, for the upgrade's fixes. */
+export interface ServerHints {
+  /** `/health` answered with a web page: a frontend's dev server is in front. */
+  readonly devServer?: boolean | undefined;
+  /** The port of an `http://` base URL serves TLS. */
+  readonly servesTls?: boolean | undefined;
+}
+
 /**
  * The HTTP upgrade step: status, time to `101`, and on a 403 or 404 a search for the real route.
  */
 export async function checkUpgrade(
   target: Target,
   options: DoctorOptions,
-  devServer = false,
+  { devServer = false, servesTls = false }: ServerHints = {},
 ): Promise<CheckOutcome> {
   const probe = await probeUpgrade(target.socketUrl, options.timeoutMs, options.token);
   const path = new URL(target.socketUrl).pathname;
@@ -132,9 +141,11 @@ export async function checkUpgrade(
       return fail(
         'upgrade-error',
         `the upgrade failed after ${probe.ms} ms: ${probe.message}`,
-        probe.code === 'ECONNRESET'
-          ? 'the server, or a proxy in between, dropped the connection during the upgrade: check the server log at that moment. Through a dev proxy, its terminal says which: "ws proxy error: connect ECONNREFUSED" means its target backend is not running, or listens elsewhere (write 127.0.0.1, not localhost); "read ECONNRESET" or "socket hang up" means the backend dropped the connection'
-          : 'check the scheme (ws/wss, http/https) and any TLS certificate or proxy in between',
+        servesTls
+          ? TLS_PORT_FIX
+          : probe.code === 'ECONNRESET'
+            ? 'the server, or a proxy in between, dropped the connection during the upgrade: check the server log at that moment. Through a dev proxy, its terminal says which: "ws proxy error: connect ECONNREFUSED" means its target backend is not running, or listens elsewhere (write 127.0.0.1, not localhost); "read ECONNRESET" or "socket hang up" means the backend dropped the connection'
+            : 'check the scheme (ws/wss, http/https) and any TLS certificate or proxy in between',
         { data: { ms: probe.ms, code: probe.code ?? null } },
       );
     case 'rejected':
@@ -161,9 +172,11 @@ async function rejected(
       data,
     );
   if (probe.status !== 403 && probe.status !== 404) {
-    const fix = /Unsupported upgrade request|No supported WebSocket library/.test(probe.body)
-      ? NO_WS_LIBRARY_FIX
-      : UPGRADE_FIX;
+    const fix = NGINX_PLAIN_TO_TLS.test(probe.body)
+      ? NGINX_TLS_PORT_FIX
+      : /Unsupported upgrade request|No supported WebSocket library/.test(probe.body)
+        ? NO_WS_LIBRARY_FIX
+        : UPGRADE_FIX;
     return fail('upgrade-rejected', `${said} ${probe.body}`.trim(), fix, { data });
   }
   const foundAt = await findRoute(target, options);
