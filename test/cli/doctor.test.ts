@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor/types.js';
@@ -654,6 +654,25 @@ describe('task-status doctor names the fault', () => {
     expect(check('upgrade').fix).toContain('connect ECONNREFUSED');
     // A proxy without ws: true leaves the upgrade unanswered (handshake-timeout); it does not reset.
     expect(check('upgrade').fix).not.toContain('ws: true');
+  });
+
+  it('a server that drops every connection at once, with a report all the same', async () => {
+    // undici's fetch of /health can hang on such a reset, often but not always, with nothing
+    // left to keep Node alive: the command then ended with exit code 13 and printed nothing.
+    // Three runs at once, so that one of them meets it.
+    const server = createTcpServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const runs = await Promise.all([1, 2, 3].map(() => doctor(`http://127.0.0.1:${port}`)));
+      for (const { code, check } of runs) {
+        expect(check('health')).toMatchObject({ verdict: 'fail', cause: 'health-unreachable' });
+        expect(check('upgrade')).toMatchObject({ verdict: 'fail', cause: 'upgrade-error' });
+        expect(code).toBe(1);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a server that is down', async () => {

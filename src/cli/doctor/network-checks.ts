@@ -77,11 +77,31 @@ export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcom
  * serves TLS, `data.servesTls` is true, for the upgrade's fix.
  */
 export async function checkHealth(target: Target, timeoutMs: number): Promise<CheckOutcome> {
+  // A timer of its own, not `AbortSignal.timeout()`, whose timer keeps no process alive: a fetch
+  // that a connection reset at once leaves hanging (it happens with undici) then ended the
+  // command mid-report, with exit code 13 and no word.
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')),
+    timeoutMs,
+  );
+  try {
+    return await askHealth(target, timeoutMs, controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function askHealth(
+  target: Target,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<CheckOutcome> {
   const url = `${target.httpBase}/health`;
   const where = `GET ${target.mount}/health`;
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    response = await fetch(url, { signal, redirect: 'manual' });
   } catch (error) {
     const timedOut = error instanceof Error && error.name === 'TimeoutError';
     if (timedOut) {
