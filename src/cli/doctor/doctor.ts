@@ -63,37 +63,12 @@ export async function runDoctor(
     problem = error.message;
   }
 
-  let reachable = false;
-  /** The TLS handshake failed, so nothing over `https:` or `wss:` can get through. */
-  let tlsFailed = false;
-  let hints: ServerHints = {};
+  let findings: NetworkFindings = { reachable: false, tlsFailed: false, hints: {} };
   if (target === undefined) {
     for (const id of ['dns', 'tcp', 'tls', 'health'] as const)
       skip(id, 'the base URL is unusable (see url)');
-  } else {
-    const resolved = target;
-    const dns = await run('dns', () => checkDns(resolved));
-    if (dns.verdict === 'fail') skip('tcp', 'the host does not resolve');
-    else {
-      const tcp = await run('tcp', () => checkTcp(resolved, options.timeoutMs));
-      reachable = tcp.verdict !== 'fail';
-    }
-    if (!reachable) skip('tls', 'the server is unreachable');
-    else if (!resolved.secure) skip('tls', `${plainScheme(options.baseUrl)} has no TLS`);
-    else {
-      const tls = await run('tls', () =>
-        checkTls(resolved, options.timeoutMs, options.extraCaCerts),
-      );
-      tlsFailed = tls.verdict === 'fail';
-    }
-    if (!reachable) skip('health', 'the server is unreachable');
-    else if (tlsFailed) skip('health', TLS_FAILED);
-    else {
-      const health = await run('health', () => checkHealth(resolved, options.timeoutMs));
-      const { servesTls } = health.data as { servesTls?: boolean };
-      hints = { devServer: health.cause === 'health-web-page', servesTls };
-    }
-  }
+  } else findings = await runNetwork(target, options, run, skip);
+  const { reachable, tlsFailed, hints } = findings;
   await run('url', () => checkUrl(target, options, problem));
 
   if (target === undefined || !reachable || tlsFailed) {
@@ -122,6 +97,48 @@ export async function runDoctor(
 }
 
 const TLS_FAILED = 'the TLS handshake failed';
+
+/** What the steps before the socket's found, for the steps after them. */
+interface NetworkFindings {
+  readonly reachable: boolean;
+  /** The TLS handshake failed, so nothing over `https:` or `wss:` can get through. */
+  readonly tlsFailed: boolean;
+  readonly hints: ServerHints;
+}
+
+/** The DNS, TCP, TLS and health steps, each skipped when one before it failed. */
+async function runNetwork(
+  target: Target,
+  options: DoctorOptions,
+  run: (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>,
+  skip: (id: CheckId, because: string) => CheckResult,
+): Promise<NetworkFindings> {
+  let reachable = false;
+  let tlsFailed = false;
+  const dns = await run('dns', () => checkDns(target));
+  if (dns.verdict === 'fail') skip('tcp', 'the host does not resolve');
+  else {
+    const tcp = await run('tcp', () => checkTcp(target, options.timeoutMs));
+    reachable = tcp.verdict !== 'fail';
+  }
+  if (!reachable) skip('tls', 'the server is unreachable');
+  else if (!target.secure) skip('tls', `${plainScheme(options.baseUrl)} has no TLS`);
+  else {
+    const tls = await run('tls', () => checkTls(target, options.timeoutMs, options.extraCaCerts));
+    tlsFailed = tls.verdict === 'fail';
+  }
+  if (!reachable || tlsFailed) {
+    skip('health', reachable ? TLS_FAILED : 'the server is unreachable');
+    return { reachable, tlsFailed, hints: {} };
+  }
+  const health = await run('health', () => checkHealth(target, options.timeoutMs));
+  const { servesTls } = health.data as { servesTls?: boolean };
+  return {
+    reachable,
+    tlsFailed,
+    hints: { devServer: health.cause === 'health-web-page', servesTls },
+  };
+}
 
 /** `http://` or `ws://`, as the base URL of a plain target was written. */
 function plainScheme(baseUrl: string): string {
