@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { build } from 'esbuild';
 import {
   type Browser,
@@ -178,8 +179,9 @@ export async function startExampleApp(name: ExampleName, backend: string): Promi
 
 function recordingLogger(logs: string[]): Logger {
   const logger = createLogger('info', { allowClearScreen: false });
+  // Vite colours its messages where picocolors sees colour support, as in CI: keep the text.
   const record = (message: string) => {
-    logs.push(message);
+    logs.push(stripVTControlCharacters(message));
   };
   return { ...logger, info: record, warn: record, warnOnce: record, error: record };
 }
