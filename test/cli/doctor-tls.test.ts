@@ -110,6 +110,20 @@ describe('task-status doctor over TLS, trusted', () => {
     expect(code).toBe(0);
   });
 
+  it('passes a certificate of an intermediate CA that the server sends with it', async () => {
+    const server = await serve(certificates.fullChain);
+    const { code, check } = await doctorTrustingCa(server.baseUrl);
+    expect(check('tls')).toMatchObject({
+      verdict: 'pass',
+      data: {
+        issuer: 'task-status test intermediate CA',
+        chain: ['localhost', 'task-status test intermediate CA', 'task-status test CA'],
+        code: null,
+      },
+    });
+    expect(code).toBe(0);
+  });
+
   it('warns of a certificate that expires within 14 days, and goes on', async () => {
     const server = await serve(certificates.expiringSoon);
     const { code, report, check } = await doctorTrustingCa(server.baseUrl);
@@ -179,6 +193,34 @@ describe('task-status doctor names what is wrong with the certificate', () => {
       );
       expect(run.check('url').verdict).toBe('pass');
       expect(run.code).toBe(1);
+    },
+  );
+
+  it.each([
+    [
+      'without the intermediate certificate, its CA trusted',
+      () => certificates.leafOnly,
+      doctorTrustingCa,
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'the certificate for localhost is issued by task-status test intermediate CA, which is not trusted here, and the server does not send it',
+    ],
+    [
+      'with the intermediate certificate, its CA not trusted',
+      () => certificates.fullChain,
+      doctorTrustingNone,
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      'the chain of the certificate for localhost ends with one issued by task-status test CA, which is not trusted here',
+    ],
+  ])(
+    'a certificate of an intermediate CA, served %s, as untrusted, with the full chain fix',
+    async (_what, certificate, doctor, code, said) => {
+      const server = await serve(certificate());
+      const { check } = await doctor(server.baseUrl);
+      const tls = check('tls');
+      expect(tls).toMatchObject({ verdict: 'fail', cause: 'tls-untrusted', data: { code } });
+      expect(tls.summary).toBe(`${said} (${code})`);
+      expect(tls.fix).toContain('NODE_EXTRA_CA_CERTS=/path/to/ca.pem');
+      expect(tls.fix).toContain('make it send its intermediate certificates too');
     },
   );
 

@@ -41,7 +41,14 @@ afterEach(async () => {
   await killBackends();
 });
 
-type CertificateName = 'trusted' | 'expiringSoon' | 'expired' | 'otherHost' | 'selfSigned';
+type CertificateName =
+  | 'trusted'
+  | 'expiringSoon'
+  | 'expired'
+  | 'otherHost'
+  | 'selfSigned'
+  | 'leafOnly'
+  | 'fullChain';
 
 /** A task server for user 2 over TLS with one of the test certificates. */
 async function startServer(name: CertificateName): Promise<TaskStatusServer> {
@@ -105,6 +112,18 @@ describe('from Node, with ws', () => {
       false,
       'unable to verify the first certificate',
     ],
+    [
+      'sent without its intermediate CA',
+      'leafOnly',
+      true,
+      'unable to verify the first certificate',
+    ],
+    [
+      'sent with its intermediate CA, from a CA that Node does not trust',
+      'fullChain',
+      false,
+      'unable to get local issuer certificate',
+    ],
     ['that expired', 'expired', true, 'certificate has expired'],
     [
       'for another host',
@@ -162,8 +181,11 @@ describe('from Node, with ws', () => {
     expect(errors[0]).toBe(`Could not open the WebSocket: ${fault} (close 1006)`);
   });
 
-  it('takes a certificate that expires soon, as it is still valid', async () => {
-    const server = await startServer('expiringSoon');
+  it.each([
+    ['that expires soon, as it is still valid', 'expiringSoon'],
+    ['of an intermediate CA, sent with it', 'fullChain'],
+  ] as const)('takes a certificate %s', async (_name, certificate) => {
+    const server = await startServer(certificate);
     await client(server.url, { WebSocket: trustingTestCa() }).connect();
     expect(server.clients).toMatchObject([{ state: 'open' }]);
   });

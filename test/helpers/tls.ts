@@ -33,6 +33,13 @@ export interface TestCertificates {
   readonly notYetValid: ServerCertificate;
   /** Signed by the CA, for `tasks.example.test` only: wrong for `127.0.0.1`. */
   readonly otherHost: ServerCertificate;
+  /**
+   * For `localhost` and `127.0.0.1`, signed by an intermediate CA that the CA signed, and served
+   * without the intermediate certificate, as a server that lacks its full chain sends it.
+   */
+  readonly leafOnly: ServerCertificate;
+  /** The same certificate followed by the intermediate one: the full chain (`fullchain.pem`). */
+  readonly fullChain: ServerCertificate;
   /** Signed by its own key, for `localhost` and `127.0.0.1`. */
   readonly selfSigned: ServerCertificate;
   /** Deletes the directory. */
@@ -116,22 +123,31 @@ export async function createTestCertificates(): Promise<TestCertificates> {
       'subjectAltName = DNS:tasks.example.test',
       'basicConstraints = CA:FALSE',
       'extendedKeyUsage = serverAuth',
+      '[intermediate]',
+      'basicConstraints = critical,CA:TRUE,pathlen:0',
+      'keyUsage = critical,keyCertSign,cRLSign',
     ].join('\n'),
   );
 
   const now = Date.now();
-  const sign = async (name: string, fromMs: number, toMs: number, names: 'local' | 'other') => {
+  const sign = async (
+    name: string,
+    fromMs: number,
+    toMs: number,
+    extensions: 'local' | 'other' | 'intermediate',
+    { issuer = 'ca', request = 'server' } = {},
+  ) => {
     await openssl(
       'ca',
       '-batch',
       '-config',
       'ca.cnf',
       '-cert',
-      'ca.pem',
+      `${issuer}.pem`,
       '-keyfile',
-      'ca.key',
+      `${issuer}.key`,
       '-in',
-      'server.csr',
+      `${request}.csr`,
       '-out',
       `${name}.pem`,
       '-startdate',
@@ -139,7 +155,7 @@ export async function createTestCertificates(): Promise<TestCertificates> {
       '-enddate',
       asn1Time(toMs),
       '-extensions',
-      names,
+      extensions,
       '-notext',
     );
     return certificate(`${name}.pem`, 'server.key');
@@ -156,6 +172,30 @@ export async function createTestCertificates(): Promise<TestCertificates> {
   const expired = await sign('expired', Date.UTC(2020, 0, 1), Date.UTC(2020, 0, 2), 'local');
   const notYetValid = await sign('not-yet-valid', now + DAY_MS, now + 30 * DAY_MS, 'local');
   const otherHost = await sign('other-host', now - 3_600_000, now + 30 * DAY_MS, 'other');
+  await openssl(
+    'req',
+    '-new',
+    ...key,
+    '-keyout',
+    'intermediate.key',
+    '-out',
+    'intermediate.csr',
+    '-subj',
+    '/CN=task-status test intermediate CA',
+  );
+  const intermediate = await sign(
+    'intermediate',
+    now - 3_600_000,
+    now + 30 * DAY_MS,
+    'intermediate',
+    {
+      request: 'intermediate',
+    },
+  );
+  const leafOnly = await sign('leaf-only', now - 3_600_000, now + 30 * DAY_MS, 'local', {
+    issuer: 'intermediate',
+  });
+  await writeFile(at('full-chain.pem'), leafOnly.cert + intermediate.cert);
   await openssl(
     'req',
     '-x509',
@@ -178,6 +218,8 @@ export async function createTestCertificates(): Promise<TestCertificates> {
     expired,
     notYetValid,
     otherHost,
+    leafOnly,
+    fullChain: await certificate('full-chain.pem', 'server.key'),
     selfSigned: await certificate('self-signed.pem', 'server.key'),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
