@@ -14,7 +14,7 @@ import {
   type TaskStatusServer,
   type TaskStatusServerOptions,
 } from '../src/testing/index.js';
-import { createTestCertificates, type TestCertificates } from './helpers/tls.js';
+import { createTestCertificates, type TestCertificates, webSocketTrusting } from './helpers/tls.js';
 
 const servers: TaskStatusServer[] = [];
 const clients: TaskStatusClient[] = [];
@@ -472,12 +472,7 @@ describe('startTaskStatusServer over TLS', () => {
   afterAll(() => certificates.remove());
 
   /** `ws`, trusting the test CA as well as Node's own. */
-  const trustingTestCa = () =>
-    class TrustingWebSocket extends NodeWebSocket {
-      constructor(url: string | URL, protocols?: string | string[]) {
-        super(url, protocols, { ca: certificates.ca });
-      }
-    };
+  const trustingTestCa = () => webSocketTrusting(certificates.ca);
 
   it('serves /health over HTTPS and the route over wss:, also after a restart', async () => {
     const { cert, key } = certificates.trusted;

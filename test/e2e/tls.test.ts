@@ -9,17 +9,19 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import NodeWebSocket from 'ws';
 import {
   isTaskStatusError,
   TaskStatusClient,
   type TaskStatusClientOptions,
   type TaskUpdate,
-  type WebSocketConstructor,
 } from '../../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
 import { killLeftovers, ndjson, startCli } from '../cli/helpers.js';
-import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
+import {
+  createTestCertificates,
+  type TestCertificates,
+  webSocketTrusting,
+} from '../helpers/tls.js';
 import { killBackends, startBackend } from './fastapi/backend.js';
 import { connectInPage, setupChromium, startExampleApp, waitForText } from './harness.js';
 
@@ -50,23 +52,19 @@ type CertificateName =
   | 'leafOnly'
   | 'fullChain';
 
-/** A task server for user 2 over TLS with one of the test certificates. */
-async function startServer(name: CertificateName): Promise<TaskStatusServer> {
+/** A task server for user 2 (or for `tokens`) over TLS with one of the test certificates. */
+async function startServer(
+  name: CertificateName,
+  tokens: Record<string, number> = { [TOKEN]: 2 },
+): Promise<TaskStatusServer> {
   const { cert, key } = certificates[name];
-  const server = await startTaskStatusServer({ tokens: { [TOKEN]: 2 }, tls: { cert, key } });
+  const server = await startTaskStatusServer({ tokens, tls: { cert, key } });
   servers.push(server);
   return server;
 }
 
 /** `ws`, trusting the test CA besides Node's own, as an app does for a private CA. */
-function trustingTestCa(): WebSocketConstructor {
-  const ca = certificates.ca;
-  return class TrustingWebSocket extends NodeWebSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { ca });
-    }
-  };
-}
+const trustingTestCa = () => webSocketTrusting(certificates.ca);
 
 function client(baseUrl: string, options: Partial<TaskStatusClientOptions> = {}) {
   const created = new TaskStatusClient({
@@ -222,22 +220,20 @@ describe('from Node, with ws', () => {
 });
 
 describe('a FastAPI backend on uvicorn serving TLS', () => {
-  async function startTlsBackend(refuse?: 'json') {
+  /** Refusing a bad token as by default: an error frame, then close 1000. */
+  function startTlsBackend() {
     const { certPath, keyPath } = certificates.trusted;
-    return startBackend({ tls: { certPath, keyPath }, ...(refuse ? { refuse } : {}) });
+    return startBackend({ tls: { certPath, keyPath } });
   }
 
   it('streams task updates and answers heartbeats for a good JWT', async () => {
     const backend = await startTlsBackend();
     expect(backend.baseUrl).toMatch(/^https:/);
-    const c = new TaskStatusClient({
-      baseUrl: backend.baseUrl,
-      userId: 2,
+    const c = client(backend.baseUrl, {
       token: backend.tokens.good,
       WebSocket: trustingTestCa(),
       heartbeat: { intervalMs: 50, timeoutMs: 2_000 },
     });
-    clients.push(c);
     const beat = new Promise<number>((resolve) =>
       c.once('heartbeat', ({ rttMs }) => resolve(rttMs)),
     );
@@ -256,14 +252,11 @@ describe('a FastAPI backend on uvicorn serving TLS', () => {
   });
 
   it('reads its refusal of an expired JWT, an error frame then close 1000, as AUTH_FAILED', async () => {
-    const backend = await startTlsBackend('json');
-    const c = new TaskStatusClient({
-      baseUrl: backend.baseUrl,
-      userId: 2,
+    const backend = await startTlsBackend();
+    const c = client(backend.baseUrl, {
       token: backend.tokens.expired,
       WebSocket: trustingTestCa(),
     });
-    clients.push(c);
     const reconnecting: unknown[] = [];
     c.on('reconnecting', (info) => reconnecting.push(info));
     const failure = await c.connect().then(
@@ -361,20 +354,22 @@ describe("through the React app's Vite dev proxy, to a backend serving TLS", () 
     stopVite = () => {
       child.kill();
     };
+    let url: string | undefined;
     for await (const line of createInterface({ input: child.stdout })) {
-      const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(line)?.[0];
-      if (url !== undefined) return url;
+      url = /http:\/\/127\.0\.0\.1:\d+\//.exec(line)?.[0];
+      if (url !== undefined) break;
     }
-    throw new Error('Vite exited before it listened');
+    // Reading on, so that what Vite prints later never fills the pipe and stalls it.
+    child.stdout.resume();
+    if (url === undefined) throw new Error('Vite exited before it listened');
+    return url;
   }
   let stopVite = () => {};
   afterEach(() => stopVite());
 
   it('fails in the proxy, which names the certificate, until Vite trusts the CA', async () => {
-    const { cert, key } = certificates.trusted;
     // The example app signs in as user 1 with this token.
-    const server = await startTaskStatusServer({ tokens: { 'demo-token': 1 }, tls: { cert, key } });
-    servers.push(server);
+    const server = await startServer('trusted', { 'demo-token': 1 });
     const refused = await startExampleApp('react-vite', server.url);
     try {
       const page = await chromium.newPage();

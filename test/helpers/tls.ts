@@ -8,6 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import NodeWebSocket from 'ws';
+import type { WebSocketConstructor } from '../../src/index.js';
 
 const run = promisify(execFile);
 
@@ -228,4 +230,16 @@ export async function createTestCertificates(): Promise<TestCertificates> {
 /** `YYYYMMDDHHMMSSZ`, the form `openssl ca` takes its dates in. */
 function asn1Time(ms: number): string {
   return `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+}
+
+/**
+ * `ws`, trusting `ca` (PEM) besides Node's own CAs, as an app gives the client's `WebSocket`
+ * option for a private CA.
+ */
+export function webSocketTrusting(ca: string): WebSocketConstructor {
+  return class TrustingWebSocket extends NodeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { ca });
+    }
+  };
 }

@@ -63,25 +63,19 @@ export async function runDoctor(
     problem = error.message;
   }
 
-  let findings: NetworkFindings = { reachable: false, tlsFailed: false, hints: {} };
+  let findings: NetworkFindings = { blocked: undefined, hints: {} };
   if (target === undefined) {
     for (const id of ['dns', 'tcp', 'tls', 'health'] as const)
       skip(id, 'the base URL is unusable (see url)');
   } else findings = await runNetwork(target, options, run, skip);
-  const { reachable, tlsFailed, hints } = findings;
   await run('url', () => checkUrl(target, options, problem));
 
-  if (target === undefined || !reachable || tlsFailed) {
-    const because =
-      target === undefined
-        ? 'the base URL is unusable'
-        : reachable
-          ? TLS_FAILED
-          : 'the server is unreachable';
-    for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) skip(id, because);
-  } else {
+  const blocked = target === undefined ? 'the base URL is unusable' : findings.blocked;
+  if (blocked !== undefined) {
+    for (const id of ['upgrade', 'auth', 'heartbeat', 'reconnect'] as const) skip(id, blocked);
+  } else if (target !== undefined) {
     const resolved = target;
-    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, hints));
+    const upgrade = await run('upgrade', () => checkUpgrade(resolved, options, findings.hints));
     if (upgrade.verdict === 'fail') {
       for (const id of ['auth', 'heartbeat', 'reconnect'] as const) skip(id, 'the upgrade failed');
     } else {
@@ -96,13 +90,16 @@ export async function runDoctor(
   };
 }
 
-const TLS_FAILED = 'the TLS handshake failed';
+/** Runs a step and records its outcome. */
+type RunStep = (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>;
+
+/** Records a step as skipped, and why. */
+type SkipStep = (id: CheckId, because: string) => CheckResult;
 
 /** What the steps before the socket's found, for the steps after them. */
 interface NetworkFindings {
-  readonly reachable: boolean;
-  /** The TLS handshake failed, so nothing over `https:` or `wss:` can get through. */
-  readonly tlsFailed: boolean;
+  /** Why nothing can reach the socket (the server is unreachable, TLS failed), if so. */
+  readonly blocked: string | undefined;
   readonly hints: ServerHints;
 }
 
@@ -110,32 +107,30 @@ interface NetworkFindings {
 async function runNetwork(
   target: Target,
   options: DoctorOptions,
-  run: (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>,
-  skip: (id: CheckId, because: string) => CheckResult,
+  run: RunStep,
+  skip: SkipStep,
 ): Promise<NetworkFindings> {
-  let reachable = false;
-  let tlsFailed = false;
+  let blocked: string | undefined = 'the server is unreachable';
   const dns = await run('dns', () => checkDns(target));
   if (dns.verdict === 'fail') skip('tcp', 'the host does not resolve');
   else {
     const tcp = await run('tcp', () => checkTcp(target, options.timeoutMs));
-    reachable = tcp.verdict !== 'fail';
+    if (tcp.verdict !== 'fail') blocked = undefined;
   }
-  if (!reachable) skip('tls', 'the server is unreachable');
+  if (blocked !== undefined) skip('tls', blocked);
   else if (!target.secure) skip('tls', `${plainScheme(options.baseUrl)} has no TLS`);
   else {
     const tls = await run('tls', () => checkTls(target, options.timeoutMs, options.extraCaCerts));
-    tlsFailed = tls.verdict === 'fail';
+    if (tls.verdict === 'fail') blocked = 'the TLS handshake failed';
   }
-  if (!reachable || tlsFailed) {
-    skip('health', reachable ? TLS_FAILED : 'the server is unreachable');
-    return { reachable, tlsFailed, hints: {} };
+  if (blocked !== undefined) {
+    skip('health', blocked);
+    return { blocked, hints: {} };
   }
   const health = await run('health', () => checkHealth(target, options.timeoutMs));
   const { servesTls } = health.data as { servesTls?: boolean };
   return {
-    reachable,
-    tlsFailed,
+    blocked,
     hints: { devServer: health.cause === 'health-web-page', servesTls },
   };
 }
@@ -148,8 +143,8 @@ function plainScheme(baseUrl: string): string {
 async function runSession(
   options: DoctorOptions,
   socketUrl: string,
-  run: (id: CheckId, step: () => Promise<CheckOutcome>) => Promise<CheckResult>,
-  skip: (id: CheckId, because: string) => CheckResult,
+  run: RunStep,
+  skip: SkipStep,
 ): Promise<void> {
   const session = new DoctorSession(options, socketUrl);
   try {
