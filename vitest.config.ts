@@ -55,8 +55,9 @@ export default defineConfig({
         // server whose /api proxy forwards to a real task-status backend; the client, from
         // Node and from Chromium, against a FastAPI backend on uvicorn (Debian's python3-fastapi
         // and python3-uvicorn); and the client across a link that fails in the kernel, with the
-        // server in a network namespace (root and iproute2). Fails with the install command, or
-        // what is needed, when any of these is missing.
+        // server in a network namespace (root and iproute2); and the client through a real forward
+        // proxy (Debian's tinyproxy). Fails with the install command, or what is needed, when
+        // any of these is missing.
         extends: true,
         test: {
           name: 'e2e',

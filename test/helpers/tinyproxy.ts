@@ -1,0 +1,98 @@
+/**
+ * A real forward proxy for tests: Debian's `tinyproxy`, started in the foreground with a config
+ * of the test's own on a free port of 127.0.0.1. `.ci/run` installs it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** How the proxy is set up. */
+export interface TinyproxyOptions {
+  /** Ports a `CONNECT` may go to; every port when not given (tinyproxy's rule). */
+  readonly connectPorts?: readonly number[];
+  /** A user name and password the proxy asks for (`407` without them). */
+  readonly basicAuth?: { readonly user: string; readonly password: string };
+  /** Seconds a connection may stay idle before the proxy cuts it. @default 600 */
+  readonly idleTimeoutS?: number;
+}
+
+/** A running tinyproxy. */
+export interface Tinyproxy {
+  /** `http://127.0.0.1:<port>`, for `HTTP_PROXY` and `HTTPS_PROXY`. */
+  readonly url: string;
+  /** The `host:port` of every `CONNECT` it was asked for, in order. */
+  connects(): string[];
+  /** Everything it logged so far. */
+  log(): string;
+  /** Stops it and removes its config. */
+  stop(): Promise<void>;
+}
+
+const READY = 'Accepting connections';
+const CONNECT_REQUEST = /Request \(file descriptor \d+\): CONNECT (\S+) HTTP/g;
+
+/** Starts tinyproxy; resolves once it accepts connections. */
+export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'tinyproxy-'));
+  const config = join(dir, 'tinyproxy.conf');
+  const lines = [
+    `Port ${port}`,
+    'Listen 127.0.0.1',
+    `Timeout ${options.idleTimeoutS ?? 600}`,
+    'LogLevel Info',
+    'MaxClients 50',
+    'Allow 127.0.0.1',
+    ...(options.connectPorts ?? []).map((allowed) => `ConnectPort ${allowed}`),
+    ...(options.basicAuth === undefined
+      ? []
+      : [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`]),
+  ];
+  await writeFile(config, `${lines.join('\n')}\n`);
+  const child = spawn('tinyproxy', ['-d', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes(READY)) resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'ENOENT'
+          ? new Error('tinyproxy is not installed: apt-get install -y tinyproxy')
+          : error,
+      ),
+    );
+    child.once('close', (code) =>
+      reject(new Error(`tinyproxy exited (${code}) before it was ready:\n${log}`)),
+    );
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connects: () => [...log.matchAll(CONNECT_REQUEST)].map((match) => match[1] as string),
+    log: () => log,
+    stop: async () => {
+      stopChild(child);
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function stopChild(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+}
+
+/** A port of 127.0.0.1 that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
