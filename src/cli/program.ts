@@ -7,6 +7,7 @@ import { runDoctor } from './doctor/doctor.js';
 import { formatCheck, formatHeader, formatSummary } from './doctor/report.js';
 import { ExitCode, stopExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { proxyFor } from './proxy.js';
 import { createScrubber, maskingReplacer, resolveToken, UsageError } from './secrets.js';
 import { runWatch } from './watch/watch.js';
 
@@ -50,6 +51,10 @@ const EXIT_CODES_HELP = `
 Exit codes: 0 ok · 1 a task failed / a check failed / output not writable · 2 bad arguments ·
 3 connection failed · 130 Ctrl-C · 143 SIGTERM. Documentation: docs/cli.md in the
 task-status-client package.`;
+
+const PROXY_HELP = `
+Behind a proxy: HTTPS_PROXY (https:// and wss://), HTTP_PROXY (http:// and ws://) or ALL_PROXY,
+in upper or lower case, name it; hosts in NO_PROXY are reached directly.`;
 
 /**
  * Runs the `task-status` command with `argv` (the arguments after the program name) and
@@ -125,6 +130,7 @@ interface CommandContext {
 function addWatchCommand(program: Command, { io, signal, setExit }: CommandContext): void {
   connectionOptions(program.command('watch'))
     .description('Follow task updates: a live line per task on a terminal, NDJSON otherwise.')
+    .addHelpText('after', PROXY_HELP)
     .option('--task <id...>', 'follow only these tasks (repeat or list several)', taskIds)
     .option('--json', 'one JSON object per event (NDJSON), even on a terminal')
     .option(
@@ -150,6 +156,7 @@ function addWatchCommand(program: Command, { io, signal, setExit }: CommandConte
         exitOnDone: flags.exitOnDone === true,
         maxAttempts: flags.maxAttempts,
         heartbeatMessage: flags.heartbeatMessage,
+        proxy: proxyFor(flags.baseUrl),
       };
       setExit(await runWatch(options, io, signal));
     });

@@ -1,4 +1,3 @@
-import NodeWebSocket from 'ws';
 import {
   type ReconnectOptions,
   redactUrl,
@@ -6,10 +5,10 @@ import {
   TaskStatusClient,
   type TaskStatusClientOptions,
   type TaskStatusError,
-  type WebSocketConstructor,
 } from '../../index.js';
 import { ExitCode, stopExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { type ForwardProxy, webSocketThrough } from '../proxy.js';
 import { createScrubber } from '../secrets.js';
 import { createLiveView } from './live-view.js';
 import { createNdjsonReporter } from './ndjson-reporter.js';
@@ -44,6 +43,8 @@ export interface WatchOptions {
    * @default true
    */
   readonly failOnTaskFailure?: boolean;
+  /** The proxy to connect through (see `proxyFor`); none when undefined. */
+  readonly proxy?: ForwardProxy | undefined;
 }
 
 /**
@@ -122,7 +123,8 @@ export async function runWatch(
 
 /**
  * The client options of `watch`. `ws` is the WebSocket so that every Node version reports the
- * HTTP status of a refused upgrade (Node 22+'s built-in WebSocket hides it).
+ * HTTP status of a refused upgrade (Node 22+'s built-in WebSocket hides it), and so that it can
+ * go through a proxy.
  */
 export function watchClientOptions(options: WatchOptions): TaskStatusClientOptions {
   return {
@@ -130,7 +132,7 @@ export function watchClientOptions(options: WatchOptions): TaskStatusClientOptio
     userId: options.userId,
     token: options.token,
     ...(options.path === undefined ? {} : { path: options.path }),
-    WebSocket: NodeWebSocket as unknown as WebSocketConstructor,
+    WebSocket: webSocketThrough(options.proxy),
     reconnect: reconnectCaps(options.maxAttempts),
     ...(options.heartbeatMessage === undefined
       ? {}
@@ -165,7 +167,10 @@ function pickReporter(
     io.stdout,
     {
       title: `${options.title ?? 'task-status watch'} · user ${options.userId}`,
-      url: redactUrl(url),
+      url:
+        options.proxy === undefined
+          ? redactUrl(url)
+          : `${redactUrl(url)} via ${options.proxy.shown}`,
       board,
       exitWhenDone: options.exitOnDone ? options.tasks.map(String) : undefined,
       state: 'idle',
