@@ -22,6 +22,7 @@
  * | `TASK_TIMEOUT` | `waitForTask` timed out | call only |
  * | `SERVER_ERROR` | the server sent an error frame on an open connection | no |
  * | `RESYNC_FAILED` | the `resync` function threw or returned bad items | no |
+ * | `NO_PROVIDER` | a React hook or Vue composable was used with no client provided above it | thrown at once |
  */
 export type TaskStatusErrorCode =
   | 'INVALID_OPTIONS'
@@ -41,7 +42,8 @@ export type TaskStatusErrorCode =
   | 'BUFFER_OVERFLOW'
   | 'TASK_TIMEOUT'
   | 'SERVER_ERROR'
-  | 'RESYNC_FAILED';
+  | 'RESYNC_FAILED'
+  | 'NO_PROVIDER';
 
 /** One problem found in a frame or an option: where, and what. */
 export interface TaskStatusIssue {

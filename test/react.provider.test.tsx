@@ -141,7 +141,11 @@ it('throws a clear error when a hook is used outside a provider', () => {
   console.error = () => {};
   try {
     expect(() => render(<State />)).toThrow(
-      'useTaskStatus() must be called inside a <TaskStatusProvider>',
+      expect.objectContaining({
+        name: 'TaskStatusError',
+        code: 'NO_PROVIDER',
+        message: 'useTaskStatus() must be called inside a <TaskStatusProvider>',
+      }),
     );
   } finally {
     console.error = quiet;

@@ -231,7 +231,11 @@ it('renders the TaskRow of docs/vue.md', async () => {
 it('throws a clear error when nothing provides a client', () => {
   const handler = vi.fn();
   expect(() => mount(Status, { global: { config: { warnHandler: handler } } })).toThrow(
-    'useTaskStatus() needs a task-status client',
+    expect.objectContaining({
+      name: 'TaskStatusError',
+      code: 'NO_PROVIDER',
+      message: expect.stringContaining('useTaskStatus() needs a task-status client'),
+    }),
   );
 });
 

@@ -1,5 +1,5 @@
 import { useCallback, useContext, useSyncExternalStore } from 'react';
-import type { TaskId, TaskUpdate } from 'task-status-client';
+import { type TaskId, TaskStatusError, type TaskUpdate } from 'task-status-client';
 import type { TaskStatusSnapshot, TaskStatusStore } from '../bindings/store.js';
 import { TaskStatusContext } from './context.js';
 
@@ -12,7 +12,7 @@ import { TaskStatusContext } from './context.js';
  * client the provider was given and the app started; `client` is that client, else
  * `undefined` until the provider has mounted.
  *
- * @throws {Error} outside a `TaskStatusProvider`.
+ * @throws {TaskStatusError} `NO_PROVIDER` outside a `TaskStatusProvider`.
  * @example
  * ```tsx
  * const { state, tasks, error } = useTaskStatus();
@@ -30,7 +30,7 @@ export function useTaskStatus<
  * The latest update of one task, or `undefined` until one arrives (or for a `null`/`undefined`
  * id). The component re-renders only when this task changes; `42` and `'42'` are the same task.
  *
- * @throws {Error} outside a `TaskStatusProvider`.
+ * @throws {TaskStatusError} `NO_PROVIDER` outside a `TaskStatusProvider`.
  * @example
  * ```tsx
  * const task = useTask(taskId);
@@ -54,7 +54,10 @@ export function useTask<TUpdate extends TaskUpdate = TaskUpdate>(
 function useStore<TUpdate extends TaskUpdate>(hook: string): TaskStatusStore<TUpdate> {
   const store = useContext(TaskStatusContext);
   if (store === null) {
-    throw new Error(`${hook}() must be called inside a <TaskStatusProvider>`);
+    throw new TaskStatusError(
+      'NO_PROVIDER',
+      `${hook}() must be called inside a <TaskStatusProvider>`,
+    );
   }
   return store as unknown as TaskStatusStore<TUpdate>;
 }

@@ -1,9 +1,9 @@
-import type {
-  ConnectionState,
-  TaskId,
-  TaskStatusClient,
+import {
+  type ConnectionState,
+  type TaskId,
+  type TaskStatusClient,
   TaskStatusError,
-  TaskUpdate,
+  type TaskUpdate,
 } from 'task-status-client';
 import {
   type ComputedRef,
@@ -65,7 +65,7 @@ export function provideTaskStatus<TUpdate extends TaskUpdate = TaskUpdate>(
  * in an effect scope such as a Pinia setup store's, the client is held until the scope is
  * disposed (in a browser; never during a server render).
  *
- * @throws {Error} when nothing provides a task-status client.
+ * @throws {TaskStatusError} `NO_PROVIDER` when nothing provides a task-status client.
  * @example
  * ```ts
  * const { state, tasks, error } = useTaskStatus();
@@ -82,7 +82,7 @@ export function useTaskStatus<TUpdate extends TaskUpdate = TaskUpdate>(): TaskSt
  * id is `null`/`undefined`). The id may be a ref or a getter. Components re-render only when
  * this task changes (Vue 3.4 and later); `42` and `'42'` are the same task.
  *
- * @throws {Error} when nothing provides a task-status client.
+ * @throws {TaskStatusError} `NO_PROVIDER` when nothing provides a task-status client.
  * @example
  * ```ts
  * const props = defineProps<{ taskId: number }>();
@@ -108,7 +108,8 @@ function useContext<TUpdate extends TaskUpdate>(name: string): TaskStatusContext
   // also warns; `null`, the default, where no ancestor provides one.
   const context = inject(TASK_STATUS_KEY, null);
   if (context == null) {
-    throw new Error(
+    throw new TaskStatusError(
+      'NO_PROVIDER',
       `${name}() needs a task-status client: call provideTaskStatus() in an ancestor component or install createTaskStatusPlugin()`,
     );
   }
