@@ -186,6 +186,22 @@ export function userArgs(
   return [command, '--base-url', baseUrl, '--user', '2', '--token', token, ...extra];
 }
 
+/**
+ * Environment entries that clear every proxy variable of this machine's own (`HTTP_PROXY`,
+ * `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case): spread before a test's own, only those
+ * reach the command.
+ */
+export const NO_PROXY_ENV: Readonly<NodeJS.ProcessEnv> = {
+  HTTP_PROXY: undefined,
+  HTTPS_PROXY: undefined,
+  ALL_PROXY: undefined,
+  NO_PROXY: undefined,
+  http_proxy: undefined,
+  https_proxy: undefined,
+  all_proxy: undefined,
+  no_proxy: undefined,
+};
+
 /** What `doctor --json` reported, and how it exited. */
 export interface DoctorRun {
   readonly code: number | null;

@@ -10,6 +10,7 @@ import { createTestCertificates, type TestCertificates } from '../helpers/tls.js
 import {
   hasScript,
   type Line,
+  NO_PROXY_ENV,
   ndjson,
   runCli,
   setupServers,
@@ -38,18 +39,6 @@ async function proxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
   proxies.push(started);
   return started;
 }
-
-/** No proxy variable of this machine's own reaches the command: only `env`. */
-const NO_PROXY_ENV = {
-  HTTP_PROXY: undefined,
-  HTTPS_PROXY: undefined,
-  ALL_PROXY: undefined,
-  NO_PROXY: undefined,
-  http_proxy: undefined,
-  https_proxy: undefined,
-  all_proxy: undefined,
-  no_proxy: undefined,
-};
 
 /** Runs `watch --json` once (one attempt) against `server` with `env`. */
 function watchOnce(baseUrl: string, env: NodeJS.ProcessEnv) {
