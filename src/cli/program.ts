@@ -167,6 +167,7 @@ function addDoctorCommand(program: Command, { io, signal, setExit }: CommandCont
     .description(
       'Check DNS, TCP, TLS (for https:// and wss://), /health, the URL, the upgrade, auth, heartbeat and reconnect, in order.',
     )
+    .addHelpText('after', PROXY_HELP)
     .option('--json', 'print the report as one JSON document')
     .option(
       '--timeout <ms>',
@@ -248,8 +249,11 @@ async function doctor(flags: DoctorFlags, io: CliIo, signal: AbortSignal): Promi
     timeoutMs: flags.timeout,
     heartbeatMessage: flags.heartbeatMessage,
     extraCaCerts,
+    proxy: proxyFor(flags.baseUrl),
   };
-  if (flags.json !== true) write(formatHeader(safeUrl(options), String(options.userId), colors));
+  if (flags.json !== true) {
+    write(formatHeader(safeUrl(options), String(options.userId), colors, options.proxy?.shown));
+  }
   const interrupted = new Promise<undefined>((resolve) => {
     if (signal.aborted) resolve(undefined);
     else signal.addEventListener('abort', () => resolve(undefined), { once: true });

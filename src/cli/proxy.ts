@@ -57,6 +57,16 @@ export function webSocketThrough(proxy: ForwardProxy | undefined): WebSocketCons
   return ProxiedWebSocket as unknown as WebSocketConstructor;
 }
 
+/**
+ * The options of a `ws` socket (or a `node:http` request) that goes through `proxy`: its agent.
+ * None for no proxy, so that such a socket is opened exactly as without the option.
+ */
+export function throughProxy(
+  proxy: ForwardProxy | undefined,
+): { readonly agent: HttpsProxyAgent<string> } | Record<string, never> {
+  return proxy === undefined ? {} : { agent: proxy.agent };
+}
+
 /** What a proxy answered to `CONNECT`, as `https-proxy-agent` reports it. */
 interface ConnectAnswer {
   readonly statusCode: number;

@@ -1,5 +1,6 @@
 import { isTaskStatusError } from '../../index.js';
 import { checkDns, checkHealth, checkTcp } from './network-checks.js';
+import { checkProxyDns, checkTunnel } from './proxy-checks.js';
 import { DoctorSession } from './session-checks.js';
 import { type DoctorOptions, resolveTarget, type Target } from './target.js';
 import { checkTls } from './tls-check.js';
@@ -85,6 +86,7 @@ export async function runDoctor(
   return {
     ok: checks.every((check) => check.verdict !== 'fail'),
     url: target?.safeUrl ?? null,
+    proxy: options.proxy?.shown ?? null,
     userId: String(options.userId),
     checks,
   };
@@ -103,31 +105,44 @@ interface NetworkFindings {
   readonly hints: ServerHints;
 }
 
-/** The DNS, TCP, TLS and health steps, each skipped when one before it failed. */
+/**
+ * The DNS, TCP, TLS and health steps, each skipped when one before it failed. Behind a proxy, the
+ * DNS step resolves the proxy's host and the TCP step opens the proxy's tunnel.
+ */
 async function runNetwork(
   target: Target,
   options: DoctorOptions,
   run: RunStep,
   skip: SkipStep,
 ): Promise<NetworkFindings> {
-  let blocked: string | undefined = 'the server is unreachable';
-  const dns = await run('dns', () => checkDns(target));
-  if (dns.verdict === 'fail') skip('tcp', 'the host does not resolve');
-  else {
-    const tcp = await run('tcp', () => checkTcp(target, options.timeoutMs));
+  const { proxy, timeoutMs } = options;
+  let blocked: string | undefined =
+    proxy === undefined ? 'the server is unreachable' : 'the proxy opened no tunnel to the server';
+  const dns = await run('dns', () =>
+    proxy === undefined ? checkDns(target) : checkProxyDns(target, proxy),
+  );
+  if (dns.verdict === 'fail') {
+    skip(
+      'tcp',
+      proxy === undefined ? 'the host does not resolve' : "the proxy's host does not resolve",
+    );
+  } else {
+    const tcp = await run('tcp', () =>
+      proxy === undefined ? checkTcp(target, timeoutMs) : checkTunnel(target, proxy, timeoutMs),
+    );
     if (tcp.verdict !== 'fail') blocked = undefined;
   }
   if (blocked !== undefined) skip('tls', blocked);
   else if (!target.secure) skip('tls', `${plainScheme(options.baseUrl)} has no TLS`);
   else {
-    const tls = await run('tls', () => checkTls(target, options.timeoutMs, options.extraCaCerts));
+    const tls = await run('tls', () => checkTls(target, timeoutMs, options.extraCaCerts, proxy));
     if (tls.verdict === 'fail') blocked = 'the TLS handshake failed';
   }
   if (blocked !== undefined) {
     skip('health', blocked);
     return { blocked, hints: {} };
   }
-  const health = await run('health', () => checkHealth(target, options.timeoutMs));
+  const health = await run('health', () => checkHealth(target, timeoutMs, proxy));
   const { servesTls } = health.data as { servesTls?: boolean };
   return {
     blocked,

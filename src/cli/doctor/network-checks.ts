@@ -1,5 +1,8 @@
 import { lookup } from 'node:dns/promises';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { connect } from 'node:net';
+import type { ForwardProxy } from '../proxy.js';
 import { hostAndPort, type Target } from './target.js';
 import { NGINX_PLAIN_TO_TLS, NGINX_TLS_PORT_FIX, servesTls, TLS_PORT_FIX } from './tls-check.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
@@ -73,10 +76,15 @@ export function checkTcp(target: Target, timeoutMs: number): Promise<CheckOutcom
 }
 
 /**
- * `GET {base}/health`, the backend's basic service check. For an `http://` base URL whose port
- * serves TLS, `data.servesTls` is true, for the upgrade's fix.
+ * `GET {base}/health`, the backend's basic service check, through `proxy`'s tunnel when there is
+ * a proxy. For an `http://` base URL whose port serves TLS, `data.servesTls` is true, for the
+ * upgrade's fix.
  */
-export async function checkHealth(target: Target, timeoutMs: number): Promise<CheckOutcome> {
+export async function checkHealth(
+  target: Target,
+  timeoutMs: number,
+  proxy?: ForwardProxy,
+): Promise<CheckOutcome> {
   // A timer of its own, not `AbortSignal.timeout()`, whose timer keeps no process alive: a fetch
   // that a connection reset at once leaves hanging (it happens with undici) then ended the
   // command mid-report, with exit code 13 and no word.
@@ -86,7 +94,7 @@ export async function checkHealth(target: Target, timeoutMs: number): Promise<Ch
     timeoutMs,
   );
   try {
-    return await askHealth(target, timeoutMs, controller.signal);
+    return await askHealth(target, timeoutMs, controller.signal, proxy);
   } finally {
     clearTimeout(timer);
   }
@@ -96,22 +104,24 @@ async function askHealth(
   target: Target,
   timeoutMs: number,
   signal: AbortSignal,
+  proxy: ForwardProxy | undefined,
 ): Promise<CheckOutcome> {
   const url = `${target.httpBase}/health`;
   const where = `GET ${target.mount}/health`;
-  let response: Response;
+  let response: HealthResponse;
   try {
-    response = await fetch(url, { signal, redirect: 'manual' });
+    response = await (proxy === undefined
+      ? fetchHealth(url, signal)
+      : getThrough(url, proxy, signal));
   } catch (error) {
-    const timedOut = error instanceof Error && error.name === 'TimeoutError';
-    if (timedOut) {
+    if (signal.aborted) {
       return fail(
         'health-unreachable',
         `${where}: no response within ${timeoutMs} ms`,
         'the server accepts connections but does not answer HTTP: its worker may be blocked or overloaded',
       );
     }
-    const tls = !target.secure && (await servesTls(target, timeoutMs));
+    const tls = !target.secure && (await servesTls(target, timeoutMs, proxy));
     return fail(
       'health-unreachable',
       `${where} failed: ${describe(error)}`,
@@ -119,9 +129,8 @@ async function askHealth(
       target.secure ? {} : { data: { servesTls: tls } },
     );
   }
-  const body = (await response.text().catch(() => '')).slice(0, 200).replace(/\s+/g, ' ').trim();
+  const { body, contentType } = response;
   const data = { httpStatus: response.status, body };
-  const contentType = response.headers.get('content-type');
   if (response.ok && isWebPage(contentType, body)) {
     return warn(
       'health-web-page',
@@ -147,7 +156,7 @@ async function askHealth(
       { data },
     );
   }
-  const location = response.headers.get('location');
+  const { location } = response;
   if (response.status >= 300 && response.status < 400 && location !== null) {
     return warn(
       'health-status',
@@ -172,6 +181,74 @@ async function askHealth(
     'the backend has no /health endpoint here; the socket does not need one, but it tells "server up" from "socket broken"',
     { data },
   );
+}
+
+/** What the health step reads of a response. */
+interface HealthResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly contentType: string | null;
+  readonly location: string | null;
+  /** The start of the body, on one line. */
+  readonly body: string;
+}
+
+/** `GET url` with `fetch`, straight to the server, redirects not followed. */
+async function fetchHealth(url: string, signal: AbortSignal): Promise<HealthResponse> {
+  const response = await fetch(url, { signal, redirect: 'manual' });
+  return {
+    status: response.status,
+    ok: response.ok,
+    contentType: response.headers.get('content-type'),
+    location: response.headers.get('location'),
+    body: bodyStart(await response.text().catch(() => '')),
+  };
+}
+
+/**
+ * `GET url` in the proxy's tunnel, with `node:http(s)` and the proxy's agent (`fetch` has no
+ * agent). A body is read up to a limit, and, as with `fetch`, one cut short is kept as it is.
+ */
+function getThrough(
+  url: string,
+  proxy: ForwardProxy,
+  signal: AbortSignal,
+): Promise<HealthResponse> {
+  const get = url.startsWith('https:') ? httpsGet : httpGet;
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: proxy.agent, signal }, (response) => {
+      let text = '';
+      const done = () => {
+        const header = (name: string) => {
+          const value = response.headers[name];
+          return (Array.isArray(value) ? value[0] : value) ?? null;
+        };
+        const status = response.statusCode ?? 0;
+        resolve({
+          status,
+          ok: status >= 200 && status < 300,
+          contentType: header('content-type'),
+          location: header('location'),
+          body: bodyStart(text),
+        });
+      };
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.length > MAX_BODY_CHARS) response.destroy();
+      });
+      response.once('close', done);
+      response.on('error', () => {});
+    });
+    request.once('error', reject);
+  });
+}
+
+/** More than the report shows of a body, so that a limit never cuts what it shows. */
+const MAX_BODY_CHARS = 8_192;
+
+function bodyStart(text: string): string {
+  return text.slice(0, 200).replace(/\s+/g, ' ').trim();
 }
 
 const NETWORK_FIX = 'check the host, port and scheme in --base-url, and any proxy in between';

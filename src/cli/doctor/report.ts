@@ -10,10 +10,19 @@ const MARKS: Readonly<Record<Verdict, (pc: Colors) => string>> = {
 };
 const TITLE_WIDTH = 14;
 
-/** The first line of the human report. */
-export function formatHeader(url: string | null, userId: string, pc: Colors): string {
+/**
+ * The first line of the human report; `proxy` is the forward proxy the sockets go through, as
+ * shown (no user name or password), if any.
+ */
+export function formatHeader(
+  url: string | null,
+  userId: string,
+  pc: Colors,
+  proxy?: string,
+): string {
   const where = printable(url ?? '(no usable URL)');
-  return `${pc.bold('task-status doctor')} · user ${printable(userId)} · ${where}\n\n`;
+  const via = proxy === undefined ? '' : ` via ${printable(proxy)}`;
+  return `${pc.bold('task-status doctor')} · user ${printable(userId)} · ${where}${via}\n\n`;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type TaskStatusError,
   type WebSocketConstructor,
 } from '../../index.js';
+import { type ForwardProxy, throughProxy } from '../proxy.js';
 import { type RefusalFacts, refusal } from './auth-verdict.js';
 import type { DoctorOptions } from './target.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
@@ -63,7 +64,7 @@ export class DoctorSession {
       WebSocket: recordFirstFrame((kind, at) => {
         this.#firstKind = kind;
         this.#firstAt = at;
-      }),
+      }, options.proxy),
       reconnect: false,
       // A server that sends no ack is accepted only after authGraceMs of quiet: allow for it,
       // and keep the grace of a default client, which a deadline below 2 s would shorten.
@@ -257,7 +258,7 @@ export class DoctorSession {
    */
   #answersTextPing(): Promise<boolean> {
     if (this.#options.heartbeatMessage !== undefined) return Promise.resolve(false);
-    const socket = new NodeWebSocket(this.#socketUrl);
+    const socket = new NodeWebSocket(this.#socketUrl, throughProxy(this.#options.proxy));
     return new Promise((resolve) => {
       const finish = (answered: boolean) => {
         clearTimeout(timer);
@@ -352,14 +353,17 @@ export class DoctorSession {
 /**
  * `ws`, telling `onFirstFrame` the kind of the first frame each socket receives. The client
  * delivers no refusal as a message, and its `authError` has the same `code: null` for a plain-text
- * frame and for a JSON error frame without a code: only the frame itself tells them apart.
+ * frame and for a JSON error frame without a code: only the frame itself tells them apart. Each
+ * socket goes through `proxy`'s tunnel when there is a proxy.
  */
 function recordFirstFrame(
   onFirstFrame: (kind: ParsedFrame['kind'], at: number) => void,
+  proxy: ForwardProxy | undefined,
 ): WebSocketConstructor {
+  const options = throughProxy(proxy);
   class RecordingWebSocket extends NodeWebSocket {
     constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols);
+      super(address, protocols, options);
       this.once('message', (data: NodeWebSocket.RawData, isBinary: boolean) => {
         if (!isBinary) onFirstFrame(parseServerFrame(String(data)).kind, performance.now());
       });

@@ -1,4 +1,5 @@
 import { buildTaskStatusUrl, DEFAULT_TASK_STATUS_PATH, redactUrl } from '../../index.js';
+import type { ForwardProxy } from '../proxy.js';
 
 /** What `task-status doctor` was asked to check, after argument parsing. */
 export interface DoctorOptions {
@@ -16,6 +17,11 @@ export interface DoctorOptions {
    * step to say that it did not help.
    */
   readonly extraCaCerts?: string | undefined;
+  /**
+   * The forward proxy `watch` would go through (see `proxyFor`): every step's connection goes
+   * through its tunnel. None when undefined.
+   */
+  readonly proxy?: ForwardProxy | undefined;
 }
 
 /** Where the socket is, taken apart for the steps that need the pieces. */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { ForwardProxy } from '../proxy.js';
 import { hostAndPort, type Target } from './target.js';
 import { type CertificateFacts, probeTls, type TlsProbe } from './tls-probe.js';
 import { type CheckOutcome, fail, pass, warn } from './types.js';
@@ -32,29 +33,40 @@ export const NGINX_TLS_PORT_FIX =
  * Whether the port of a plain target serves TLS: asked when a plain request to it fails, since
  * a TLS server drops one without a word. Any certificate will do.
  */
-export async function servesTls(target: Target, timeoutMs: number): Promise<boolean> {
-  const probe = await probeTls(target.host, target.port, Math.min(timeoutMs, PROBE_TIMEOUT_MS));
+export async function servesTls(
+  target: Target,
+  timeoutMs: number,
+  proxy: ForwardProxy | undefined,
+): Promise<boolean> {
+  const probe = await probeTls(
+    target.host,
+    target.port,
+    Math.min(timeoutMs, PROBE_TIMEOUT_MS),
+    proxy,
+  );
   return probe.kind === 'secured';
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
 
 /**
- * The TLS step of a `wss:` target: a handshake with the trust `ws` and `fetch` have, and what
- * is wrong with the certificate, or with the port, when it fails.
+ * The TLS step of a `wss:` target: a handshake with the trust `ws` and `fetch` have (inside the
+ * proxy's tunnel, when there is a proxy), and what is wrong with the certificate, or with the
+ * port, when it fails.
  */
 export async function checkTls(
   target: Target,
   timeoutMs: number,
   extraCaCerts: string | undefined,
+  proxy?: ForwardProxy,
 ): Promise<CheckOutcome> {
-  const probe = await probeTls(target.host, target.port, timeoutMs);
+  const probe = await probeTls(target.host, target.port, timeoutMs, proxy);
   const where = hostAndPort(target);
   switch (probe.kind) {
     case 'timeout':
       return fail(
         'tls-timeout',
-        `no TLS handshake with ${where} within ${timeoutMs} ms (TCP connected, handshake unanswered)`,
+        `no TLS handshake with ${where} within ${timeoutMs} ms (${proxy === undefined ? 'TCP connected' : 'tunnel open'}, handshake unanswered)`,
         'the port takes connections but does not answer a TLS handshake: a server that is not TLS and waits for more looks the same (then use http:// or ws://), as does one too busy to answer; check the port in --base-url',
         { data: { timeoutMs } },
       );

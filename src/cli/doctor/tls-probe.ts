@@ -1,5 +1,7 @@
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { checkServerIdentity, connect, type DetailedPeerCertificate } from 'node:tls';
+import type { ForwardProxy } from '../proxy.js';
+import { openTunnel } from './tunnel.js';
 
 /** What a server's certificate says, as far as the report needs it. */
 export interface CertificateFacts {
@@ -45,14 +47,42 @@ export type TlsProbe =
  * default: Node's CAs and `NODE_EXTRA_CA_CERTS`, and the host as the SNI name unless it is an
  * address. Nothing is sent over the connection, so it goes on past a certificate that is not
  * trusted (`rejectUnauthorized: false`) to tell what that certificate is; `rejection` is the
- * verdict that `ws` and `fetch` would act on.
+ * verdict that `ws` and `fetch` would act on. Through `proxy`, the handshake runs inside a
+ * tunnel to `host:port`, end to end with the server, as the sockets' does; a tunnel the proxy
+ * does not open is an `error`.
  */
-export function probeTls(host: string, port: number, timeoutMs: number): Promise<TlsProbe> {
+export async function probeTls(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  proxy?: ForwardProxy,
+): Promise<TlsProbe> {
+  if (proxy === undefined) return handshake({ host, port }, host, timeoutMs);
+  const tunnel = await openTunnel(proxy, host, port, timeoutMs);
+  if (tunnel.kind !== 'open') {
+    return {
+      kind: 'error',
+      code: undefined,
+      message: `the proxy ${proxy.shown} opened no tunnel: ${tunnel.message}`,
+    };
+  }
+  try {
+    return await handshake({ socket: tunnel.socket }, host, timeoutMs);
+  } finally {
+    tunnel.socket.destroy();
+  }
+}
+
+/** The handshake itself, over a new connection to `host:port` or over `socket`. */
+function handshake(
+  over: { readonly host: string; readonly port: number } | { readonly socket: Socket },
+  host: string,
+  timeoutMs: number,
+): Promise<TlsProbe> {
   return new Promise((resolve) => {
     let settled = false;
     const socket = connect({
-      host,
-      port,
+      ...over,
       rejectUnauthorized: false,
       ...(isIP(host) === 0 ? { servername: host } : {}),
     });

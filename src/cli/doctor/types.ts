@@ -33,6 +33,19 @@ export type DoctorCause =
   | 'connection-refused'
   | 'tcp-timeout'
   | 'tcp-error'
+  // dns, tcp behind a proxy (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY)
+  /** No connection to the proxy: its name does not resolve, nothing listens, or no answer. */
+  | 'proxy-unreachable'
+  /** The proxy answered `CONNECT` with 407 or 401: credentials missing or not accepted. */
+  | 'proxy-auth'
+  /** The proxy answered `CONNECT` with 403 or another 4xx: no tunnel to this host and port. */
+  | 'proxy-refused'
+  /** The proxy answered `CONNECT` with a 5xx: it could not reach the server. */
+  | 'proxy-upstream'
+  /** The proxy took the connection but did not answer `CONNECT` within --timeout. */
+  | 'proxy-timeout'
+  /** The proxy answered `CONNECT` with something that is not HTTP, or closed the connection. */
+  | 'proxy-error'
   // tls (wss: targets only)
   /** No CA trusted here leads to the certificate: self-signed, a private CA, a missing intermediate. */
   | 'tls-untrusted'
@@ -110,6 +123,11 @@ export interface DoctorReport {
   readonly ok: boolean;
   /** The canonical socket URL, token masked; `null` if the base URL is unusable. */
   readonly url: string | null;
+  /**
+   * The forward proxy the sockets go through (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`), without
+   * its user name and password; `null` when none applies.
+   */
+  readonly proxy: string | null;
   readonly userId: string;
   readonly checks: readonly CheckResult[];
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import NodeWebSocket from 'ws';
 import { CONNECT_DEFAULTS, DEFAULT_TASK_STATUS_PATH } from '../../index.js';
+import { type ForwardProxy, throughProxy } from '../proxy.js';
 import { createScrubber } from '../secrets.js';
 import { type DoctorOptions, type Target, urlForRoute } from './target.js';
 import { NGINX_PLAIN_TO_TLS, NGINX_TLS_PORT_FIX, TLS_PORT_FIX } from './tls-check.js';
@@ -60,16 +61,25 @@ const SLOW_UPGRADE_MS = 1_000;
 
 /**
  * Sends the HTTP upgrade with `ws` itself, which (unlike a browser) shows the status line of a
- * refused upgrade, and times the `101`. A socket that switches is closed at once: the auth
- * verdict is the next step's business.
+ * refused upgrade, and times the `101`, through `proxy`'s tunnel when there is a proxy. A socket
+ * that switches is closed at once: the auth verdict is the next step's business.
  */
-export function probeUpgrade(url: string, timeoutMs: number, token: string): Promise<UpgradeProbe> {
+export function probeUpgrade(
+  url: string,
+  timeoutMs: number,
+  token: string,
+  proxy?: ForwardProxy,
+): Promise<UpgradeProbe> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let settled = false;
     let switchedAt = 0;
-    const socket = new NodeWebSocket(url, { followRedirects: false, perMessageDeflate: false });
+    const socket = new NodeWebSocket(url, {
+      followRedirects: false,
+      perMessageDeflate: false,
+      ...throughProxy(proxy),
+    });
     const settle = (probe: UpgradeProbe) => {
       if (settled) return;
       settled = true;
@@ -113,7 +123,12 @@ export async function checkUpgrade(
   options: DoctorOptions,
   { devServer = false, servesTls = false }: ServerHints = {},
 ): Promise<CheckOutcome> {
-  const probe = await probeUpgrade(target.socketUrl, options.timeoutMs, options.token);
+  const probe = await probeUpgrade(
+    target.socketUrl,
+    options.timeoutMs,
+    options.token,
+    options.proxy,
+  );
   const path = new URL(target.socketUrl).pathname;
   switch (probe.kind) {
     case 'switched':
@@ -257,7 +272,7 @@ async function findRoute(target: Target, options: DoctorOptions): Promise<string
     url: urlForRoute(target, options, path),
   })).filter(({ url }) => url !== target.socketUrl);
   const probes = await Promise.all(
-    others.map(({ url }) => probeUpgrade(url, timeoutMs, options.token)),
+    others.map(({ url }) => probeUpgrade(url, timeoutMs, options.token, options.proxy)),
   );
   return others[probes.findIndex((probe) => probe.kind === 'switched')]?.path;
 }
