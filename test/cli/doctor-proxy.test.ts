@@ -11,7 +11,7 @@ import { SUSPECT_ROUTES } from '../../src/cli/doctor/upgrade-check.js';
 import { startTinyproxy, type Tinyproxy, type TinyproxyOptions } from '../helpers/tinyproxy.js';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
-import { doctorJson, NO_PROXY_ENV, runCli, setupServers, userArgs } from './helpers.js';
+import { doctorJson, runCli, setupServers, userArgs } from './helpers.js';
 
 const TOKEN = 'doctor-proxy-token-of-user-2';
 const PASSWORD = 'proxy-pass-5c7e';
@@ -57,9 +57,9 @@ async function rawProxy(onConnection: (socket: Socket) => void): Promise<string>
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-/** `doctor --json` against `baseUrl` with `env`, and no proxy variable of this machine's. */
+/** `doctor --json` against `baseUrl` with `env`. */
 function doctorWith(baseUrl: string, env: NodeJS.ProcessEnv) {
-  return doctorJson(baseUrl, TOKEN, [], { ...NO_PROXY_ENV, ...env });
+  return doctorJson(baseUrl, TOKEN, [], env);
 }
 
 /** Each check's verdict, in order. */
@@ -100,7 +100,7 @@ describe('task-status doctor through a proxy that lets it through', () => {
       proxy({ basicAuth: { user: 'alice', password: PASSWORD } }),
       start(),
     ]);
-    const env = { ...NO_PROXY_ENV, HTTP_PROXY: forward.url.replace('//', `//alice:${PASSWORD}@`) };
+    const env = { HTTP_PROXY: forward.url.replace('//', `//alice:${PASSWORD}@`) };
     const text = await runCli(userArgs('doctor', server.url, TOKEN, '--timeout', '800'), env);
     expect(text.stdout).toContain(
       `· ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=*** via ${forward.url}\n`,
@@ -347,7 +347,6 @@ describe('task-status doctor and the proxy variables', () => {
   it('exits 2 on a proxy URL it cannot use, without showing its password', async () => {
     const server = await start();
     const result = await runCli(userArgs('doctor', server.url, TOKEN, '--json'), {
-      ...NO_PROXY_ENV,
       HTTP_PROXY: `socks5://bob:${PASSWORD}@127.0.0.1:1080`,
     });
     expect(result.code).toBe(2);

@@ -35,6 +35,21 @@ export interface CliProcess {
   readonly exited: Promise<CliResult>;
 }
 
+/**
+ * Environment entries that clear every proxy variable of this machine's own (`HTTP_PROXY`,
+ * `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case).
+ */
+const NO_PROXY_ENV: Readonly<NodeJS.ProcessEnv> = {
+  HTTP_PROXY: undefined,
+  HTTPS_PROXY: undefined,
+  ALL_PROXY: undefined,
+  NO_PROXY: undefined,
+  http_proxy: undefined,
+  https_proxy: undefined,
+  all_proxy: undefined,
+  no_proxy: undefined,
+};
+
 /** Starts `task-status …args`; `env` is added to this process's environment. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   return startProcess(process.execPath, ['--import', 'tsx', entry, ...args], env);
@@ -42,7 +57,16 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
 
 function startProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv): CliProcess {
   const child = spawn(file, args, {
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, CI: undefined, ...env },
+    // No proxy variable of this machine's reaches the command, so that its connections to this
+    // machine's servers go straight to them: only a test's own `env` sets one.
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      FORCE_COLOR: undefined,
+      CI: undefined,
+      ...NO_PROXY_ENV,
+      ...env,
+    },
     stdio: 'pipe',
   });
   running.add(child);
@@ -185,22 +209,6 @@ export function userArgs(
 ): string[] {
   return [command, '--base-url', baseUrl, '--user', '2', '--token', token, ...extra];
 }
-
-/**
- * Environment entries that clear every proxy variable of this machine's own (`HTTP_PROXY`,
- * `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in either case): spread before a test's own, only those
- * reach the command.
- */
-export const NO_PROXY_ENV: Readonly<NodeJS.ProcessEnv> = {
-  HTTP_PROXY: undefined,
-  HTTPS_PROXY: undefined,
-  ALL_PROXY: undefined,
-  NO_PROXY: undefined,
-  http_proxy: undefined,
-  https_proxy: undefined,
-  all_proxy: undefined,
-  no_proxy: undefined,
-};
 
 /** What `doctor --json` reported, and how it exited. */
 export interface DoctorRun {

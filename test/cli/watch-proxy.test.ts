@@ -10,7 +10,6 @@ import { createTestCertificates, type TestCertificates } from '../helpers/tls.js
 import {
   hasScript,
   type Line,
-  NO_PROXY_ENV,
   ndjson,
   runCli,
   setupServers,
@@ -40,20 +39,17 @@ async function proxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
   return started;
 }
 
-/** Runs `watch --json` once (one attempt) against `server` with `env`. */
+/** Runs `watch --json` once (one attempt) against `baseUrl` with `env`. */
 function watchOnce(baseUrl: string, env: NodeJS.ProcessEnv) {
-  return runCli(userArgs('watch', baseUrl, TOKEN, '--json', '--max-attempts', '1'), {
-    ...NO_PROXY_ENV,
-    ...env,
-  });
+  return runCli(userArgs('watch', baseUrl, TOKEN, '--json', '--max-attempts', '1'), env);
 }
 
 /** Starts `watch --json` for task 1 until it is done, against `server` with `env`. */
 function watchTask(server: TaskStatusServer, env: NodeJS.ProcessEnv) {
-  return startCli(userArgs('watch', server.url, TOKEN, '--json', '--exit-on-done', '--task', '1'), {
-    ...NO_PROXY_ENV,
-    ...env,
-  });
+  return startCli(
+    userArgs('watch', server.url, TOKEN, '--json', '--exit-on-done', '--task', '1'),
+    env,
+  );
 }
 
 async function completeOnceOpen(server: TaskStatusServer): Promise<void> {
@@ -107,7 +103,7 @@ describe('task-status watch behind a proxy', () => {
     const withCredentials = forward.url.replace('//', `//alice:${PASSWORD}@`);
     const cli = startCliInTerminal(
       userArgs('watch', server.url, TOKEN, '--exit-on-done', '--task', '1'),
-      { ...NO_PROXY_ENV, HTTP_PROXY: withCredentials },
+      { HTTP_PROXY: withCredentials },
       'cols 200 rows 30',
     );
     await completeOnceOpen(server);
