@@ -10,6 +10,11 @@ import { UsageError } from './secrets.js';
 export interface ForwardProxy {
   /** The proxy's URL as shown: its user name and password left out. */
   readonly shown: string;
+  /**
+   * The `Proxy-Authorization` header (Basic) made of the user name and password of the proxy
+   * URL, if it has any.
+   */
+  readonly authorization: string | undefined;
   /** The agent that opens a tunnel through the proxy, for `ws` and `node:http(s)`. */
   readonly agent: HttpsProxyAgent<string>;
 }
@@ -18,8 +23,9 @@ export interface ForwardProxy {
  * The proxy for a connection to `target` (an `http(s):` or `ws(s):` URL), picked from the
  * environment as curl and npm pick it: `HTTPS_PROXY` for `https:` and `wss:`, `HTTP_PROXY` for
  * `http:` and `ws:`, else `ALL_PROXY` (each in either case), unless `NO_PROXY` lists the host.
- * `undefined` when no proxy applies, or `target` is not a URL. Every connection goes through a `CONNECT` tunnel, `ws:`
- * too: a proxy that forwards plain requests does not pass a WebSocket upgrade on.
+ * `undefined` when no proxy applies, or `target` is not a URL. Every connection goes through a
+ * `CONNECT` tunnel, `ws:` too: a proxy that forwards plain requests does not pass a WebSocket
+ * upgrade on.
  *
  * @throws {UsageError} for a proxy URL that cannot be used.
  */
@@ -42,7 +48,22 @@ export function proxyFor(target: string): ForwardProxy | undefined {
     );
   }
   const shown = shownProxy(proxy);
-  return { shown, agent: new TunnelAgent(proxy, shown) };
+  const authorization = basicAuthorization(proxy);
+  // The agent gets the URL without the user name and password, which it would otherwise print
+  // with its debug output (`DEBUG=*`): they go in its header instead.
+  const headers = authorization === undefined ? {} : { 'Proxy-Authorization': authorization };
+  return {
+    shown,
+    authorization,
+    agent: new TunnelAgent(shown, authorization !== undefined, { headers }),
+  };
+}
+
+/** `Basic …` of the user name and password in `proxy`, percent-decoded; none without them. */
+function basicAuthorization(proxy: URL): string | undefined {
+  if (proxy.username === '' && proxy.password === '') return undefined;
+  const pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  return `Basic ${Buffer.from(pair).toString('base64')}`;
 }
 
 /** `WebSocket` (of `ws`) whose every socket goes through `proxy`, or `ws` itself for none. */
@@ -83,10 +104,10 @@ class TunnelAgent extends HttpsProxyAgent<string> {
   readonly #shown: string;
   readonly #credentials: boolean;
 
-  constructor(proxy: URL, shown: string, options?: HttpsProxyAgentOptions<string>) {
-    super(proxy.href, options);
+  constructor(shown: string, credentials: boolean, options: HttpsProxyAgentOptions<string>) {
+    super(shown, options);
     this.#shown = shown;
-    this.#credentials = proxy.username !== '' || proxy.password !== '';
+    this.#credentials = credentials;
   }
 
   override async connect(

@@ -100,7 +100,8 @@ describe('task-status doctor through a proxy that lets it through', () => {
       proxy({ basicAuth: { user: 'alice', password: PASSWORD } }),
       start(),
     ]);
-    const env = { HTTP_PROXY: forward.url.replace('//', `//alice:${PASSWORD}@`) };
+    // With the debug output of every module on, which would print the proxy URL it was given.
+    const env = { HTTP_PROXY: forward.url.replace('//', `//alice:${PASSWORD}@`), DEBUG: '*' };
     const text = await runCli(userArgs('doctor', server.url, TOKEN, '--timeout', '800'), env);
     expect(text.stdout).toContain(
       `· ws://127.0.0.1:${server.port}/api/v1/ws/tasks/2?token=*** via ${forward.url}\n`,

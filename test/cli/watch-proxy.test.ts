@@ -159,14 +159,15 @@ describe('task-status watch behind a proxy', () => {
       '(407 Proxy Authentication Required): the proxy wants a user name and password',
     );
     const wrong = forward.url.replace('//', `//alice:not-${PASSWORD}@`);
-    const refused = await watchOnce(server.url, { HTTP_PROXY: wrong });
+    // With the debug output of every module on, which would print the proxy URL it was given.
+    const refused = await watchOnce(server.url, { HTTP_PROXY: wrong, DEBUG: '*' });
     const error = firstError(refused.stdout);
     expect(error.message).toContain('does not accept the user name and password');
     expect(error.message).toContain(`proxy ${forward.url} refused`);
     expect(refused.stdout + refused.stderr).not.toContain(PASSWORD);
 
     const right = forward.url.replace('//', `//alice:${PASSWORD}@`);
-    const cli = watchTask(server, { HTTP_PROXY: right });
+    const cli = watchTask(server, { HTTP_PROXY: right, DEBUG: '*' });
     await completeOnceOpen(server);
     const result = await cli.exited;
     expect(result.code).toBe(0);

@@ -129,10 +129,9 @@ function refused(
   const where = hostAndPort(target);
   const said = `the proxy ${proxy.shown} refused a tunnel to ${where} (${opening.status})`;
   const facts = { data: { ...data, httpStatus: opening.statusCode } };
-  const { username, password } = proxy.agent.proxy;
   // tinyproxy answers credentials it does not accept with 401, not 407.
   if (opening.statusCode === 407 || opening.statusCode === 401) {
-    return username === '' && password === ''
+    return proxy.authorization === undefined
       ? fail(
           'proxy-auth',
           `${said}: it wants a user name and password`,

@@ -157,12 +157,10 @@ function dial(endpoint: ProxyEndpoint): Socket {
 
 /** The `CONNECT` request for `host:port`. */
 function connectRequest(proxy: ForwardProxy, host: string, port: number): string {
-  const { username, password } = proxy.agent.proxy;
   const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const lines = [`CONNECT ${authority} HTTP/1.1`, `Host: ${authority}`];
-  if (username !== '' || password !== '') {
-    const credentials = `${decodeURIComponent(username)}:${decodeURIComponent(password)}`;
-    lines.push(`Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}`);
+  if (proxy.authorization !== undefined) {
+    lines.push(`Proxy-Authorization: ${proxy.authorization}`);
   }
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
