@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DoctorReport } from '../../src/cli/doctor/types.js';
 import { SUSPECT_ROUTES } from '../../src/cli/doctor/upgrade-check.js';
-import { startTinyproxy, type Tinyproxy, type TinyproxyOptions } from '../helpers/tinyproxy.js';
+import { setupTinyproxies } from '../helpers/tinyproxy.js';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
 import { startWsServer, type TestServer } from '../helpers/ws-server.js';
 import { doctorJson, runCli, setupServers, userArgs } from './helpers.js';
@@ -24,11 +24,10 @@ beforeAll(async () => {
 });
 afterAll(() => certificates.remove());
 
-const proxies: Tinyproxy[] = [];
+const proxy = setupTinyproxies();
 const scripted: TestServer[] = [];
 const rawServers: { server: Server; sockets: Set<Socket> }[] = [];
 afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
   await Promise.all(scripted.splice(0).map((server) => server.close()));
   await Promise.all(
     rawServers.splice(0).map(({ server, sockets }) => {
@@ -37,12 +36,6 @@ afterEach(async () => {
     }),
   );
 });
-
-async function proxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
-  const started = await startTinyproxy(options);
-  proxies.push(started);
-  return started;
-}
 
 /** A TCP server on 127.0.0.1 that does `onConnection` with each connection; gives its URL. */
 async function rawProxy(onConnection: (socket: Socket) => void): Promise<string> {

@@ -3,9 +3,9 @@
  * curl picks it: through the tunnel, past it for a host in `NO_PROXY`, and each refusal of the
  * proxy named as the proxy's, with what to do, and never as the server refusing the token.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TaskStatusServer } from '../../src/testing/index.js';
-import { startTinyproxy, type Tinyproxy, type TinyproxyOptions } from '../helpers/tinyproxy.js';
+import { setupTinyproxies } from '../helpers/tinyproxy.js';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
 import {
   hasScript,
@@ -28,16 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => certificates.remove());
 
-const proxies: Tinyproxy[] = [];
-afterEach(async () => {
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
-});
-
-async function proxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
-  const started = await startTinyproxy(options);
-  proxies.push(started);
-  return started;
-}
+const proxy = setupTinyproxies();
 
 /** Runs `watch --json` once (one attempt) against `baseUrl` with `env`. */
 function watchOnce(baseUrl: string, env: NodeJS.ProcessEnv) {

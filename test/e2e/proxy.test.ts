@@ -15,7 +15,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/index.js';
 import { startTaskStatusServer, type TaskStatusServer } from '../../src/testing/index.js';
-import { startTinyproxy, type Tinyproxy, type TinyproxyOptions } from '../helpers/tinyproxy.js';
+import { setupTinyproxies } from '../helpers/tinyproxy.js';
 import { createTestCertificates, type TestCertificates } from '../helpers/tls.js';
 
 const TOKEN = 'proxy-token-of-user-2';
@@ -28,18 +28,11 @@ afterAll(() => certificates.remove());
 
 const servers: TaskStatusServer[] = [];
 const clients: TaskStatusClient[] = [];
-const proxies: Tinyproxy[] = [];
+const proxy = setupTinyproxies();
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map((server) => server.close()));
-  await Promise.all(proxies.splice(0).map((proxy) => proxy.stop()));
 });
-
-async function proxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
-  const started = await startTinyproxy(options);
-  proxies.push(started);
-  return started;
-}
 
 async function server(tls = false): Promise<TaskStatusServer> {
   const tlsOption = tls

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 /** How the proxy is set up. */
 export interface TinyproxyOptions {
@@ -81,6 +82,22 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Ti
       await exited;
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Registers, for the calling test file, the stop of every proxy a test starts once it ends, and
+ * returns how to start one.
+ */
+export function setupTinyproxies(): (options?: TinyproxyOptions) => Promise<Tinyproxy> {
+  const running: Tinyproxy[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((proxy) => proxy.stop()));
+  });
+  return async (options = {}) => {
+    const started = await startTinyproxy(options);
+    running.push(started);
+    return started;
   };
 }
 
