@@ -59,10 +59,20 @@ export function proxyFor(target: string): ForwardProxy | undefined {
   };
 }
 
-/** `Basic …` of the user name and password in `proxy`, percent-decoded; none without them. */
+/**
+ * `Basic …` of the user name and password in `proxy`, percent-decoded; none without them.
+ * @throws {UsageError} when one of them is not validly percent-encoded.
+ */
 function basicAuthorization(proxy: URL): string | undefined {
   if (proxy.username === '' && proxy.password === '') return undefined;
-  const pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  let pair: string;
+  try {
+    pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  } catch {
+    throw new UsageError(
+      `the user name or password in the proxy URL of ${shownProxy(proxy)} has a % that starts no valid escape: write % as %25`,
+    );
+  }
   return `Basic ${Buffer.from(pair).toString('base64')}`;
 }
 

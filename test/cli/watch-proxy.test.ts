@@ -191,7 +191,14 @@ describe('task-status watch behind a proxy', () => {
     const broken = await watchOnce(server.url, { HTTP_PROXY: `http://bob:${PASSWORD}@[::1` });
     expect(broken.code).toBe(2);
     expect(broken.stderr).toContain('the proxy URL from the environment is not a URL');
-    for (const result of [socks, broken]) {
+    const badEscape = await watchOnce(server.url, {
+      HTTP_PROXY: `http://bob:${PASSWORD}%zz@127.0.0.1:3128`,
+    });
+    expect(badEscape.code).toBe(2);
+    expect(badEscape.stderr).toContain(
+      'the user name or password in the proxy URL of http://127.0.0.1:3128 has a % that starts no valid escape',
+    );
+    for (const result of [socks, broken, badEscape]) {
       expect(result.stdout + result.stderr).not.toContain(PASSWORD);
     }
   });
