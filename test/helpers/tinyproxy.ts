@@ -34,9 +34,27 @@ export interface Tinyproxy {
 const READY = 'Accepting connections';
 const CONNECT_REQUEST = /Request \(file descriptor \d+\): CONNECT (\S+) HTTP/g;
 
-/** Starts tinyproxy; resolves once it accepts connections. */
+/**
+ * Starts tinyproxy; resolves once it accepts connections. The port is picked free a moment
+ * before tinyproxy listens on it, so a port that another test took meanwhile is tried again
+ * with another.
+ */
 export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Tinyproxy> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(await freePort(), options);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+    }
+  }
+}
+
+/** tinyproxy could not listen on the port it was given. */
+class PortTakenError extends Error {}
+
+const PORT_TAKEN = 'Could not create listening sockets';
+
+async function startOnce(port: number, options: TinyproxyOptions): Promise<Tinyproxy> {
   const dir = await mkdtemp(join(tmpdir(), 'tinyproxy-'));
   const config = join(dir, 'tinyproxy.conf');
   const lines = [
@@ -55,24 +73,34 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Ti
   const child = spawn('tinyproxy', ['-d', '-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes(READY)) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'ENOENT'
-          ? new Error('tinyproxy is not installed: apt-get install -y tinyproxy')
-          : error,
-      ),
-    );
-    child.once('close', (code) =>
-      reject(new Error(`tinyproxy exited (${code}) before it was ready:\n${log}`)),
-    );
-  });
+  const remove = () => rm(dir, { recursive: true, force: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes(READY)) resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'ENOENT'
+            ? new Error('tinyproxy is not installed: apt-get install -y tinyproxy')
+            : error,
+        ),
+      );
+      child.once('close', (code) =>
+        reject(
+          log.includes(PORT_TAKEN)
+            ? new PortTakenError(`port ${port} is taken`)
+            : new Error(`tinyproxy exited (${code}) before it was ready:\n${log}`),
+        ),
+      );
+    });
+  } catch (error) {
+    await remove();
+    throw error;
+  }
   return {
     url: `http://127.0.0.1:${port}`,
     connects: () => [...log.matchAll(CONNECT_REQUEST)].map((match) => match[1] as string),
@@ -80,7 +108,7 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Ti
     stop: async () => {
       stopChild(child);
       await exited;
-      await rm(dir, { recursive: true, force: true });
+      await remove();
     },
   };
 }
