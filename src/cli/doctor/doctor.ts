@@ -1,4 +1,5 @@
 import { isTaskStatusError } from '../../index.js';
+import type { ForwardProxy } from '../proxy.js';
 import { checkDns, checkHealth, checkTcp } from './network-checks.js';
 import { checkProxyDns, checkTunnel } from './proxy-checks.js';
 import { DoctorSession } from './session-checks.js';
@@ -116,20 +117,12 @@ async function runNetwork(
   skip: SkipStep,
 ): Promise<NetworkFindings> {
   const { proxy, timeoutMs } = options;
-  let blocked: string | undefined =
-    proxy === undefined ? 'the server is unreachable' : 'the proxy opened no tunnel to the server';
-  const dns = await run('dns', () =>
-    proxy === undefined ? checkDns(target) : checkProxyDns(target, proxy),
-  );
-  if (dns.verdict === 'fail') {
-    skip(
-      'tcp',
-      proxy === undefined ? 'the host does not resolve' : "the proxy's host does not resolve",
-    );
-  } else {
-    const tcp = await run('tcp', () =>
-      proxy === undefined ? checkTcp(target, timeoutMs) : checkTunnel(target, proxy, timeoutMs),
-    );
+  const reach = reachSteps(target, proxy, timeoutMs);
+  let blocked: string | undefined = reach.unreachable;
+  const dns = await run('dns', reach.dns);
+  if (dns.verdict === 'fail') skip('tcp', reach.unresolved);
+  else {
+    const tcp = await run('tcp', reach.tcp);
     if (tcp.verdict !== 'fail') blocked = undefined;
   }
   if (blocked !== undefined) skip('tls', blocked);
@@ -147,6 +140,41 @@ async function runNetwork(
   return {
     blocked,
     hints: { devServer: health.cause === 'health-web-page', servesTls },
+  };
+}
+
+/** The DNS and TCP steps, and the words for their failures: of the server, or of the proxy. */
+interface ReachSteps {
+  readonly dns: () => Promise<CheckOutcome>;
+  readonly tcp: () => Promise<CheckOutcome>;
+  /** Why `tcp` is skipped when `dns` fails. */
+  readonly unresolved: string;
+  /** Why the steps after them are skipped when either fails. */
+  readonly unreachable: string;
+}
+
+/**
+ * Straight to the server, or behind a proxy: its host resolved instead, and its tunnel opened
+ * instead of a TCP connection.
+ */
+function reachSteps(
+  target: Target,
+  proxy: ForwardProxy | undefined,
+  timeoutMs: number,
+): ReachSteps {
+  if (proxy === undefined) {
+    return {
+      dns: () => checkDns(target),
+      tcp: () => checkTcp(target, timeoutMs),
+      unresolved: 'the host does not resolve',
+      unreachable: 'the server is unreachable',
+    };
+  }
+  return {
+    dns: () => checkProxyDns(target, proxy),
+    tcp: () => checkTunnel(target, proxy, timeoutMs),
+    unresolved: "the proxy's host does not resolve",
+    unreachable: 'the proxy opened no tunnel to the server',
   };
 }
 
